@@ -1,0 +1,224 @@
+//! The `netkit` command line: a thin shell over the library.
+//!
+//! Run `netkit --help` for the subcommands; each one calls a library entry point.
+
+mod cli;
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use cli::{ServerArgs, parse_duration};
+use netkit::server::{self, Endpoint, Listener, Model, Shutdown, net};
+use netkit::tools::echo;
+
+#[derive(Parser)]
+#[command(
+    name = "netkit",
+    version,
+    about = "Network servers and clients: one protocol, every classic server model"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Echo server and client over TCP, UDP or Unix sockets, on any model
+    #[command(subcommand)]
+    Echo(EchoCmd),
+    /// Benchmarks with the built-in load generator
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum EchoCmd {
+    /// Run the echo server
+    Serve {
+        /// Serve over TCP (the default)
+        #[arg(long, conflicts_with_all = ["udp", "unix"])]
+        tcp: bool,
+        /// Serve over UDP
+        #[arg(long, conflicts_with = "unix")]
+        udp: bool,
+        /// Serve over a Unix stream socket at PATH
+        #[arg(long, value_name = "PATH")]
+        unix: Option<PathBuf>,
+        /// Protocol code to run: the sans-IO session (every model) or the
+        /// course-style blocking handler (iterative, fork, prefork, thread, pool)
+        #[arg(long, default_value = "session", value_parser = ["session", "blocking"])]
+        handler: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Talk to an echo server: interactive on a terminal (a line `##` ends it),
+    /// otherwise copies stdin to the server and the echo to stdout
+    Client {
+        /// Use UDP (one datagram per line)
+        #[arg(long, conflicts_with = "unix")]
+        udp: bool,
+        /// Connect to a Unix stream socket at PATH
+        #[arg(long, value_name = "PATH")]
+        unix: Option<PathBuf>,
+        /// Server host
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Server port
+        #[arg(long, short = 'p', default_value_t = 7000)]
+        port: u16,
+        /// Force the non-interactive stdin mode even on a terminal
+        #[arg(long)]
+        stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Echo throughput and latency of one model (TCP), server started by the benchmark
+    Echo {
+        /// Model to measure
+        #[arg(long, short = 'm', default_value = "epoll")]
+        model: Model,
+        /// Workers for the model (default per model)
+        #[arg(long, short = 'w')]
+        workers: Option<usize>,
+        /// Concurrent client connections
+        #[arg(long, short = 'c', default_value_t = 50)]
+        clients: usize,
+        /// How long to measure
+        #[arg(long, short = 'd', value_parser = parse_duration, default_value = "5s")]
+        duration: Duration,
+        /// Bytes per request
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Load-generator threads (each runs its own epoll loop)
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Measure a server that is already running at this address instead
+        #[arg(long)]
+        target: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("netkit: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Echo(EchoCmd::Serve {
+            tcp: _,
+            udp,
+            unix,
+            handler,
+            server,
+        }) => echo_serve(udp, unix, &handler, &server),
+        Command::Echo(EchoCmd::Client {
+            udp,
+            unix,
+            host,
+            port,
+            stdin,
+        }) => {
+            let target = if let Some(p) = unix {
+                echo::Target::Unix(p)
+            } else {
+                let addr = net::resolve(&host, port)?;
+                if udp {
+                    echo::Target::Udp(addr)
+                } else {
+                    echo::Target::Tcp(addr)
+                }
+            };
+            if !stdin && io::stdin().is_terminal() {
+                echo::interactive(&target, &mut io::stdin().lock(), &mut io::stdout())
+                    .context("echo client")
+            } else {
+                echo::pipe(&target, &mut io::stdin(), &mut io::stdout().lock())
+                    .map(|_| ())
+                    .context("echo client")
+            }
+        }
+        Command::Bench(BenchCmd::Echo {
+            model,
+            workers,
+            clients,
+            duration,
+            size,
+            threads,
+            target,
+        }) => {
+            let opts = netkit::bench::echo::Options {
+                model,
+                workers,
+                clients,
+                duration,
+                size,
+                threads,
+                target,
+            };
+            let report = netkit::bench::echo::run(&opts)?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
+
+fn echo_serve(udp: bool, unix: Option<PathBuf>, handler: &str, args: &ServerArgs) -> Result<()> {
+    let config = args.config();
+    let fd_limit = net::raise_fd_limit();
+    // Refuse impossible pairings before binding anything.
+    if handler == "blocking" {
+        if udp {
+            bail!("--handler blocking is for stream sockets; UDP echo is a datagram service");
+        }
+        server::check_blocking(config.model)?;
+    }
+    if udp {
+        server::check_datagram(config.model, true)?;
+    }
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    let reuse_port = config.model == Model::Epoll;
+    let workers = config.workers();
+    if udp {
+        let addr = net::resolve(&args.bind, args.port)?;
+        let socket = net::udp_socket(addr, reuse_port)?;
+        let local = socket.local_addr()?;
+        eprintln!(
+            "netkit echo: listening on udp://{local} (model {}, {workers} workers)",
+            config.model
+        );
+        server::serve_datagrams(socket, &config, echo::UdpEcho, shutdown)?;
+    } else {
+        let endpoint = match unix {
+            Some(p) => Endpoint::Unix(p),
+            None => Endpoint::Tcp(net::resolve(&args.bind, args.port)?),
+        };
+        let listener = Listener::bind(&endpoint, reuse_port)?;
+        let local = listener.local_endpoint()?;
+        eprintln!(
+            "netkit echo: listening on {local} (model {}, {workers} workers, handler {handler}, fd limit {fd_limit})",
+            config.model
+        );
+        if handler == "blocking" {
+            server::serve_handler(listener, &config, echo::BlockingEcho, shutdown)?;
+        } else {
+            server::serve(listener, &config, echo::Echo, shutdown)?;
+        }
+    }
+    eprintln!("netkit echo: stopped");
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! The readiness driver: one non-blocking connection, fed by an event loop.
+//!
+//! select, poll and epoll all use [`Conn`]: when the loop says the socket is
+//! ready, [`Conn::drive`] reads until the socket is empty (or output backs up),
+//! hands the bytes to the session, and writes until the socket is full. It then
+//! reports which readiness it needs next. Reads go into a scratch buffer owned
+//! by the loop, so an idle connection holds no read buffer at all; only input a
+//! session has not consumed yet is kept per connection.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Instant;
+
+use super::net::Stream;
+use super::session::{Output, Session};
+use super::sys;
+
+/// Stop reading while this much output is queued (backpressure).
+const HIGH_WATER: usize = 256 * 1024;
+
+/// Size of the per-loop scratch buffer reads land in.
+pub const SCRATCH: usize = 64 * 1024;
+
+/// What a connection needs from its event loop after being driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Wait for readability and/or writability.
+    Io {
+        /// Wake me when there is input.
+        read: bool,
+        /// Wake me when output can be written.
+        write: bool,
+    },
+    /// Close the connection now.
+    Close,
+}
+
+/// One connection served by an event loop.
+pub struct Conn<S> {
+    /// The non-blocking socket.
+    pub stream: Stream,
+    /// The protocol.
+    session: S,
+    /// Input the session has not consumed yet (empty for most sessions between reads).
+    leftover: Vec<u8>,
+    /// Output waiting for the socket.
+    out: Output,
+    /// The peer sent EOF.
+    read_closed: bool,
+    /// Last time bytes moved in either direction (for the idle timeout).
+    pub last_activity: Instant,
+}
+
+impl<S: Session> Conn<S> {
+    /// Wraps an accepted stream, making it non-blocking and running the session's greeting.
+    pub fn new(stream: Stream, mut session: S) -> io::Result<Self> {
+        stream.set_nonblocking(true)?;
+        stream.set_nodelay();
+        let mut out = Output::new();
+        session.on_connect(&mut out);
+        Ok(Conn {
+            stream,
+            session,
+            leftover: Vec::new(),
+            out,
+            read_closed: false,
+            last_activity: Instant::now(),
+        })
+    }
+
+    /// The socket descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
+    }
+
+    /// True when a graceful shutdown may close this connection now.
+    pub fn is_idle(&self) -> bool {
+        self.out.is_empty() && self.leftover.is_empty() && self.session.is_idle()
+    }
+
+    /// Reads and writes as far as the socket allows without blocking.
+    pub fn drive(&mut self, scratch: &mut [u8]) -> Want {
+        loop {
+            let mut progressed = false;
+            let mut read_drained = false;
+            // Read while input is wanted and output is not backed up.
+            while !self.read_closed && !self.out.wants_close() && self.out.pending() < HIGH_WATER {
+                match sys::recv_now(self.fd(), scratch) {
+                    Ok(0) => {
+                        self.read_closed = true;
+                        self.session.on_eof(&mut self.out);
+                        progressed = true;
+                    }
+                    Ok(n) => {
+                        progressed = true;
+                        if !self.feed(&scratch[..n]) {
+                            return Want::Close;
+                        }
+                    }
+                    Err(e) if sys::would_block(&e) => {
+                        read_drained = true;
+                        break;
+                    }
+                    Err(_) => return Want::Close,
+                }
+            }
+            // Write until done or the socket is full.
+            let mut write_blocked = false;
+            while !self.out.is_empty() {
+                match sys::write_output(self.fd(), &mut self.out) {
+                    Ok(0) => return Want::Close,
+                    Ok(_) => progressed = true,
+                    Err(e) if sys::would_block(&e) => {
+                        write_blocked = true;
+                        break;
+                    }
+                    Err(_) => return Want::Close,
+                }
+            }
+            if progressed {
+                self.last_activity = Instant::now();
+            }
+            if self.out.is_empty() && (self.out.wants_close() || self.read_closed) {
+                return Want::Close;
+            }
+            // Go round again only when reads were held back by output that has now drained.
+            if read_drained
+                || write_blocked
+                || self.read_closed
+                || self.out.wants_close()
+                || !progressed
+            {
+                let read =
+                    !self.read_closed && !self.out.wants_close() && self.out.pending() < HIGH_WATER;
+                return Want::Io {
+                    read,
+                    write: !self.out.is_empty(),
+                };
+            }
+        }
+    }
+
+    /// Hands input to the session; false if the session overflowed its buffer limit.
+    fn feed(&mut self, data: &[u8]) -> bool {
+        if self.leftover.is_empty() {
+            let used = self.session.on_input(data, &mut self.out).min(data.len());
+            if used < data.len() {
+                self.leftover.extend_from_slice(&data[used..]);
+            }
+        } else {
+            self.leftover.extend_from_slice(data);
+            let used = self
+                .session
+                .on_input(&self.leftover, &mut self.out)
+                .min(self.leftover.len());
+            self.leftover.drain(..used);
+            if self.leftover.is_empty() {
+                self.leftover = Vec::new(); // give the memory back while idle
+            }
+        }
+        self.leftover.len() <= self.session.max_buffer()
+    }
+
+    /// Closes the socket politely (FIN, then discard late input).
+    pub fn close(self) {
+        sys::graceful_close(self.fd());
+    }
+}

@@ -1,0 +1,326 @@
+//! The async model: a tokio task per connection (the course's coroutine model).
+//!
+//! A task waits for readiness, then reads into a per-thread scratch buffer and
+//! hands the bytes straight to the session, so an idle connection costs only
+//! its task and session — no read buffer. Output (including `sendfile` file
+//! regions) is written with the same non-blocking write step the epoll driver
+//! uses. `workers` sets the runtime's thread count.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::UdpSocket;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::Interest;
+use tokio::sync::{Semaphore, watch};
+
+use super::drain_deadline;
+use crate::server::conn::SCRATCH;
+use crate::server::shutdown::TICK;
+use crate::server::{
+    Config, DatagramService, Listener, Output, Peer, ServerError, Service, Session, Shutdown, sys,
+};
+
+thread_local! {
+    /// Where reads land before the session sees them; one per runtime thread.
+    static SCRATCH_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH]);
+}
+
+/// The readiness operations the connection task needs, for TCP and Unix streams alike.
+trait AsyncSock: AsRawFd + Send + 'static {
+    async fn ready_read(&self) -> io::Result<()>;
+    async fn ready_write(&self) -> io::Result<()>;
+    fn try_io_write(&self, f: impl FnOnce() -> io::Result<usize>) -> io::Result<usize>;
+    fn try_read_now(&self, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+macro_rules! impl_async_sock {
+    ($t:ty) => {
+        impl AsyncSock for $t {
+            async fn ready_read(&self) -> io::Result<()> {
+                self.readable().await
+            }
+            async fn ready_write(&self) -> io::Result<()> {
+                self.writable().await
+            }
+            fn try_io_write(&self, f: impl FnOnce() -> io::Result<usize>) -> io::Result<usize> {
+                self.try_io(Interest::WRITABLE, f)
+            }
+            fn try_read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.try_read(buf)
+            }
+        }
+    };
+}
+impl_async_sock!(tokio::net::TcpStream);
+impl_async_sock!(tokio::net::UnixStream);
+
+fn runtime(config: &Config) -> Result<tokio::runtime::Runtime, ServerError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.workers())
+        .thread_name("netkit-async")
+        .enable_all()
+        .build()
+        .map_err(|e| ServerError::io("starting tokio runtime", e))
+}
+
+/// Turns the shutdown flag into a watch channel tasks can await.
+fn watch_shutdown(shutdown: Shutdown) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        while !shutdown.is_set() {
+            tokio::time::sleep(TICK).await;
+        }
+        let _ = tx.send(true);
+        // Keep the sender alive so receivers see `true`, not a closed channel.
+        std::future::pending::<()>().await;
+    });
+    rx
+}
+
+/// Serves sessions as tokio tasks until shutdown.
+pub fn serve<S: Service>(
+    listener: Listener,
+    config: &Config,
+    service: S,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("listener", e))?;
+    let rt = runtime(config)?;
+    let config = config.clone();
+    rt.block_on(async move {
+        let mut stop = watch_shutdown(shutdown);
+        let service = Arc::new(service);
+        let max = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        let permits = Arc::new(Semaphore::new(max));
+        enum L {
+            Tcp(tokio::net::TcpListener),
+            Unix(tokio::net::UnixListener, #[allow(dead_code)] crate::server::net::UnixPathGuard),
+        }
+        let l = match listener {
+            Listener::Tcp(t) => L::Tcp(tokio::net::TcpListener::from_std(t).map_err(|e| ServerError::io("listener", e))?),
+            Listener::Unix(u, g) => L::Unix(tokio::net::UnixListener::from_std(u).map_err(|e| ServerError::io("listener", e))?, g),
+        };
+        loop {
+            let permit = tokio::select! {
+                p = Arc::clone(&permits).acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = stop.changed() => break,
+            };
+            let accepted = tokio::select! {
+                r = async {
+                    match &l {
+                        L::Tcp(t) => t.accept().await.map(|(s, a)| (Either::Tcp(s), Peer::Inet(a))),
+                        L::Unix(u, _) => u.accept().await.map(|(s, _)| (Either::Unix(s), Peer::Unix)),
+                    }
+                } => r,
+                _ = stop.changed() => break,
+            };
+            let (sock, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    super::report_accept_error(&e);
+                    continue;
+                }
+            };
+            let session = service.session(&peer);
+            let (stop, idle, grace) = (stop.clone(), config.idle_timeout, config.shutdown_timeout);
+            tokio::spawn(async move {
+                match sock {
+                    Either::Tcp(s) => {
+                        let _ = s.set_nodelay(true);
+                        run_conn(s, session, stop, idle, grace).await
+                    }
+                    Either::Unix(s) => run_conn(s, session, stop, idle, grace).await,
+                }
+                drop(permit);
+            });
+        }
+        drop(l);
+        // Wait for in-flight connections to finish (each closes itself at its deadline).
+        let _ = tokio::time::timeout(drain_deadline(&config), permits.acquire_many(max as u32)).await;
+        Ok(())
+    })
+}
+
+enum Either {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+/// Drives one connection until it closes, idles out, or a shutdown finds it idle.
+async fn run_conn<T: AsyncSock, S: Session>(
+    sock: T,
+    mut session: S,
+    mut stop: watch::Receiver<bool>,
+    idle: Option<Duration>,
+    grace: Duration,
+) {
+    let fd: RawFd = sock.as_raw_fd();
+    let mut out = Output::new();
+    session.on_connect(&mut out);
+    let mut leftover: Vec<u8> = Vec::new();
+    let mut stopping: Option<Instant> = if *stop.borrow() {
+        Some(Instant::now())
+    } else {
+        None
+    };
+    let far = Duration::from_secs(365 * 24 * 3600);
+    let idle_for = idle.unwrap_or(far);
+    'conn: loop {
+        // Write everything queued.
+        while !out.is_empty() {
+            match sock.try_io_write(|| sys::write_output(fd, &mut out)) {
+                Ok(0) => break 'conn,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let deadline = stopping
+                        .map(|t| t + grace)
+                        .map(tokio::time::Instant::from_std);
+                    tokio::select! {
+                        r = sock.ready_write() => if r.is_err() { break 'conn },
+                        _ = tokio::time::sleep(idle_for) => break 'conn,
+                        _ = sleep_until_opt(deadline) => break 'conn,
+                    }
+                }
+                Err(_) => break 'conn,
+            }
+        }
+        if out.wants_close() {
+            break;
+        }
+        if stopping.is_some() && session.is_idle() && leftover.is_empty() {
+            // Shutting down between requests: take what already arrived, else close.
+            match read_into_session(&sock, &mut session, &mut leftover, &mut out) {
+                ReadResult::Data => continue,
+                _ => break,
+            }
+        }
+        let deadline = stopping
+            .map(|t| t + grace)
+            .map(tokio::time::Instant::from_std);
+        tokio::select! {
+            r = sock.ready_read() => if r.is_err() { break },
+            changed = stop.changed(), if stopping.is_none() => {
+                if changed.is_err() || *stop.borrow() {
+                    stopping = Some(Instant::now());
+                }
+                continue;
+            }
+            _ = tokio::time::sleep(idle_for) => break,
+            _ = sleep_until_opt(deadline) => break,
+        }
+        match read_into_session(&sock, &mut session, &mut leftover, &mut out) {
+            ReadResult::Data | ReadResult::WouldBlock => {}
+            ReadResult::Eof => {
+                session.on_eof(&mut out);
+                // Flush what the session still had to say, then close.
+                while !out.is_empty() {
+                    match sock.try_io_write(|| sys::write_output(fd, &mut out)) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            tokio::select! {
+                                r = sock.ready_write() => if r.is_err() { break },
+                                _ = tokio::time::sleep(idle_for) => break,
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                break;
+            }
+            ReadResult::Close => break,
+        }
+    }
+    sys::graceful_close(fd);
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+enum ReadResult {
+    Data,
+    WouldBlock,
+    Eof,
+    Close,
+}
+
+/// Reads what is available into the thread's scratch buffer and feeds the session.
+fn read_into_session<T: AsyncSock, S: Session>(
+    sock: &T,
+    session: &mut S,
+    leftover: &mut Vec<u8>,
+    out: &mut Output,
+) -> ReadResult {
+    SCRATCH_BUF.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        match sock.try_read_now(&mut buf) {
+            Ok(0) => ReadResult::Eof,
+            Ok(n) => {
+                let data = &buf[..n];
+                if leftover.is_empty() {
+                    let used = session.on_input(data, out).min(n);
+                    leftover.extend_from_slice(&data[used..]);
+                } else {
+                    leftover.extend_from_slice(data);
+                    let used = session.on_input(leftover, out).min(leftover.len());
+                    leftover.drain(..used);
+                    if leftover.is_empty() {
+                        *leftover = Vec::new();
+                    }
+                }
+                if leftover.len() > session.max_buffer() {
+                    ReadResult::Close
+                } else {
+                    ReadResult::Data
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadResult::WouldBlock,
+            Err(_) => ReadResult::Close,
+        }
+    })
+}
+
+/// Answers datagrams from one tokio task until shutdown.
+pub fn serve_datagrams<D: DatagramService>(
+    socket: UdpSocket,
+    config: &Config,
+    service: D,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let rt = runtime(config)?;
+    rt.block_on(async move {
+        let mut stop = watch_shutdown(shutdown);
+        let socket = tokio::net::UdpSocket::from_std(socket)
+            .map_err(|e| ServerError::io("udp socket", e))?;
+        let mut buf = vec![0u8; 65536];
+        let mut out = Vec::new();
+        let every = service.tick_interval();
+        let mut ticker = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
+        loop {
+            tokio::select! {
+                r = socket.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => service.on_datagram(from, &buf[..n], &mut out),
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
+                    Err(e) => return Err(ServerError::io("udp receive", e)),
+                },
+                _ = ticker.tick(), if every.is_some() => service.on_tick(&mut out),
+                _ = stop.changed() => return Ok(()),
+            }
+            for (to, bytes) in out.drain(..) {
+                let _ = socket.send_to(&bytes, to).await;
+            }
+        }
+    })
+}

@@ -1,0 +1,335 @@
+//! The epoll model: one epoll(7) loop per worker thread.
+//!
+//! Each worker owns its loop and its connections, so workers share nothing on
+//! the hot path. With TCP, each worker gets its own listening socket on the
+//! same port (SO_REUSEPORT; the kernel spreads new connections across them);
+//! otherwise the workers share one listener registered with EPOLLEXCLUSIVE so
+//! a new connection wakes only one of them. Level-triggered mode re-arms
+//! interest as a connection's needs change; edge-triggered mode registers once
+//! and always drains the socket until it would block.
+
+use std::net::UdpSocket;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use super::evloop::{Pump, Table};
+use crate::server::conn::Want;
+use crate::server::net::{tcp_listener, udp_socket};
+use crate::server::shutdown::TICK;
+use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
+
+/// Token of the listening socket in the interest list.
+const LISTENER: u64 = u64::MAX;
+
+/// A thin owner of an epoll instance.
+struct Epoll {
+    fd: OwnedFd,
+}
+
+impl Epoll {
+    fn new() -> std::io::Result<Self> {
+        // SAFETY: plain syscall; the returned descriptor is owned below.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fd is a fresh descriptor we own.
+        Ok(Epoll {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> std::io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: token };
+        // SAFETY: valid epoll and target descriptors; ev lives across the call.
+        let rc = unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut ev) };
+        if rc < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn add(&self, fd: RawFd, events: u32, token: u64) -> std::io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, events, token)
+    }
+
+    fn modify(&self, fd: RawFd, events: u32, token: u64) -> std::io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, events, token)
+    }
+
+    fn delete(&self, fd: RawFd) {
+        let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0);
+    }
+
+    fn wait(&self, events: &mut [libc::epoll_event], timeout: Duration) -> std::io::Result<usize> {
+        // SAFETY: events is a valid buffer of the given length.
+        let n = unsafe {
+            libc::epoll_wait(
+                self.fd.as_raw_fd(),
+                events.as_mut_ptr(),
+                events.len() as i32,
+                timeout.as_millis() as i32,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                Ok(0)
+            } else {
+                Err(e)
+            }
+        } else {
+            Ok(n as usize)
+        }
+    }
+}
+
+/// Interest bits for a level-triggered connection.
+fn level_bits(want: Want) -> u32 {
+    match want {
+        Want::Io { read, write } => {
+            let mut bits = libc::EPOLLRDHUP as u32;
+            if read {
+                bits |= libc::EPOLLIN as u32;
+            }
+            if write {
+                bits |= libc::EPOLLOUT as u32;
+            }
+            bits
+        }
+        Want::Close => 0,
+    }
+}
+
+const EDGE_BITS: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+
+/// True when the socket was bound with SO_REUSEPORT (so siblings may join it).
+fn has_reuseport(fd: RawFd) -> bool {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v and len are valid for getsockopt's out-parameters.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEPORT,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    rc == 0 && v != 0
+}
+
+/// Serves sessions from `config.workers()` epoll loops until shutdown.
+pub fn serve<S: Service>(
+    listener: Listener,
+    config: &Config,
+    service: S,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    let workers = config.workers();
+    // One listener per worker: siblings on the same port when SO_REUSEPORT is on, else shared.
+    let mut listeners = Vec::with_capacity(workers);
+    let exclusive = !(matches!(listener, Listener::Tcp(_)) && has_reuseport(listener.as_raw_fd()));
+    for _ in 1..workers {
+        let l = match &listener {
+            Listener::Tcp(t) if !exclusive => {
+                let addr = t.local_addr().map_err(|e| ServerError::io("listener", e))?;
+                Listener::Tcp(tcp_listener(addr, true)?)
+            }
+            other => other
+                .try_clone()
+                .map_err(|e| ServerError::io("listener", e))?,
+        };
+        listeners.push(l);
+    }
+    listeners.insert(0, listener);
+    let per_worker_max = config.max_connections.div_ceil(workers).max(1);
+    let service = &service;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = listeners
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let stop = shutdown.clone();
+                std::thread::Builder::new()
+                    .name(format!("netkit-epoll-{i}"))
+                    .spawn_scoped(scope, move || {
+                        run_loop(l, exclusive, config, service, per_worker_max, stop)
+                    })
+                    .map_err(|e| ServerError::io("starting epoll worker", e))
+            })
+            .collect();
+        let mut result = Ok(());
+        for h in handles {
+            match h {
+                Ok(h) => {
+                    if let Ok(Err(e)) = h.join() {
+                        result = Err(e);
+                    }
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        result
+    })
+}
+
+/// One worker's loop.
+fn run_loop<S: Service>(
+    listener: Listener,
+    exclusive: bool,
+    config: &Config,
+    service: &S,
+    max: usize,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    let ep = Epoll::new().map_err(|e| ServerError::io("epoll_create", e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("listener", e))?;
+    let listen_bits = libc::EPOLLIN as u32
+        | if exclusive {
+            libc::EPOLLEXCLUSIVE as u32
+        } else {
+            0
+        };
+    ep.add(listener.as_raw_fd(), listen_bits, LISTENER)
+        .map_err(|e| ServerError::io("epoll_ctl", e))?;
+    let mut listener = Some(listener);
+    let mut listening = true;
+    let edge = config.edge_triggered;
+    let mut table = Table::new(service, config, max);
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+
+    let register = |ep: &Epoll, table: &Table<'_, S>, key: usize| {
+        let (conn, want) = &table.conns[key];
+        let bits = if edge { EDGE_BITS } else { level_bits(*want) };
+        let _ = ep.add(conn.fd(), bits, key as u64);
+    };
+
+    loop {
+        if shutdown.is_set() {
+            if let Some(l) = listener.take() {
+                ep.delete(l.as_raw_fd());
+            }
+            table.close_for_shutdown(&shutdown, config.shutdown_timeout, |_, fd| ep.delete(fd));
+            if table.conns.is_empty() {
+                return Ok(());
+            }
+        }
+        // Pause accepting at the connection limit; resume when there is room.
+        if let Some(l) = &listener {
+            if listening && !table.has_room() {
+                ep.delete(l.as_raw_fd());
+                listening = false;
+            } else if !listening && table.has_room() {
+                let _ = ep.add(l.as_raw_fd(), listen_bits, LISTENER);
+                listening = true;
+            }
+        }
+        let n = ep
+            .wait(&mut events, TICK)
+            .map_err(|e| ServerError::io("epoll_wait", e))?;
+        for ev in &events[..n] {
+            let token = ev.u64;
+            if token == LISTENER {
+                if let Some(l) = &listener {
+                    for key in table.accept(l, 128, |_| true) {
+                        register(&ep, &table, key);
+                    }
+                }
+                continue;
+            }
+            let key = token as usize;
+            let Some((_, old)) = table.conns.get(key) else {
+                continue;
+            };
+            let old = *old;
+            let new = table.drive(key);
+            if !edge && new != Want::Close && level_bits(new) != level_bits(old) {
+                let fd = table.conns[key].0.fd();
+                let _ = ep.modify(fd, level_bits(new), token);
+            }
+        }
+        table.sweep_idle(|_, fd| ep.delete(fd));
+    }
+}
+
+/// Answers datagrams from `config.workers()` epoll loops, each on its own
+/// SO_REUSEPORT socket when the given socket allows it.
+pub fn serve_datagrams<D: DatagramService>(
+    socket: UdpSocket,
+    config: &Config,
+    service: D,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    let mut sockets = vec![];
+    if has_reuseport(socket.as_raw_fd()) {
+        let addr = socket
+            .local_addr()
+            .map_err(|e| ServerError::io("udp socket", e))?;
+        for _ in 1..config.workers() {
+            sockets.push(udp_socket(addr, true)?);
+        }
+    }
+    sockets.insert(0, socket);
+    let service = &service;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sockets
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let stop = shutdown.clone();
+                scope.spawn(move || datagram_loop(s, service, stop, i == 0))
+            })
+            .collect();
+        let mut result = Ok(());
+        for h in handles {
+            if let Ok(Err(e)) = h.join() {
+                result = Err(e);
+            }
+        }
+        result
+    })
+}
+
+fn datagram_loop<D: DatagramService>(
+    socket: UdpSocket,
+    service: &D,
+    shutdown: Shutdown,
+    ticks: bool,
+) -> Result<(), ServerError> {
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let ep = Epoll::new().map_err(|e| ServerError::io("epoll_create", e))?;
+    let fd = socket.as_raw_fd();
+    ep.add(fd, libc::EPOLLIN as u32, 0)
+        .map_err(|e| ServerError::io("epoll_ctl", e))?;
+    let mut writing = false;
+    let mut pump = Pump::new(service, ticks);
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
+    while !shutdown.is_set() {
+        let n = ep
+            .wait(&mut events, TICK)
+            .map_err(|e| ServerError::io("epoll_wait", e))?;
+        for ev in &events[..n] {
+            if ev.events & libc::EPOLLOUT as u32 != 0 {
+                pump.flush(&socket);
+            }
+            if ev.events & libc::EPOLLIN as u32 != 0 {
+                pump.on_readable(&socket)
+                    .map_err(|e| ServerError::io("udp receive", e))?;
+            }
+        }
+        pump.tick(&socket);
+        if pump.wants_write() != writing {
+            writing = pump.wants_write();
+            let bits = libc::EPOLLIN as u32 | if writing { libc::EPOLLOUT as u32 } else { 0 };
+            let _ = ep.modify(fd, bits, 0);
+        }
+    }
+    Ok(())
+}

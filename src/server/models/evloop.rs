@@ -1,0 +1,221 @@
+//! Bookkeeping shared by the readiness loops (select, poll, epoll): the table
+//! of connections, accepting within limits, idle sweeps and the shutdown
+//! policy, plus the datagram pump. Each loop keeps its own readiness mechanism.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use super::report_accept_error;
+use crate::server::conn::{Conn, SCRATCH, Want};
+use crate::server::{Config, DatagramService, Listener, Service, Shutdown, sys};
+
+/// One loop's connections and what each is waiting for.
+pub(crate) struct Table<'s, S: Service> {
+    service: &'s S,
+    /// Live connections, keyed by a small integer the loop uses as its token.
+    pub conns: Slab<(Conn<S::Session>, Want)>,
+    /// Where reads land before the session sees them (shared by all connections).
+    scratch: Vec<u8>,
+    max: usize,
+    idle: Option<Duration>,
+    last_sweep: Instant,
+}
+
+impl<'s, S: Service> Table<'s, S> {
+    pub(crate) fn new(service: &'s S, config: &Config, max: usize) -> Self {
+        Table {
+            service,
+            conns: Slab::new(),
+            scratch: vec![0; SCRATCH],
+            max,
+            idle: config.idle_timeout,
+            last_sweep: Instant::now(),
+        }
+    }
+
+    /// True while another connection may be accepted.
+    pub(crate) fn has_room(&self) -> bool {
+        self.conns.len() < self.max
+    }
+
+    /// Accepts up to `batch` pending connections. `admit(fd)` may refuse one
+    /// (select does for descriptors it cannot watch). Returns the new keys,
+    /// each already driven once.
+    pub(crate) fn accept(
+        &mut self,
+        listener: &Listener,
+        batch: usize,
+        mut admit: impl FnMut(RawFd) -> bool,
+    ) -> Vec<usize> {
+        let mut keys = Vec::new();
+        while keys.len() < batch && self.has_room() {
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    use std::os::fd::AsRawFd;
+                    if !admit(stream.as_raw_fd()) {
+                        continue; // dropped: closed
+                    }
+                    let session = self.service.session(&peer);
+                    let Ok(mut conn) = Conn::new(stream, session) else {
+                        continue;
+                    };
+                    let want = conn.drive(&mut self.scratch);
+                    if want == Want::Close {
+                        conn.close();
+                        continue;
+                    }
+                    keys.push(self.conns.insert((conn, want)));
+                }
+                Err(e) if sys::would_block(&e) => break,
+                Err(e) => {
+                    report_accept_error(&e);
+                    break;
+                }
+            }
+        }
+        keys
+    }
+
+    /// Drives connection `key` after readiness; returns its new wish (or Close, after removing it).
+    pub(crate) fn drive(&mut self, key: usize) -> Want {
+        let Some((conn, want)) = self.conns.get_mut(key) else {
+            return Want::Close;
+        };
+        let w = conn.drive(&mut self.scratch);
+        *want = w;
+        if w == Want::Close {
+            let (conn, _) = self.conns.remove(key);
+            conn.close();
+        }
+        w
+    }
+
+    /// Closes every connection idle past the timeout (checked at most every 100 ms);
+    /// `closing(key, fd)` runs before each close so the loop can deregister.
+    pub(crate) fn sweep_idle(&mut self, mut closing: impl FnMut(usize, RawFd)) {
+        let Some(idle) = self.idle else { return };
+        if self.last_sweep.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        self.last_sweep = Instant::now();
+        let stale: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, (c, _))| c.last_activity.elapsed() >= idle)
+            .map(|(k, _)| k)
+            .collect();
+        for key in stale {
+            let (conn, _) = self.conns.remove(key);
+            closing(key, conn.fd());
+            conn.close();
+        }
+    }
+
+    /// During shutdown: closes connections that are between requests (after
+    /// one last drive to pick up input already received), or all of them once
+    /// the deadline has passed.
+    pub(crate) fn close_for_shutdown(
+        &mut self,
+        shutdown: &Shutdown,
+        grace: Duration,
+        mut closing: impl FnMut(usize, RawFd),
+    ) {
+        let force = shutdown.past_deadline(grace);
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            if !force {
+                if self.drive(key) == Want::Close {
+                    continue; // already removed; the loop's deregistration happens via `closing` below
+                }
+                if !self.conns[key].0.is_idle() {
+                    continue;
+                }
+            }
+            if let Some((conn, _)) = self.conns.try_remove(key) {
+                closing(key, conn.fd());
+                conn.close();
+            }
+        }
+    }
+}
+
+/// The datagram side of a readiness loop: receive a batch, answer, and queue
+/// replies the socket could not take yet.
+pub(crate) struct Pump<'s, D> {
+    service: &'s D,
+    buf: Vec<u8>,
+    /// Replies waiting for the socket to become writable.
+    pending: std::collections::VecDeque<(SocketAddr, Vec<u8>)>,
+    out: Vec<(SocketAddr, Vec<u8>)>,
+    next_tick: Option<Instant>,
+    run_ticks: bool,
+}
+
+impl<'s, D: DatagramService> Pump<'s, D> {
+    pub(crate) fn new(service: &'s D, run_ticks: bool) -> Self {
+        Pump {
+            service,
+            buf: vec![0; 65536],
+            pending: Default::default(),
+            out: Vec::new(),
+            next_tick: service.tick_interval().map(|d| Instant::now() + d),
+            run_ticks,
+        }
+    }
+
+    /// True while replies are waiting for writability.
+    pub(crate) fn wants_write(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Receives up to a batch of datagrams and answers them.
+    pub(crate) fn on_readable(&mut self, socket: &UdpSocket) -> io::Result<()> {
+        for _ in 0..256 {
+            match socket.recv_from(&mut self.buf) {
+                Ok((n, from)) => self
+                    .service
+                    .on_datagram(from, &self.buf[..n], &mut self.out),
+                Err(e) if sys::would_block(&e) => break,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
+                Err(e) => return Err(e),
+            }
+            self.pending.extend(self.out.drain(..));
+            self.flush(socket);
+        }
+        Ok(())
+    }
+
+    /// Runs the service's periodic work when due.
+    pub(crate) fn tick(&mut self, socket: &UdpSocket) {
+        if !self.run_ticks {
+            return;
+        }
+        if let (Some(at), Some(every)) = (self.next_tick, self.service.tick_interval())
+            && Instant::now() >= at
+        {
+            self.service.on_tick(&mut self.out);
+            self.pending.extend(self.out.drain(..));
+            self.next_tick = Some(Instant::now() + every);
+            self.flush(socket);
+        }
+    }
+
+    /// Sends queued replies until the socket is full.
+    pub(crate) fn flush(&mut self, socket: &UdpSocket) {
+        while let Some((to, bytes)) = self.pending.front() {
+            match socket.send_to(bytes, *to) {
+                Ok(_) => {
+                    self.pending.pop_front();
+                }
+                Err(e) if sys::would_block(&e) => return,
+                Err(_) => {
+                    self.pending.pop_front(); // unreachable peer etc.: drop this one
+                }
+            }
+        }
+    }
+}

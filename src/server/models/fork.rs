@@ -1,0 +1,172 @@
+//! The fork model: a child process per connection (Python's ForkingTCPServer).
+//!
+//! Each client gets an isolated process. The parent only accepts, forks and
+//! reaps: it collects exited children with a `waitpid(-1, WNOHANG)` loop on
+//! every turn (SIGCHLD deliveries merge, so one signal may mean many exits),
+//! so zombies never pile up. At `max_children` live children it stops
+//! accepting until one exits. On shutdown it stops accepting, sends SIGTERM to
+//! every child (each finishes its in-flight work), and kills stragglers after
+//! the grace period.
+//!
+//! Fork only happens while the process is single-threaded: this model must be
+//! started before any thread or runtime.
+
+use std::collections::HashSet;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+
+use super::{Accepted, accept_blocking, connection, drain_deadline};
+use crate::server::blocking::send_all;
+use crate::server::shutdown::TICK;
+use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown, sys};
+
+/// The live children of this process.
+#[derive(Default)]
+pub(crate) struct Children {
+    pids: HashSet<Pid>,
+}
+
+impl Children {
+    /// Number of children not yet reaped.
+    pub(crate) fn len(&self) -> usize {
+        self.pids.len()
+    }
+
+    /// Records a new child.
+    pub(crate) fn add(&mut self, pid: Pid) {
+        self.pids.insert(pid);
+    }
+
+    /// Reaps every exited child without blocking; returns the pids reaped.
+    pub(crate) fn reap(&mut self) -> Vec<Pid> {
+        let mut gone = Vec::new();
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(status) => {
+                    if let Some(pid) = status.pid() {
+                        self.pids.remove(&pid);
+                        gone.push(pid);
+                    }
+                }
+            }
+        }
+        gone
+    }
+
+    /// Asks every child to stop, waits up to `grace`, then kills and reaps what is left.
+    pub(crate) fn stop_all(&mut self, grace: Duration) {
+        for pid in &self.pids {
+            let _ = kill(*pid, Signal::SIGTERM);
+        }
+        let until = Instant::now() + grace;
+        while self.len() > 0 && Instant::now() < until {
+            self.reap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for pid in &self.pids {
+            let _ = kill(*pid, Signal::SIGKILL);
+        }
+        for pid in std::mem::take(&mut self.pids) {
+            let _ = waitpid(pid, None);
+        }
+    }
+}
+
+/// Leaves a forked child without running the parent's exit handlers or destructors.
+pub(crate) fn child_exit(code: i32) -> ! {
+    // SAFETY: _exit is always safe to call; it ends the process immediately.
+    unsafe { libc::_exit(code) }
+}
+
+/// Serves each connection in a forked child until shutdown.
+pub fn serve<H: Handler>(
+    listener: Listener,
+    config: &Config,
+    handler: H,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    listener
+        .set_accept_timeout(TICK)
+        .map_err(|e| ServerError::io("listener", e))?;
+    let mut children = Children::default();
+    let max = config.max_children.max(1);
+    while !shutdown.is_set() {
+        children.reap();
+        if children.len() >= max {
+            // At the limit: leave new clients in the backlog until a child exits.
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        let Accepted::Conn(stream, peer) = accept_blocking(&listener) else {
+            continue;
+        };
+        // SAFETY: this model runs single-threaded (documented above), so the child
+        // may use any function after fork.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                drop(listener);
+                let _ = handler.handle(connection(stream, peer, config, &shutdown));
+                child_exit(0);
+            }
+            Ok(ForkResult::Parent { child }) => {
+                children.add(child);
+                drop(stream);
+            }
+            Err(e) => {
+                eprintln!("netkit: fork failed ({e}); connection closed");
+                drop(stream);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    drop(listener);
+    children.stop_all(drain_deadline(config));
+    Ok(())
+}
+
+/// Handles each datagram in a forked child (Python's ForkingUDPServer); only for
+/// stateless services.
+pub fn serve_datagrams<D: DatagramService>(
+    socket: UdpSocket,
+    config: &Config,
+    service: D,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    socket
+        .set_read_timeout(Some(TICK))
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let mut children = Children::default();
+    let mut buf = vec![0u8; 65536];
+    while !shutdown.is_set() {
+        children.reap();
+        if children.len() >= config.max_children.max(1) {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        }
+        let (n, from) = match socket.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e) if sys::would_block(&e) || e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                continue;
+            }
+            Err(e) => return Err(ServerError::io("udp receive", e)),
+        };
+        // SAFETY: single-threaded process, see the module docs.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                let mut out = Vec::new();
+                service.on_datagram(from, &buf[..n], &mut out);
+                send_all(&socket, &mut out);
+                child_exit(0);
+            }
+            Ok(ForkResult::Parent { child }) => children.add(child),
+            Err(e) => eprintln!("netkit: fork failed ({e}); datagram dropped"),
+        }
+    }
+    children.stop_all(drain_deadline(config));
+    Ok(())
+}

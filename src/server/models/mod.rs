@@ -1,0 +1,88 @@
+//! One file per serving model. Each is the only code that knows how its model
+//! accepts and schedules work; the protocol comes in as a session, a blocking
+//! handler or a datagram service.
+//!
+//! | model | file | how it serves |
+//! |---|---|---|
+//! | iterative | [`iterative`] | one loop, one client at a time |
+//! | fork | [`fork`] | a child process per connection, reaped, `max_children` |
+//! | prefork | [`prefork`] | worker processes made at start, restarted if they die |
+//! | thread | [`thread`] | a thread per connection |
+//! | pool | [`pool`] | fixed threads fed by a bounded queue |
+//! | select | [`select`] | one thread, select(2), refuses fds >= FD_SETSIZE |
+//! | poll | [`poll`] | one thread, poll(2) |
+//! | epoll | [`epoll`] | one epoll loop per worker, SO_REUSEPORT, level or edge triggered |
+//! | async | [`asynch`] | tokio tasks |
+
+pub mod asynch;
+pub mod epoll;
+pub mod evloop;
+pub mod fork;
+pub mod iterative;
+pub mod poll;
+pub mod pool;
+pub mod prefork;
+pub mod select;
+pub mod thread;
+
+use std::io;
+use std::time::Duration;
+
+use super::net::{Listener, Stream};
+use super::session::Peer;
+use super::shutdown::Shutdown;
+use super::{Config, Connection, sys};
+
+/// Builds the [`Connection`] a blocking handler is given.
+pub(crate) fn connection(
+    stream: Stream,
+    peer: Peer,
+    config: &Config,
+    shutdown: &Shutdown,
+) -> Connection {
+    Connection {
+        stream,
+        peer,
+        shutdown: shutdown.clone(),
+        idle_timeout: config.idle_timeout,
+        shutdown_timeout: config.shutdown_timeout,
+    }
+}
+
+/// Result of one blocking accept attempt.
+pub(crate) enum Accepted {
+    /// A new connection.
+    Conn(Stream, Peer),
+    /// Nothing yet (timeout tick, interrupted, or a transient error already reported).
+    Nothing,
+}
+
+/// Accepts with the listener's SO_RCVTIMEO tick, reporting (and backing off on)
+/// errors such as running out of descriptors instead of dying.
+pub(crate) fn accept_blocking(listener: &Listener) -> Accepted {
+    match listener.accept() {
+        Ok((s, p)) => Accepted::Conn(s, p),
+        Err(e) if sys::would_block(&e) => Accepted::Nothing,
+        Err(e) => {
+            report_accept_error(&e);
+            Accepted::Nothing
+        }
+    }
+}
+
+/// Logs an accept failure and pauses briefly when it is resource exhaustion.
+pub(crate) fn report_accept_error(e: &io::Error) {
+    match e.raw_os_error() {
+        Some(libc::ECONNABORTED) | Some(libc::EPROTO) => {}
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM) => {
+            eprintln!("netkit: accept failed: {e}; pausing accepts for 100 ms");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        _ => eprintln!("netkit: accept failed: {e}"),
+    }
+}
+
+/// Deadline for waiting on workers once shutdown starts: the grace period plus a margin.
+pub(crate) fn drain_deadline(config: &Config) -> Duration {
+    config.shutdown_timeout + Duration::from_millis(500)
+}

@@ -1,0 +1,129 @@
+//! The poll model: one thread, one poll(2) readiness loop.
+//!
+//! Like select without the FD_SETSIZE ceiling: the interest list is an array
+//! of any length. The kernel still scans the whole array on every call, so a
+//! turn costs O(connections) — the reason epoll exists.
+
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+
+use super::evloop::{Pump, Table};
+use crate::server::conn::Want;
+use crate::server::shutdown::TICK;
+use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
+
+fn pollfd(fd: i32, read: bool, write: bool) -> libc::pollfd {
+    let mut events = 0;
+    if read {
+        events |= libc::POLLIN;
+    }
+    if write {
+        events |= libc::POLLOUT;
+    }
+    libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }
+}
+
+fn wait(fds: &mut [libc::pollfd]) -> std::io::Result<i32> {
+    // SAFETY: fds is a valid array of pollfd of the given length.
+    let n = unsafe {
+        libc::poll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            TICK.as_millis() as i32,
+        )
+    };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::Interrupted {
+            Ok(0)
+        } else {
+            Err(e)
+        }
+    } else {
+        Ok(n)
+    }
+}
+
+/// Serves sessions from one poll loop until shutdown.
+pub fn serve<S: Service>(
+    listener: Listener,
+    config: &Config,
+    service: S,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("listener", e))?;
+    let mut listener = Some(listener);
+    let mut table = Table::new(&service, config, config.max_connections);
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut keys: Vec<usize> = Vec::new();
+    loop {
+        if shutdown.is_set() {
+            listener = None;
+            table.close_for_shutdown(&shutdown, config.shutdown_timeout, |_, _| {});
+            if table.conns.is_empty() {
+                return Ok(());
+            }
+        }
+        fds.clear();
+        keys.clear();
+        // Slot 0 is the listener (fd -1 = ignored when not accepting).
+        let lfd = match &listener {
+            Some(l) if table.has_room() => l.as_raw_fd(),
+            _ => -1,
+        };
+        fds.push(pollfd(lfd, true, false));
+        for (key, (conn, want)) in table.conns.iter() {
+            if let Want::Io { read, write } = *want {
+                fds.push(pollfd(conn.fd(), read, write));
+                keys.push(key);
+            }
+        }
+        let n = wait(&mut fds).map_err(|e| ServerError::io("poll", e))?;
+        if n > 0 {
+            for (i, key) in keys.iter().enumerate() {
+                if fds[i + 1].revents != 0 {
+                    table.drive(*key);
+                }
+            }
+            if fds[0].revents != 0
+                && let Some(l) = &listener
+            {
+                table.accept(l, 64, |_| true);
+            }
+        }
+        table.sweep_idle(|_, _| {});
+    }
+}
+
+/// Answers datagrams from one poll loop until shutdown.
+pub fn serve_datagrams<D: DatagramService>(
+    socket: UdpSocket,
+    _config: &Config,
+    service: D,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let mut pump = Pump::new(&service, true);
+    while !shutdown.is_set() {
+        let mut fds = [pollfd(socket.as_raw_fd(), true, pump.wants_write())];
+        if wait(&mut fds).map_err(|e| ServerError::io("poll", e))? > 0 {
+            if fds[0].revents & libc::POLLOUT != 0 {
+                pump.flush(&socket);
+            }
+            if fds[0].revents & !libc::POLLOUT != 0 {
+                pump.on_readable(&socket)
+                    .map_err(|e| ServerError::io("udp receive", e))?;
+            }
+        }
+        pump.tick(&socket);
+    }
+    Ok(())
+}

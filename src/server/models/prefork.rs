@@ -1,0 +1,92 @@
+//! The prefork model: N worker processes made at start, all accepting on the
+//! one shared listener (the kernel hands each connection to one of them).
+//!
+//! Workers serve one connection at a time, like Apache's prefork MPM; the
+//! master only watches them: a worker that dies is reaped and replaced. On
+//! shutdown the master stops replacing, sends SIGTERM to every worker (each
+//! finishes its connection and exits) and kills stragglers after the grace period.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use nix::unistd::{ForkResult, fork};
+
+use super::fork::{Children, child_exit};
+use super::{Accepted, accept_blocking, connection, drain_deadline};
+use crate::server::blocking::datagram_loop;
+use crate::server::shutdown::TICK;
+use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
+
+/// Runs `config.workers()` processes serving `handler` until shutdown.
+pub fn serve<H: Handler>(
+    listener: Listener,
+    config: &Config,
+    handler: H,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    listener
+        .set_accept_timeout(TICK)
+        .map_err(|e| ServerError::io("listener", e))?;
+    supervise(config, &shutdown, || {
+        while !shutdown.is_set() {
+            if let Accepted::Conn(stream, peer) = accept_blocking(&listener) {
+                let _ = handler.handle(connection(stream, peer, config, &shutdown));
+            }
+        }
+    })
+}
+
+/// Runs `config.workers()` processes receiving on the shared UDP socket (stateless services only).
+pub fn serve_datagrams<D: DatagramService>(
+    socket: UdpSocket,
+    config: &Config,
+    service: D,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    supervise(config, &shutdown, || {
+        let _ = datagram_loop(&socket, &service, &shutdown, false);
+    })
+}
+
+/// Forks the workers, replaces any that die, and stops them on shutdown.
+fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<(), ServerError> {
+    let mut children = Children::default();
+    let spawn = |children: &mut Children| -> Result<(), ServerError> {
+        // SAFETY: the master is single-threaded (fork-safety rule in DESIGN.md).
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                work();
+                child_exit(0);
+            }
+            Ok(ForkResult::Parent { child }) => {
+                children.add(child);
+                Ok(())
+            }
+            Err(e) => Err(ServerError::io("fork", e.into())),
+        }
+    };
+    for _ in 0..config.workers() {
+        spawn(&mut children)?;
+    }
+    let mut recent_deaths: Vec<Instant> = Vec::new();
+    while !shutdown.is_set() {
+        std::thread::sleep(TICK);
+        let gone = children.reap();
+        if shutdown.is_set() {
+            break;
+        }
+        for _ in gone {
+            recent_deaths.retain(|t| t.elapsed() < Duration::from_secs(10));
+            recent_deaths.push(Instant::now());
+            if recent_deaths.len() > 10 * config.workers() {
+                eprintln!("netkit: prefork workers keep dying; waiting a second before restarting");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            if let Err(e) = spawn(&mut children) {
+                eprintln!("netkit: cannot restart worker: {e}");
+            }
+        }
+    }
+    children.stop_all(drain_deadline(config));
+    Ok(())
+}

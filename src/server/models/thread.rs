@@ -1,0 +1,143 @@
+//! The thread model: a thread per connection (Python's ThreadingTCPServer).
+//!
+//! Blocking code stays simple and connections are served concurrently; the
+//! price is a stack and a kernel thread per client, so it suits moderate
+//! concurrency. `max_connections` caps live threads: further clients wait in
+//! the listen backlog until one finishes.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{Accepted, accept_blocking, connection, drain_deadline};
+use crate::server::blocking::send_all;
+use crate::server::shutdown::TICK;
+use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown, sys};
+
+/// Stack size for connection threads: enough for protocol code, small enough for thousands.
+const STACK: usize = 256 * 1024;
+
+/// Counts live workers and lets the main loop wait for them.
+#[derive(Clone, Default)]
+struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+    fn enter(&self) -> LiveGuard {
+        self.0.fetch_add(1, Ordering::AcqRel);
+        LiveGuard(Arc::clone(&self.0))
+    }
+    /// Waits until no worker is live or `limit` passes.
+    fn wait_empty(&self, limit: Duration) {
+        let until = Instant::now() + limit;
+        while self.count() > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+struct LiveGuard(Arc<AtomicUsize>);
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serves each connection on its own thread until shutdown, then waits for them.
+pub fn serve<H: Handler>(
+    listener: Listener,
+    config: &Config,
+    handler: H,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    listener
+        .set_accept_timeout(TICK)
+        .map_err(|e| ServerError::io("listener", e))?;
+    let handler = Arc::new(handler);
+    let live = Live::default();
+    while !shutdown.is_set() {
+        if live.count() >= config.max_connections {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        let Accepted::Conn(stream, peer) = accept_blocking(&listener) else {
+            continue;
+        };
+        let guard = live.enter();
+        let conn = connection(stream, peer, config, &shutdown);
+        let h = Arc::clone(&handler);
+        let spawned = std::thread::Builder::new()
+            .name("netkit-conn".into())
+            .stack_size(STACK)
+            .spawn(move || {
+                let _guard = guard;
+                let _ = h.handle(conn);
+            });
+        if let Err(e) = spawned {
+            // The connection moved into the failed closure and is dropped (closed) with it.
+            eprintln!(
+                "netkit: cannot start a thread for a new connection ({e}); connection closed"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    drop(listener);
+    live.wait_empty(drain_deadline(config));
+    Ok(())
+}
+
+/// Handles each datagram on its own thread (Python's ThreadingUDPServer).
+pub fn serve_datagrams<D: DatagramService>(
+    socket: UdpSocket,
+    config: &Config,
+    service: D,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    socket
+        .set_read_timeout(Some(TICK))
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let socket = Arc::new(socket);
+    let service = Arc::new(service);
+    let live = Live::default();
+    let mut buf = vec![0u8; 65536];
+    let mut next_tick = service.tick_interval().map(|d| Instant::now() + d);
+    while !shutdown.is_set() {
+        if let (Some(at), Some(every)) = (next_tick, service.tick_interval())
+            && Instant::now() >= at
+        {
+            let mut out = Vec::new();
+            service.on_tick(&mut out);
+            send_all(&socket, &mut out);
+            next_tick = Some(Instant::now() + every);
+        }
+        if live.count() >= config.max_connections {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        }
+        let (n, from): (usize, SocketAddr) = match socket.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e) if sys::would_block(&e) || e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                continue;
+            }
+            Err(e) => return Err(ServerError::io("udp receive", e)),
+        };
+        let data = buf[..n].to_vec();
+        let (sock, svc, guard) = (Arc::clone(&socket), Arc::clone(&service), live.enter());
+        let spawned = std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn(move || {
+                let _guard = guard;
+                let mut out = Vec::new();
+                svc.on_datagram(from, &data, &mut out);
+                send_all(&sock, &mut out);
+            });
+        if let Err(e) = spawned {
+            eprintln!("netkit: cannot start a thread for a datagram ({e}); dropped");
+        }
+    }
+    live.wait_empty(drain_deadline(config));
+    Ok(())
+}

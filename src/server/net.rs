@@ -1,0 +1,370 @@
+//! Endpoints, listeners and streams: the sockets every model drives.
+//!
+//! [`Endpoint`] names where a server listens (TCP over IPv4/IPv6, or a Unix
+//! stream socket path). [`Listener`] and [`Stream`] wrap the std types so a
+//! model works the same on both transports. Binding turns the usual failures
+//! (port in use, address not on this machine, permission) into one clear line.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{
+    Shutdown as NetShutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket,
+};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::ServerError;
+use super::session::Peer;
+
+/// Where a stream server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// TCP on an IPv4 or IPv6 address.
+    Tcp(SocketAddr),
+    /// A Unix stream socket at a path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Tcp(a) => write!(f, "tcp://{a}"),
+            Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
+        }
+    }
+}
+
+/// Resolves `host` and `port` into one socket address, with a clear error.
+pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServerError> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut it| it.next())
+        .ok_or_else(|| {
+            ServerError::Bind(format!(
+                "invalid address '{host}': not an IP address or known host name"
+            ))
+        })
+}
+
+/// Explains a bind failure in one line.
+fn bind_error(what: &str, err: io::Error) -> ServerError {
+    let msg = match err.kind() {
+        io::ErrorKind::AddrInUse => {
+            format!("{what} is already in use (another server is listening there)")
+        }
+        io::ErrorKind::PermissionDenied => {
+            format!(
+                "permission denied binding {what} (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+            )
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            format!("cannot bind {what}: that address is not on this machine")
+        }
+        _ => format!("cannot bind {what}: {err}"),
+    };
+    ServerError::Bind(msg)
+}
+
+/// Makes a TCP listening socket with SO_REUSEADDR (and SO_REUSEPORT when asked).
+pub fn tcp_listener(addr: SocketAddr, reuse_port: bool) -> Result<TcpListener, ServerError> {
+    let what = format!("tcp address {addr}");
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| bind_error(&what, e))?;
+    sock.set_reuse_address(true)
+        .map_err(|e| bind_error(&what, e))?;
+    if reuse_port {
+        sock.set_reuse_port(true)
+            .map_err(|e| bind_error(&what, e))?;
+    }
+    sock.bind(&addr.into()).map_err(|e| bind_error(&what, e))?;
+    sock.listen(4096).map_err(|e| bind_error(&what, e))?;
+    Ok(sock.into())
+}
+
+/// Makes a UDP socket bound to `addr`, with SO_REUSEADDR (and SO_REUSEPORT when asked).
+pub fn udp_socket(addr: SocketAddr, reuse_port: bool) -> Result<UdpSocket, ServerError> {
+    let what = format!("udp address {addr}");
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| bind_error(&what, e))?;
+    sock.set_reuse_address(true)
+        .map_err(|e| bind_error(&what, e))?;
+    if reuse_port {
+        sock.set_reuse_port(true)
+            .map_err(|e| bind_error(&what, e))?;
+    }
+    // Generous buffers so bursts are queued, not dropped.
+    let _ = sock.set_recv_buffer_size(4 << 20);
+    let _ = sock.set_send_buffer_size(4 << 20);
+    sock.bind(&addr.into()).map_err(|e| bind_error(&what, e))?;
+    Ok(sock.into())
+}
+
+/// Binds a Unix stream socket, replacing a stale socket file left by a dead server.
+pub fn unix_listener(path: &Path) -> Result<UnixListener, ServerError> {
+    let what = format!("unix socket {}", path.display());
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(ServerError::Bind(format!(
+                "{what}: path exists and is not a socket; refusing to replace it"
+            )));
+        }
+        match UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(ServerError::Bind(format!(
+                    "{what} is already in use (a server answers there)"
+                )));
+            }
+            Err(_) => {
+                // Nobody listens: a stale file from a server that died. Replace it.
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+    UnixListener::bind(path).map_err(|e| bind_error(&what, e))
+}
+
+/// A listening socket of either transport.
+#[derive(Debug)]
+pub enum Listener {
+    /// TCP listener.
+    Tcp(TcpListener),
+    /// Unix stream listener; the socket file is removed when the owning process drops it.
+    Unix(UnixListener, UnixPathGuard),
+}
+
+/// Removes a Unix socket file when the process that bound it is done with it
+/// (never from a forked child, which shares the listener).
+#[derive(Debug)]
+pub struct UnixPathGuard {
+    path: PathBuf,
+    owner: u32,
+}
+
+impl Drop for UnixPathGuard {
+    fn drop(&mut self) {
+        if std::process::id() == self.owner {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Listener {
+    /// Binds `endpoint`. TCP listeners get SO_REUSEADDR, and SO_REUSEPORT when `reuse_port`.
+    pub fn bind(endpoint: &Endpoint, reuse_port: bool) -> Result<Listener, ServerError> {
+        match endpoint {
+            Endpoint::Tcp(addr) => Ok(Listener::Tcp(tcp_listener(*addr, reuse_port)?)),
+            Endpoint::Unix(path) => {
+                let l = unix_listener(path)?;
+                Ok(Listener::Unix(
+                    l,
+                    UnixPathGuard {
+                        path: path.clone(),
+                        owner: std::process::id(),
+                    },
+                ))
+            }
+        }
+    }
+
+    /// The endpoint actually bound (with the real port when 0 was asked for).
+    pub fn local_endpoint(&self) -> io::Result<Endpoint> {
+        match self {
+            Listener::Tcp(l) => Ok(Endpoint::Tcp(l.local_addr()?)),
+            Listener::Unix(_, g) => Ok(Endpoint::Unix(g.path.clone())),
+        }
+    }
+
+    /// Accepts one connection.
+    pub fn accept(&self) -> io::Result<(Stream, Peer)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, a) = l.accept()?;
+                Ok((Stream::Tcp(s), Peer::Inet(a)))
+            }
+            Listener::Unix(l, _) => {
+                let (s, _) = l.accept()?;
+                Ok((Stream::Unix(s), Peer::Unix))
+            }
+        }
+    }
+
+    /// Switches between blocking and non-blocking accepts.
+    pub fn set_nonblocking(&self, nb: bool) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.set_nonblocking(nb),
+            Listener::Unix(l, _) => l.set_nonblocking(nb),
+        }
+    }
+
+    /// Makes a blocking `accept` give up after `timeout` (SO_RCVTIMEO applies to accept on Linux),
+    /// so accept loops notice a shutdown without a busy poll.
+    pub fn set_accept_timeout(&self, timeout: Duration) -> io::Result<()> {
+        set_timeout(self.as_raw_fd(), libc::SO_RCVTIMEO, Some(timeout))
+    }
+
+    /// A second handle to the same listening socket.
+    pub fn try_clone(&self) -> io::Result<Listener> {
+        match self {
+            Listener::Tcp(l) => Ok(Listener::Tcp(l.try_clone()?)),
+            Listener::Unix(l, g) => Ok(Listener::Unix(
+                l.try_clone()?,
+                // Only the original handle removes the file.
+                UnixPathGuard {
+                    path: g.path.clone(),
+                    owner: 0,
+                },
+            )),
+        }
+    }
+}
+
+impl AsRawFd for Listener {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix(l, _) => l.as_raw_fd(),
+        }
+    }
+}
+
+/// A connected stream socket of either transport.
+#[derive(Debug)]
+pub enum Stream {
+    /// TCP connection.
+    Tcp(TcpStream),
+    /// Unix stream connection.
+    Unix(UnixStream),
+}
+
+impl Stream {
+    /// Switches between blocking and non-blocking IO.
+    pub fn set_nonblocking(&self, nb: bool) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_nonblocking(nb),
+            Stream::Unix(s) => s.set_nonblocking(nb),
+        }
+    }
+
+    /// Sets SO_RCVTIMEO.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        set_timeout(self.as_raw_fd(), libc::SO_RCVTIMEO, t)
+    }
+
+    /// Sets SO_SNDTIMEO.
+    pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        set_timeout(self.as_raw_fd(), libc::SO_SNDTIMEO, t)
+    }
+
+    /// Disables Nagle's algorithm on TCP (no-op on Unix sockets).
+    pub fn set_nodelay(&self) {
+        if let Stream::Tcp(s) = self {
+            let _ = s.set_nodelay(true);
+        }
+    }
+
+    /// Half-closes the write side.
+    pub fn shutdown_write(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(NetShutdown::Write),
+            Stream::Unix(s) => s.shutdown(NetShutdown::Write),
+        }
+    }
+
+    /// A second handle to the same connection.
+    pub fn try_clone(&self) -> io::Result<Stream> {
+        match self {
+            Stream::Tcp(s) => Ok(Stream::Tcp(s.try_clone()?)),
+            Stream::Unix(s) => Ok(Stream::Unix(s.try_clone()?)),
+        }
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sets a socket timeout option (`None` or zero means "block forever").
+pub fn set_timeout(fd: RawFd, opt: libc::c_int, t: Option<Duration>) -> io::Result<()> {
+    let tv = match t {
+        Some(d) => libc::timeval {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_usec: d.subsec_micros().max(if d.is_zero() { 0 } else { 1 }) as libc::suseconds_t,
+        },
+        None => libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+    };
+    // SAFETY: fd is a valid socket owned by the caller; tv is a valid timeval.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Raises the soft open-file limit to the hard limit; returns the new soft limit.
+pub fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) => {
+            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                hard
+            } else {
+                soft
+            }
+        }
+        Err(_) => 1024,
+    }
+}
