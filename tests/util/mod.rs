@@ -1,0 +1,262 @@
+//! Shared helpers for the integration tests: start the real `netkit` binary,
+//! find the address it printed, and talk to it over real sockets.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Path of the binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_netkit")
+}
+
+/// Where a test server listens.
+#[derive(Debug, Clone)]
+pub enum Addr {
+    Tcp(SocketAddr),
+    Udp(SocketAddr),
+    Unix(PathBuf),
+}
+
+/// A running `netkit` server process, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: Addr,
+    /// Everything the server printed on stderr so far.
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Runs `netkit <args>` and waits for its "listening on" line.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start netkit");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                log2.lock().unwrap().push_str(&line);
+                log2.lock().unwrap().push('\n');
+                if let Some(pos) = line.find("listening on ") {
+                    let rest = &line[pos + "listening on ".len()..];
+                    let url = rest.split_whitespace().next().unwrap_or("").to_string();
+                    if let Some(t) = tx.take() {
+                        let _ = t.send(url);
+                    }
+                }
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(u) => u,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start; log:\n{}", log.lock().unwrap());
+            }
+        };
+        let addr = if let Some(a) = url.strip_prefix("tcp://") {
+            Addr::Tcp(a.parse().expect("tcp addr"))
+        } else if let Some(a) = url.strip_prefix("udp://") {
+            Addr::Udp(a.parse().expect("udp addr"))
+        } else if let Some(p) = url.strip_prefix("unix://") {
+            Addr::Unix(PathBuf::from(p))
+        } else {
+            panic!("unexpected listening line: {url}")
+        };
+        Server { child, addr, log }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn tcp(&self) -> SocketAddr {
+        match &self.addr {
+            Addr::Tcp(a) | Addr::Udp(a) => *a,
+            Addr::Unix(_) => panic!("not an inet server"),
+        }
+    }
+
+    /// Sends a signal to the server process.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill on our own child's pid.
+        unsafe {
+            libc::kill(self.pid(), sig);
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        while Instant::now() < until {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A connected client stream of either transport.
+pub enum Client {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Client {
+    pub fn connect(addr: &Addr) -> Client {
+        match addr {
+            Addr::Tcp(a) => Client::Tcp(TcpStream::connect(a).expect("connect tcp")),
+            Addr::Unix(p) => Client::Unix(UnixStream::connect(p).expect("connect unix")),
+            Addr::Udp(_) => panic!("udp has no stream"),
+        }
+    }
+    pub fn try_clone(&self) -> Client {
+        match self {
+            Client::Tcp(s) => Client::Tcp(s.try_clone().unwrap()),
+            Client::Unix(s) => Client::Unix(s.try_clone().unwrap()),
+        }
+    }
+    pub fn set_read_timeout(&self, t: Option<Duration>) {
+        match self {
+            Client::Tcp(s) => s.set_read_timeout(t).unwrap(),
+            Client::Unix(s) => s.set_read_timeout(t).unwrap(),
+        }
+    }
+    pub fn shutdown_write(&self) {
+        let _ = match self {
+            Client::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+            Client::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+        };
+    }
+}
+
+impl Read for Client {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Client::Tcp(s) => s.read(buf),
+            Client::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Client {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Client::Tcp(s) => s.write(buf),
+            Client::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), different per seed.
+pub fn payload(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Sends `data` while concurrently reading the echo, then half-closes and
+/// returns everything received up to EOF.
+pub fn echo_stream(addr: &Addr, data: &[u8]) -> Vec<u8> {
+    let client = Client::connect(addr);
+    client.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut writer = client.try_clone();
+    let mut reader = client;
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            // Uneven write sizes so the server sees partial reads.
+            let mut off = 0;
+            let mut step = 1000;
+            while off < data.len() {
+                let end = (off + step).min(data.len());
+                writer.write_all(&data[off..end]).expect("write");
+                off = end;
+                step = step * 3 % 200_003 + 17;
+            }
+            writer.shutdown_write();
+        });
+        let mut got = Vec::with_capacity(data.len());
+        reader.read_to_end(&mut got).expect("read echo");
+        got
+    })
+}
+
+/// Children of `pid` from the process table, with their state letter.
+pub fn children_of(pid: i32) -> Vec<(i32, char)> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    for e in dir.flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        // pid (comm) state ppid ...
+        let Some(close) = stat.rfind(')') else { continue };
+        let mut rest = stat[close + 1..].split_whitespace();
+        let state = rest.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid: i32 = rest.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if ppid == pid {
+            out.push((p, state));
+        }
+    }
+    out
+}
+
+/// Raises this process's open-file soft limit to the hard limit.
+pub fn raise_nofile() -> u64 {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid rlimit out-pointer.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
+        rl.rlim_cur = rl.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+    }
+    rl.rlim_cur
+}
+
+/// Polls `f` until it returns true or `limit` passes.
+pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
