@@ -1,9 +1,9 @@
-//! Command-line pieces shared by the server subcommands.
+//! Command-line pieces shared by every server subcommand (clap `Args`).
 
 use std::time::Duration;
 
+use crate::server::{Config, Model};
 use clap::Args;
-use netkit::server::{Config, Model};
 
 /// Options every server subcommand takes.
 #[derive(Debug, Args, Clone)]

@@ -7,12 +7,22 @@
 //!   blocking handlers and datagram services, and one driver per model in
 //!   `server/models/` (iterative, fork, prefork, thread, pool, select, poll,
 //!   epoll, async).
-//! - [`tools`]: small services and clients built on it, starting with echo.
+//! - [`http`]: `netkit http`, the HTTP/1.1 server (a session) and its router.
+//! - [`files`]: `netkit files`, the course's file server (framed protocol) and client.
+//! - [`ftp`]: `netkit ftp`, an anonymous FTP server (a blocking handler).
+//! - [`chat`]: `netkit chat`, the course's UDP chat room (a datagram service) and client.
+//! - [`tools`]: small services and clients, starting with echo.
 //! - [`bench`]: the built-in load generator and benchmarks.
+//! - [`cli`]: clap options shared by every server subcommand.
 //! - `src/main.rs`: the `netkit` command line, a thin shell over the above.
 
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod bench;
+pub mod chat;
+pub mod cli;
+pub mod files;
+pub mod ftp;
+pub mod http;
 pub mod server;
 pub mod tools;

@@ -2,8 +2,6 @@
 //!
 //! Run `netkit --help` for the subcommands; each one calls a library entry point.
 
-mod cli;
-
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use cli::{ServerArgs, parse_duration};
+use netkit::cli::{ServerArgs, parse_duration};
 use netkit::server::{self, Endpoint, Listener, Model, Shutdown, net};
 use netkit::tools::echo;
 
@@ -32,6 +30,17 @@ enum Command {
     /// Echo server and client over TCP, UDP or Unix sockets, on any model
     #[command(subcommand)]
     Echo(EchoCmd),
+    /// HTTP/1.1 server: static files and backend routes
+    Http(netkit::http::cli::HttpArgs),
+    /// The course's file server (framed protocol) and its client
+    #[command(subcommand)]
+    Files(netkit::files::cli::FilesCmd),
+    /// Anonymous FTP server for standard clients (curl, lftp, ftplib)
+    #[command(subcommand)]
+    Ftp(netkit::ftp::cli::FtpCmd),
+    /// The course's UDP chat room: server and client
+    #[command(subcommand)]
+    Chat(netkit::chat::cli::ChatCmd),
     /// Benchmarks with the built-in load generator
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -80,6 +89,8 @@ enum EchoCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// Chat room delivery rate, latency and loss per model
+    Chat(netkit::chat::bench::BenchArgs),
     /// Echo throughput and latency of one model (TCP), server started by the benchmark
     Echo {
         /// Model to measure
@@ -152,6 +163,11 @@ fn run(cli: Cli) -> Result<()> {
                     .context("echo client")
             }
         }
+        Command::Http(args) => netkit::http::cli::run(args),
+        Command::Files(cmd) => netkit::files::cli::run(cmd),
+        Command::Ftp(cmd) => netkit::ftp::cli::run(cmd),
+        Command::Chat(cmd) => netkit::chat::cli::run(cmd),
+        Command::Bench(BenchCmd::Chat(args)) => netkit::chat::bench::run(args),
         Command::Bench(BenchCmd::Echo {
             model,
             workers,

@@ -1,0 +1,4 @@
+//! netkit chat (being written).
+
+pub mod bench;
+pub mod cli;

@@ -1,0 +1,3 @@
+//! netkit files (being written).
+
+pub mod cli;

@@ -1,0 +1,3 @@
+//! netkit ftp (being written).
+
+pub mod cli;

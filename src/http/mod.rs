@@ -1,0 +1,3 @@
+//! HTTP/1.1 server (being written).
+
+pub mod cli;
