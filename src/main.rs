@@ -44,6 +44,8 @@ enum Command {
     /// Benchmarks with the built-in load generator
     #[command(subcommand)]
     Bench(BenchCmd),
+    #[command(flatten)]
+    Tools(netkit::tools::cli::ToolCmd),
 }
 
 #[derive(Subcommand)]
@@ -89,6 +91,8 @@ enum EchoCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// CPU- and IO-bound tasks run sequentially, with threads and with processes
+    Tasks(netkit::bench::tasks::TasksArgs),
     /// Chat room delivery rate, latency and loss per model
     Chat(netkit::chat::bench::BenchArgs),
     /// Echo throughput and latency of one model (TCP), server started by the benchmark
@@ -114,6 +118,9 @@ enum BenchCmd {
         /// Measure a server that is already running at this address instead
         #[arg(long)]
         target: Option<String>,
+        /// Name of the row in the report's Markdown table (default: model or target)
+        #[arg(long)]
+        label: Option<String>,
     },
 }
 
@@ -167,6 +174,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Files(cmd) => netkit::files::cli::run(cmd),
         Command::Ftp(cmd) => netkit::ftp::cli::run(cmd),
         Command::Chat(cmd) => netkit::chat::cli::run(cmd),
+        Command::Tools(cmd) => netkit::tools::cli::run(cmd),
+        Command::Bench(BenchCmd::Tasks(args)) => netkit::bench::tasks::run(args),
         Command::Bench(BenchCmd::Chat(args)) => netkit::chat::bench::run(args),
         Command::Bench(BenchCmd::Echo {
             model,
@@ -176,6 +185,7 @@ fn run(cli: Cli) -> Result<()> {
             size,
             threads,
             target,
+            label,
         }) => {
             let opts = netkit::bench::echo::Options {
                 model,
@@ -185,6 +195,7 @@ fn run(cli: Cli) -> Result<()> {
                 size,
                 threads,
                 target,
+                label,
             };
             let report = netkit::bench::echo::run(&opts)?;
             println!("{report}");

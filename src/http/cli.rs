@@ -1,15 +1,119 @@
-//! `netkit http` (being written).
+//! `netkit http [ROOT]`: serve a directory and the built-in backend routes.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
 use clap::Args;
+
+use super::app::App;
+use super::response::Response;
+use super::session::{HttpService, Stats};
+use crate::cli::{ServerArgs, parse_duration};
+use crate::server::{self, Config, Endpoint, Listener, Model, Shutdown, net};
 
 /// Options of `netkit http`.
 #[derive(Debug, Args)]
+#[command(mut_arg("model", |a| a.default_value("epoll")), mut_arg("port", |a| a.default_value("8000")))]
 pub struct HttpArgs {
     /// Directory to serve (default: the current directory)
-    pub root: Option<std::path::PathBuf>,
+    pub root: Option<PathBuf>,
+    /// Serve symlinks that point outside the root
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Serve and list hidden (dot) files
+    #[arg(long)]
+    pub hidden: bool,
+    /// No access log
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Largest request body accepted (bytes)
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body: u64,
+    /// Time a started request has to arrive completely (answered with 408 after)
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub header_timeout: Duration,
+    /// Model, address and limits.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// Runs `netkit http`.
-pub fn run(_args: HttpArgs) -> anyhow::Result<()> {
-    anyhow::bail!("netkit http is not built yet")
+pub fn run(args: HttpArgs) -> Result<()> {
+    let mut config = args.server.config();
+    if config.idle_timeout.is_none() {
+        // Keep-alive connections that stay silent are closed after a minute.
+        config.idle_timeout = Some(Duration::from_secs(60));
+    }
+    let fd_limit = net::raise_fd_limit();
+    let root = match &args.root {
+        Some(r) => r.clone(),
+        None => std::env::current_dir().context("current directory")?,
+    };
+    let stats = Arc::new(Stats::default());
+    let mut app = builtin_routes(App::new(), Arc::clone(&stats), &config)
+        .static_root(&root, args.follow_symlinks, args.hidden)
+        .with_context(|| format!("cannot serve {}: not a readable directory", root.display()))?;
+    app.max_body = args.max_body;
+    app.access_log = !args.quiet;
+    let mut service = HttpService::new(app);
+    service.stats = stats;
+    service.header_timeout = args.header_timeout;
+
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
+    let listener = Listener::bind(&endpoint, config.model == Model::Epoll)?;
+    let local = listener.local_endpoint()?;
+    let url = match &local {
+        Endpoint::Tcp(a) if a.ip().is_unspecified() => format!("http://localhost:{}/", a.port()),
+        Endpoint::Tcp(a) => format!("http://{a}/"),
+        Endpoint::Unix(p) => p.display().to_string(),
+    };
+    eprintln!(
+        "netkit http: serving {} at {url} — listening on {local} (model {}, {} workers, fd limit {fd_limit})",
+        root.display(),
+        config.model,
+        config.workers()
+    );
+    server::serve(listener, &config, service, shutdown)?;
+    eprintln!("netkit http: stopped");
+    Ok(())
+}
+
+/// The backend routes the binary ships: `/api/time` and `/api/stats`.
+pub fn builtin_routes(app: App, stats: Arc<Stats>, config: &Config) -> App {
+    let started = Instant::now();
+    let (model, workers) = (config.model.name(), config.workers());
+    app.get("/api/time", |_req| {
+        let now = SystemTime::now();
+        let unix = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        Response::json(200, &serde_json::json!({ "unix": unix, "http_date": httpdate::fmt_http_date(now) }))
+            .header("Cache-Control", "no-store")
+    })
+    .get("/api/stats", move |_req| {
+        Response::json(
+            200,
+            &serde_json::json!({
+                "model": model,
+                "workers": workers,
+                "pid": std::process::id(),
+                "uptime_secs": started.elapsed().as_secs_f64(),
+                "requests": stats.requests.load(Ordering::Relaxed),
+                "connections": stats.connections.load(Ordering::Relaxed),
+                "rss_bytes": rss_bytes(),
+            }),
+        )
+        .header("Cache-Control", "no-store")
+    })
+}
+
+/// This process's resident set size, from /proc.
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
 }

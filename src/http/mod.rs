@@ -1,3 +1,21 @@
-//! HTTP/1.1 server (being written).
+//! `netkit http`: an HTTP/1.1 server with static files and backend routes.
+//!
+//! - [`request`]: request-head parsing and limits, chunked bodies (no IO).
+//! - [`response`]: responses and their encoding into a session's output.
+//! - [`session`]: the HTTP/1.1 connection state machine (keep-alive,
+//!   pipelining, body limits, header timeout) — a sans-IO session, so it runs
+//!   on every model.
+//! - [`app`]: the router: backend routes as plain functions, then static files.
+//! - [`static_files`]: files, directory listings, conditional and range requests.
+//! - [`cli`]: the `netkit http` command.
 
+pub mod app;
 pub mod cli;
+pub mod request;
+pub mod response;
+pub mod session;
+pub mod static_files;
+
+pub use app::App;
+pub use request::Request;
+pub use response::{Part, Response};

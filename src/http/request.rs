@@ -1,0 +1,386 @@
+//! Request heads: parsing (with `httparse`), limits, and the parsed [`Request`].
+//!
+//! [`parse_head`] looks at the start of a buffer and either finds a complete
+//! request head, asks for more bytes, or names the error status to answer
+//! (400, 414, 431, 501, 505). It does no IO.
+
+use std::net::SocketAddr;
+
+/// Longest request line accepted (longer gets 414).
+pub const MAX_REQUEST_LINE: usize = 8 * 1024;
+/// Largest request head accepted (larger gets 431).
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Most header fields accepted (more gets 431).
+pub const MAX_HEADERS: usize = 100;
+
+/// HTTP version of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0
+    Http10,
+    /// HTTP/1.1
+    Http11,
+}
+
+/// A parsed request. The body (if any) has been read completely.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Method, e.g. `GET`.
+    pub method: String,
+    /// The request target as sent (path and query, still percent-encoded).
+    pub target: String,
+    /// The path part of the target (still percent-encoded).
+    pub path: String,
+    /// The query string without `?`, if any.
+    pub query: Option<String>,
+    /// Protocol version.
+    pub version: Version,
+    /// Header fields in order (names lower-cased).
+    pub headers: Vec<(String, String)>,
+    /// The request body.
+    pub body: Vec<u8>,
+    /// The client, when known.
+    pub peer: Option<SocketAddr>,
+}
+
+impl Request {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// True if a comma-separated header contains `token` (case-insensitive).
+    pub fn header_has_token(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+
+    /// Whether the connection stays open after this request.
+    pub fn keep_alive(&self) -> bool {
+        match self.version {
+            Version::Http11 => !self.header_has_token("connection", "close"),
+            Version::Http10 => self.header_has_token("connection", "keep-alive"),
+        }
+    }
+
+    /// A query parameter's raw value (`?format=json` -> `query_param("format") == Some("json")`).
+    pub fn query_param(&self, key: &str) -> Option<&str> {
+        self.query.as_deref()?.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k == key).then_some(v)
+        })
+    }
+}
+
+/// How the body of a request is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body.
+    None,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// Outcome of looking for a request head.
+#[derive(Debug)]
+pub enum Head {
+    /// More bytes are needed.
+    Partial,
+    /// A complete head of `len` bytes.
+    Complete {
+        /// The request (without body yet).
+        request: Request,
+        /// How its body is framed.
+        body: BodyKind,
+        /// Bytes the head took.
+        len: usize,
+    },
+    /// The request is bad: answer with this status and close.
+    Error(u16, &'static str),
+}
+
+/// Parses a request head from the start of `buf`.
+pub fn parse_head(buf: &[u8]) -> Head {
+    // Tolerate blank lines before a request (RFC 9112 section 2.2).
+    let skip = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+    let buf = &buf[skip..];
+    let line_end = buf.iter().position(|&b| b == b'\n');
+    match line_end {
+        None if buf.len() > MAX_REQUEST_LINE => return Head::Error(414, "request line too long"),
+        Some(n) if n > MAX_REQUEST_LINE => return Head::Error(414, "request line too long"),
+        _ => {}
+    }
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > MAX_HEAD {
+                return Head::Error(431, "request header fields too large");
+            }
+            return Head::Partial;
+        }
+        Err(httparse::Error::TooManyHeaders) => return Head::Error(431, "too many header fields"),
+        Err(httparse::Error::Version) => return Head::Error(505, "HTTP version not supported"),
+        Err(_) => return Head::Error(400, "malformed request"),
+    };
+    if len > MAX_HEAD {
+        return Head::Error(431, "request header fields too large");
+    }
+    let version = match req.version {
+        Some(0) => Version::Http10,
+        Some(1) => Version::Http11,
+        _ => return Head::Error(505, "HTTP version not supported"),
+    };
+    let (Some(method), Some(target)) = (req.method, req.path) else { return Head::Error(400, "malformed request") };
+    let mut fields = Vec::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        let Ok(v) = std::str::from_utf8(h.value) else { return Head::Error(400, "header value is not text") };
+        fields.push((h.name.to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (target.to_string(), None),
+    };
+    let request = Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        path,
+        query,
+        version,
+        headers: fields,
+        body: Vec::new(),
+        peer: None,
+    };
+    // Body framing (RFC 9112 section 6).
+    let te = request.header("transfer-encoding");
+    let cls: Vec<&str> = request.headers.iter().filter(|(n, _)| n == "content-length").map(|(_, v)| v.as_str()).collect();
+    let body = if let Some(te) = te {
+        if !cls.is_empty() {
+            return Head::Error(400, "both Transfer-Encoding and Content-Length");
+        }
+        if version == Version::Http10 {
+            return Head::Error(400, "Transfer-Encoding in an HTTP/1.0 request");
+        }
+        if te.rsplit(',').next().map(|t| t.trim().eq_ignore_ascii_case("chunked")) != Some(true) {
+            return Head::Error(501, "unsupported transfer coding");
+        }
+        if !te.trim().eq_ignore_ascii_case("chunked") {
+            return Head::Error(501, "unsupported transfer coding");
+        }
+        BodyKind::Chunked
+    } else if let Some(first) = cls.first() {
+        if cls.iter().any(|v| v != first) {
+            return Head::Error(400, "conflicting Content-Length");
+        }
+        match first.parse::<u64>() {
+            Ok(0) => BodyKind::None,
+            Ok(n) if first.bytes().all(|b| b.is_ascii_digit()) => BodyKind::Length(n),
+            _ => return Head::Error(400, "invalid Content-Length"),
+        }
+    } else {
+        BodyKind::None
+    };
+    Head::Complete { request, body, len: skip + len }
+}
+
+/// Incremental decoder for a chunked request body.
+#[derive(Debug, Default)]
+pub struct ChunkedDecoder {
+    state: ChunkState,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    /// Reading a chunk-size line.
+    #[default]
+    Size,
+    /// Reading chunk data; bytes left.
+    Data(u64),
+    /// Expecting the CRLF after chunk data.
+    DataEnd,
+    /// Reading trailer lines after the last chunk.
+    Trailer,
+    /// The body is complete.
+    Done,
+}
+
+/// Result of feeding bytes to a [`ChunkedDecoder`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Chunked {
+    /// Consumed this many bytes; need more.
+    More(usize),
+    /// Body complete after consuming this many bytes.
+    Done(usize),
+    /// Malformed chunked encoding.
+    Invalid,
+}
+
+impl ChunkedDecoder {
+    /// Decodes from `input`, appending body bytes to `body`. Stops (as
+    /// `Invalid`) if the body would exceed `limit`.
+    pub fn feed(&mut self, input: &[u8], body: &mut Vec<u8>, limit: u64) -> Result<Chunked, TooLarge> {
+        let mut pos = 0;
+        loop {
+            match self.state {
+                ChunkState::Done => return Ok(Chunked::Done(pos)),
+                ChunkState::Size | ChunkState::Trailer | ChunkState::DataEnd => {
+                    let Some(nl) = input[pos..].iter().position(|&b| b == b'\n') else {
+                        if input.len() - pos > 4096 {
+                            return Ok(Chunked::Invalid);
+                        }
+                        return Ok(Chunked::More(pos));
+                    };
+                    let line = &input[pos..pos + nl];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    pos += nl + 1;
+                    match self.state {
+                        ChunkState::DataEnd => {
+                            if !line.is_empty() {
+                                return Ok(Chunked::Invalid);
+                            }
+                            self.state = ChunkState::Size;
+                        }
+                        ChunkState::Trailer => {
+                            if line.is_empty() {
+                                self.state = ChunkState::Done;
+                            }
+                        }
+                        _ => {
+                            let size_part = line.split(|&b| b == b';').next().unwrap_or(b"");
+                            let Ok(text) = std::str::from_utf8(size_part) else { return Ok(Chunked::Invalid) };
+                            let text = text.trim();
+                            if text.is_empty() || text.len() > 15 {
+                                return Ok(Chunked::Invalid);
+                            }
+                            let Ok(size) = u64::from_str_radix(text, 16) else { return Ok(Chunked::Invalid) };
+                            if body.len() as u64 + size > limit {
+                                return Err(TooLarge);
+                            }
+                            self.state = if size == 0 { ChunkState::Trailer } else { ChunkState::Data(size) };
+                        }
+                    }
+                }
+                ChunkState::Data(left) => {
+                    if pos == input.len() {
+                        return Ok(Chunked::More(pos));
+                    }
+                    let take = (left as usize).min(input.len() - pos);
+                    body.extend_from_slice(&input[pos..pos + take]);
+                    pos += take;
+                    let left = left - take as u64;
+                    self.state = if left == 0 { ChunkState::DataEnd } else { ChunkState::Data(left) };
+                }
+            }
+        }
+    }
+}
+
+/// The body is larger than allowed (answer 413).
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooLarge;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(raw: &[u8]) -> (Request, BodyKind, usize) {
+        match parse_head(raw) {
+            Head::Complete { request, body, len } => (request, body, len),
+            other => panic!("expected complete, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_a_simple_get() {
+        let raw = b"GET /a%20b?x=1&format=json HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\nrest";
+        let (r, body, len) = complete(raw);
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.path, "/a%20b");
+        assert_eq!(r.query_param("format"), Some("json"));
+        assert_eq!(r.header("HOST"), Some("h"));
+        assert!(r.keep_alive());
+        assert_eq!(body, BodyKind::None);
+        assert_eq!(len, raw.len() - 4);
+    }
+
+    #[test]
+    fn http10_keep_alive_rules() {
+        let (r, _, _) = complete(b"GET / HTTP/1.0\r\n\r\n");
+        assert!(!r.keep_alive());
+        let (r, _, _) = complete(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+        assert!(r.keep_alive());
+        let (r, _, _) = complete(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+        assert!(!r.keep_alive());
+    }
+
+    #[test]
+    fn partial_and_errors() {
+        assert!(matches!(parse_head(b"GET / HTTP/1.1\r\nHost"), Head::Partial));
+        assert!(matches!(parse_head(b"GARBAGE\r\n\r\n"), Head::Error(400, _)));
+        assert!(matches!(parse_head(b"GET / HTTP/2.0\r\n\r\n"), Head::Error(505 | 400, _)));
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE + 10));
+        assert!(matches!(parse_head(long.as_bytes()), Head::Error(414, _)));
+        let mut big = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..2000 {
+            big.extend_from_slice(format!("X-{i}: {}\r\n", "v".repeat(40)).as_bytes());
+        }
+        assert!(matches!(parse_head(&big), Head::Error(431, _)));
+        let many: String = (0..150).map(|i| format!("X-{i}: v\r\n")).collect();
+        let req = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        assert!(matches!(parse_head(req.as_bytes()), Head::Error(431, _)));
+        assert!(matches!(
+            parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+            Head::Error(400, _)
+        ));
+        assert!(matches!(parse_head(b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n"), Head::Error(400, _)));
+        assert!(matches!(
+            parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            Head::Error(501, _)
+        ));
+        assert!(matches!(
+            parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"),
+            Head::Error(400, _)
+        ));
+    }
+
+    #[test]
+    fn chunked_body_decodes_across_splits() {
+        let raw = b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        for split in 0..raw.len() {
+            let mut d = ChunkedDecoder::default();
+            let mut body = Vec::new();
+            let mut buf = raw[..split].to_vec();
+            let mut used_total = 0;
+            let r = d.feed(&buf, &mut body, 1000).unwrap();
+            let used = match r {
+                Chunked::More(n) | Chunked::Done(n) => n,
+                Chunked::Invalid => panic!("invalid at split {split}"),
+            };
+            used_total += used;
+            buf.drain(..used);
+            buf.extend_from_slice(&raw[split..]);
+            match d.feed(&buf, &mut body, 1000).unwrap() {
+                Chunked::Done(n) => used_total += n,
+                other => panic!("split {split}: {other:?}"),
+            }
+            assert_eq!(body, b"Wikipedia");
+            assert_eq!(&raw[used_total..], b"NEXT");
+        }
+    }
+
+    #[test]
+    fn chunked_limits_and_garbage() {
+        let mut d = ChunkedDecoder::default();
+        assert_eq!(d.feed(b"ffff\r\n", &mut Vec::new(), 100), Err(TooLarge));
+        let mut d = ChunkedDecoder::default();
+        assert_eq!(d.feed(b"zz\r\n", &mut Vec::new(), 100), Ok(Chunked::Invalid));
+        let mut d = ChunkedDecoder::default();
+        assert_eq!(d.feed(b"2\r\nabX\r\n", &mut Vec::new(), 100), Ok(Chunked::Invalid));
+    }
+}

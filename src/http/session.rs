@@ -1,0 +1,334 @@
+//! The HTTP/1.1 connection as a sans-IO state machine.
+//!
+//! Bytes come in; complete requests are answered in order (so pipelined
+//! requests get in-order responses for free, since the output queue is
+//! ordered); keep-alive follows the request's version and `Connection`
+//! header. Limits answer with the right status and close: 400 malformed,
+//! 413 body too large, 414/431 oversized heads, 408 when a started request
+//! head or body does not complete within the header timeout (slowloris).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::app::App;
+use super::request::{BodyKind, Chunked, ChunkedDecoder, Head, MAX_HEAD, Request, parse_head};
+use super::response::Response;
+use crate::server::{Output, Peer, Service, Session};
+
+/// Counters shared by every connection (per process).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests answered.
+    pub requests: AtomicU64,
+    /// Connections accepted.
+    pub connections: AtomicU64,
+}
+
+/// The HTTP service: one [`HttpSession`] per connection, all sharing the app.
+#[derive(Clone)]
+pub struct HttpService {
+    app: Arc<App>,
+    /// How long a started request (head and body) may take to arrive.
+    pub header_timeout: Duration,
+    /// Shared counters.
+    pub stats: Arc<Stats>,
+}
+
+impl HttpService {
+    /// Serves `app` with a 10 s header timeout.
+    pub fn new(app: App) -> Self {
+        HttpService { app: Arc::new(app), header_timeout: Duration::from_secs(10), stats: Arc::default() }
+    }
+}
+
+impl Service for HttpService {
+    type Session = HttpSession;
+    fn session(&self, peer: &Peer) -> HttpSession {
+        self.stats.connections.fetch_add(1, Ordering::Relaxed);
+        let peer = match peer {
+            Peer::Inet(a) => Some(*a),
+            Peer::Unix => None,
+        };
+        HttpSession {
+            app: Arc::clone(&self.app),
+            stats: Arc::clone(&self.stats),
+            peer,
+            state: State::Head,
+            started: None,
+            header_timeout: self.header_timeout,
+            done: false,
+        }
+    }
+}
+
+enum State {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// Reading a body of known length.
+    Body { req: Request, left: u64 },
+    /// Reading a chunked body.
+    Chunked { req: Request, decoder: ChunkedDecoder },
+}
+
+/// One HTTP connection.
+pub struct HttpSession {
+    app: Arc<App>,
+    stats: Arc<Stats>,
+    peer: Option<SocketAddr>,
+    state: State,
+    /// When the current request's first byte arrived (None between requests).
+    started: Option<Instant>,
+    header_timeout: Duration,
+    /// The connection is closing: ignore further input.
+    done: bool,
+}
+
+impl Session for HttpSession {
+    fn on_input(&mut self, input: &[u8], out: &mut Output) -> usize {
+        let mut used = 0;
+        while !self.done && used < input.len() {
+            if self.started.is_none() {
+                self.started = Some(Instant::now());
+            }
+            match std::mem::replace(&mut self.state, State::Head) {
+                State::Head => match parse_head(&input[used..]) {
+                    Head::Partial => return used,
+                    Head::Error(status, why) => {
+                        self.fail(status, why, out);
+                    }
+                    Head::Complete { mut request, body, len } => {
+                        used += len;
+                        request.peer = self.peer;
+                        let expects_continue = request.header("expect").map(|e| e.eq_ignore_ascii_case("100-continue"));
+                        if expects_continue == Some(false) {
+                            self.fail(417, "unsupported expectation", out);
+                            continue;
+                        }
+                        match body {
+                            BodyKind::None => self.dispatch(request, out),
+                            BodyKind::Length(n) if n > self.app.max_body => {
+                                self.fail(413, "request body too large", out);
+                            }
+                            BodyKind::Length(n) => {
+                                if expects_continue == Some(true) {
+                                    out.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+                                }
+                                request.body.reserve(n.min(1 << 20) as usize);
+                                self.state = State::Body { req: request, left: n };
+                            }
+                            BodyKind::Chunked => {
+                                if expects_continue == Some(true) {
+                                    out.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+                                }
+                                self.state = State::Chunked { req: request, decoder: ChunkedDecoder::default() };
+                            }
+                        }
+                    }
+                },
+                State::Body { mut req, left } => {
+                    let take = (left as usize).min(input.len() - used);
+                    req.body.extend_from_slice(&input[used..used + take]);
+                    used += take;
+                    if left == take as u64 {
+                        self.dispatch(req, out);
+                    } else {
+                        self.state = State::Body { req, left: left - take as u64 };
+                    }
+                }
+                State::Chunked { mut req, mut decoder } => {
+                    match decoder.feed(&input[used..], &mut req.body, self.app.max_body) {
+                        Ok(Chunked::More(n)) => {
+                            used += n;
+                            self.state = State::Chunked { req, decoder };
+                            return used;
+                        }
+                        Ok(Chunked::Done(n)) => {
+                            used += n;
+                            self.dispatch(req, out);
+                        }
+                        Ok(Chunked::Invalid) => self.fail(400, "malformed chunked body", out),
+                        Err(_) => self.fail(413, "request body too large", out),
+                    }
+                }
+            }
+        }
+        if self.done { input.len() } else { used }
+    }
+
+    fn on_eof(&mut self, out: &mut Output) {
+        out.close();
+    }
+
+    fn is_idle(&self) -> bool {
+        self.started.is_none() && matches!(self.state, State::Head)
+    }
+
+    fn max_buffer(&self) -> usize {
+        MAX_HEAD + 4096
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        if self.done { None } else { self.started.map(|t| t + self.header_timeout) }
+    }
+
+    fn on_deadline(&mut self, out: &mut Output) {
+        self.fail(408, "request not received in time", out);
+    }
+}
+
+impl HttpSession {
+    /// Answers with an error status and closes the connection.
+    fn fail(&mut self, status: u16, why: &str, out: &mut Output) {
+        self.log_line("-", status, 0);
+        Response::error(status, why).encode(false, false, out);
+        out.close();
+        self.done = true;
+        self.started = None;
+    }
+
+    /// Answers a complete request.
+    fn dispatch(&mut self, req: Request, out: &mut Output) {
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = self.app.respond(&req);
+        let keep = req.keep_alive();
+        if self.app.access_log {
+            let line = format!("{} {} {}", req.method, req.target, if req.version == super::request::Version::Http10 { "HTTP/1.0" } else { "HTTP/1.1" });
+            self.log_line(&line, resp.status, if req.method == "HEAD" { 0 } else { resp.body_len() });
+        }
+        resp.encode(req.method == "HEAD", keep, out);
+        if !keep {
+            out.close();
+            self.done = true;
+        }
+        self.started = None;
+    }
+
+    fn log_line(&self, request_line: &str, status: u16, bytes: u64) {
+        if !self.app.access_log {
+            return;
+        }
+        let host = self.peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "-".into());
+        let bytes = if bytes == 0 { "-".to_string() } else { bytes.to_string() };
+        let request_line = if request_line == "-" { "-".to_string() } else { format!("\"{}\"", request_line.escape_debug()) };
+        eprintln!("{host} - - [{}] {request_line} {status} {bytes}", clf_time(SystemTime::now()));
+    }
+}
+
+/// Formats a time as the common log format wants: `22/Nov/2026:05:00:00 +0000`.
+pub fn clf_time(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::Chunk;
+
+    fn service() -> HttpService {
+        let app = App::new()
+            .get("/hi", |_| Response::text(200, "hi"))
+            .post("/echo", |r| Response::bytes(200, "application/octet-stream", r.body.clone()));
+        HttpService::new(app)
+    }
+
+    fn drain(out: &mut Output) -> String {
+        let mut v = Vec::new();
+        while let Some(Chunk::Bytes { buf, pos }) = out.front_mut() {
+            v.extend_from_slice(&buf[*pos..]);
+            out.drop_front();
+        }
+        String::from_utf8(v).unwrap()
+    }
+
+    fn feed_all(s: &mut HttpSession, mut input: &[u8], out: &mut Output) {
+        let mut pending = Vec::new();
+        while !input.is_empty() {
+            pending.push(input[0]);
+            input = &input[1..];
+            let used = s.on_input(&pending, out);
+            pending.drain(..used);
+        }
+    }
+
+    #[test]
+    fn pipelined_requests_answered_in_order_byte_by_byte() {
+        let svc = service();
+        let mut s = svc.session(&Peer::Unix);
+        let mut out = Output::new();
+        feed_all(&mut s, b"GET /hi HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /nope HTTP/1.1\r\n\r\n", &mut out);
+        let text = drain(&mut out);
+        let statuses: Vec<&str> = text.match_indices("HTTP/1.1 ").map(|(i, _)| &text[i + 9..i + 12]).collect();
+        assert_eq!(statuses, ["200", "200", "404"]);
+        assert!(text.contains("\r\n\r\nhi"));
+        assert!(text.contains("\r\n\r\nabc"));
+        assert!(!out.wants_close());
+    }
+
+    #[test]
+    fn chunked_body_and_limits() {
+        let svc = service();
+        let mut s = svc.session(&Peer::Unix);
+        let mut out = Output::new();
+        feed_all(&mut s, b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", &mut out);
+        assert!(drain(&mut out).ends_with("\r\n\r\nabcde"));
+
+        let mut s = svc.session(&Peer::Unix);
+        let mut out = Output::new();
+        let used = s.on_input(b"POST /echo HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", &mut out);
+        assert!(drain(&mut out).starts_with("HTTP/1.1 413"));
+        assert!(out.wants_close());
+        assert!(used > 0);
+    }
+
+    #[test]
+    fn wrong_method_gets_405_with_allow() {
+        let svc = service();
+        let mut s = svc.session(&Peer::Unix);
+        let mut out = Output::new();
+        s.on_input(b"DELETE /hi HTTP/1.1\r\n\r\n", &mut out);
+        let text = drain(&mut out);
+        assert!(text.starts_with("HTTP/1.1 405"));
+        assert!(text.contains("Allow: GET, HEAD"));
+    }
+
+    #[test]
+    fn deadline_only_while_a_request_is_in_progress() {
+        let svc = service();
+        let mut s = svc.session(&Peer::Unix);
+        let mut out = Output::new();
+        assert!(s.deadline().is_none());
+        assert_eq!(s.on_input(b"GET /hi HTT", &mut out), 0);
+        assert!(s.deadline().is_some());
+        assert!(!s.is_idle());
+        s.on_deadline(&mut out);
+        assert!(drain(&mut out).starts_with("HTTP/1.1 408"));
+        assert!(out.wants_close());
+    }
+
+    #[test]
+    fn clf_time_formats() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(clf_time(t), "14/Nov/2023:22:13:20 +0000");
+    }
+}
