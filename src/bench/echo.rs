@@ -1,8 +1,27 @@
-//! `netkit bench echo` (being written).
+//! `netkit bench echo`: echo throughput and latency of one server model over TCP.
+//!
+//! Unless a `--target` is given, the benchmark starts the server itself (this
+//! same executable, `echo serve --model M --port 0`), waits for the port it
+//! reports on stderr, drives it with the [`loadgen`](super::loadgen) for a
+//! warm-up plus the measured duration, samples the server's memory (summed
+//! over its whole process tree) and CPU while every client is still
+//! connected, and stops it with SIGTERM.
+//!
+//! The report is a few human-readable lines followed by a Markdown table (a
+//! header and one row) meant to be pasted into `BENCHMARKS.md`. It also states
+//! the load generator's own CPU cost per request, which bounds what it can
+//! measure: a run whose load generator sits near 100% of a core per thread is
+//! measuring the load generator, not the server.
 
+use std::fmt::Write as _;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::server::Model;
+use anyhow::{Context, Result, bail};
+
+use super::loadgen::{self, LoadConfig, LoadResult};
+use super::proc::{self, ServerProcess, TreeUsage};
+use crate::server::{Config, Model};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -21,9 +40,383 @@ pub struct Options {
     pub threads: usize,
     /// An already-running server to measure instead.
     pub target: Option<String>,
+    /// Name for the table row (default: the model, or the target address).
+    pub label: Option<String>,
 }
 
-/// Runs the benchmark.
-pub fn run(_opts: &Options) -> anyhow::Result<String> {
-    anyhow::bail!("bench echo is not built yet")
+/// The Markdown table header every report ends with (before its row).
+pub const TABLE_HEADER: &str = "| server | workers | clients | req/s | p50 ms | p99 ms | max ms | errors | starved | server RSS | server CPU | loadgen CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+
+/// How long the server may take to report its port.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Grace period between SIGTERM and SIGKILL when stopping the server.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// The warm-up before the measurement: 10% of it, between 0.2 s and 1 s.
+pub fn warmup(duration: Duration) -> Duration {
+    (duration / 10).clamp(Duration::from_millis(200), Duration::from_secs(1))
+}
+
+/// The deadline for connecting every client.
+fn connect_timeout(clients: usize) -> Duration {
+    Duration::from_secs(3) + Duration::from_millis(clients as u64 * 2)
+}
+
+/// Runs the benchmark and returns its report.
+pub fn run(opts: &Options) -> Result<String> {
+    if opts.clients == 0 {
+        bail!("--clients must be at least 1");
+    }
+    if opts.size == 0 {
+        bail!("--size must be at least 1 byte");
+    }
+    if opts.duration.is_zero() {
+        bail!("--duration must be positive");
+    }
+    let fd_limit = crate::server::net::raise_fd_limit();
+    let needed = opts.clients as u64 + 64;
+    if fd_limit < needed {
+        bail!(
+            "{} clients need about {needed} file descriptors but the limit is {fd_limit} (raise it with ulimit -n)",
+            opts.clients
+        );
+    }
+
+    let mut server = None;
+    let (addr, pid, how) = match &opts.target {
+        Some(t) => {
+            let addr = resolve_target(t)?;
+            let pid = if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+                proc::find_listener_pid(addr.port())
+            } else {
+                None
+            };
+            let how = match pid {
+                Some(p) => format!("target {addr} (pid {p}, found by its listening port)"),
+                None => format!("target {addr} (process not found: no RSS/CPU)"),
+            };
+            (addr, pid, how)
+        }
+        None => {
+            let exe = std::env::current_exe().context("finding the netkit executable")?;
+            let s = ServerProcess::spawn(&exe, &server_args(opts), START_TIMEOUT)?;
+            let addr = SocketAddr::from(([127, 0, 0, 1], s.port));
+            let pid = s.pid();
+            server = Some(s);
+            let how = format!(
+                "netkit echo serve --model {} ({}), pid {}, tcp://{addr}",
+                opts.model,
+                workers_text(opts.model, opts.workers),
+                pid.unwrap_or(0)
+            );
+            (addr, pid, how)
+        }
+    };
+
+    let cfg = LoadConfig {
+        addr,
+        clients: opts.clients,
+        size: opts.size,
+        threads: opts.threads.max(1),
+        warmup: warmup(opts.duration),
+        duration: opts.duration,
+        connect_timeout: connect_timeout(opts.clients),
+    };
+    let self_cpu0 = proc::self_cpu();
+    let mut cpu0 = None;
+    let mut load = loadgen::run(&cfg, || cpu0 = pid.map(proc::tree_cpu))
+        .context("running the load generator")?;
+    // Every client is still connected: look at the server now.
+    let usage = pid.map(|p| proc::tree_usage(p, true));
+    let self_cpu = proc::self_cpu().saturating_sub(self_cpu0);
+    let open_count = load.open.len();
+    let server_cpu = match (cpu0, usage) {
+        (Some(c0), Some(u)) => Some(u.cpu.saturating_sub(c0)),
+        _ => None,
+    };
+    drop(std::mem::take(&mut load.open)); // close the connections
+
+    let mut notes = Vec::new();
+    if let Some(s) = server.as_mut() {
+        if let Some(status) = s.exited() {
+            notes.push(format!(
+                "warning: the server exited during the run ({status}); its stderr:\n{}",
+                s.stderr_tail()
+            ));
+        }
+        let how = s.stop(STOP_GRACE);
+        if !how.starts_with("stopped cleanly") {
+            notes.push(format!("server {how}"));
+        }
+    }
+
+    Ok(report(
+        opts, &cfg, &how, &load, open_count, usage, server_cpu, self_cpu, &notes,
+    ))
+}
+
+fn resolve_target(t: &str) -> Result<SocketAddr> {
+    t.to_socket_addrs()
+        .with_context(|| format!("invalid --target '{t}' (expected HOST:PORT)"))?
+        .next()
+        .with_context(|| format!("--target '{t}' resolves to no address"))
+}
+
+/// Arguments for `netkit echo serve` that the benchmark starts.
+fn server_args(opts: &Options) -> Vec<String> {
+    let enough = (opts.clients + 64).max(10_000).to_string();
+    let mut a: Vec<String> = [
+        "echo",
+        "serve",
+        "--model",
+        opts.model.name(),
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--max-connections",
+        &enough,
+        "--max-children",
+        &enough,
+        "--shutdown-timeout",
+        "2s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(w) = opts.workers {
+        a.push("--workers".into());
+        a.push(w.to_string());
+    }
+    a
+}
+
+/// The worker count a model really runs with, or "-" where it has none.
+fn workers_cell(model: Model, workers: Option<usize>) -> String {
+    match model {
+        Model::Prefork | Model::Pool | Model::Epoll | Model::Async => {
+            let cfg = Config {
+                model,
+                workers,
+                ..Config::default()
+            };
+            cfg.workers().to_string()
+        }
+        _ => "-".into(),
+    }
+}
+
+fn workers_text(model: Model, workers: Option<usize>) -> String {
+    match workers_cell(model, workers).as_str() {
+        "-" => "no worker setting".into(),
+        n => format!("{n} workers"),
+    }
+}
+
+/// Milliseconds from microseconds, with precision that fits the magnitude.
+fn ms(us: u64) -> String {
+    let v = us as f64 / 1000.0;
+    if v < 1.0 {
+        format!("{v:.3}")
+    } else if v < 100.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn pct(cpu: Duration, over: Duration) -> String {
+    format!(
+        "{:.0}%",
+        100.0 * cpu.as_secs_f64() / over.as_secs_f64().max(1e-9)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    opts: &Options,
+    cfg: &LoadConfig,
+    how: &str,
+    load: &LoadResult,
+    open_count: usize,
+    usage: Option<TreeUsage>,
+    server_cpu: Option<Duration>,
+    self_cpu: Duration,
+    notes: &[String],
+) -> String {
+    let h = &load.hist;
+    let (p50, p99, max) = if load.completed > 0 {
+        (
+            h.value_at_quantile(0.50),
+            h.value_at_quantile(0.99),
+            h.max(),
+        )
+    } else {
+        (0, 0, 0)
+    };
+    let rps = load.throughput();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "bench echo: {} clients, {}-byte requests, {:.1} s measured after {:.1} s warm-up, {} load-generator thread(s)",
+        opts.clients,
+        opts.size,
+        cfg.duration.as_secs_f64(),
+        cfg.warmup.as_secs_f64(),
+        load.threads
+    );
+    let _ = writeln!(out, "  server:     {how}");
+    let _ = writeln!(
+        out,
+        "  connect:    {} of {} connected in {:.0} ms ({} failed)",
+        load.connected,
+        opts.clients,
+        load.connect_time.as_secs_f64() * 1000.0,
+        load.connect_errors
+    );
+    let _ = writeln!(
+        out,
+        "  throughput: {rps:.0} requests/s ({} requests)",
+        load.completed
+    );
+    if load.completed > 0 {
+        let _ = writeln!(
+            out,
+            "  latency:    p50 {} ms, p90 {} ms, p99 {} ms, p99.9 {} ms, max {} ms",
+            ms(p50),
+            ms(h.value_at_quantile(0.90)),
+            ms(p99),
+            ms(h.value_at_quantile(0.999)),
+            ms(max)
+        );
+    } else {
+        let _ = writeln!(out, "  latency:    no request completed");
+    }
+    let _ = writeln!(
+        out,
+        "  errors:     {} ({} connect, {} after connecting)",
+        load.errors(),
+        load.connect_errors,
+        load.io_errors
+    );
+    let _ = writeln!(
+        out,
+        "  starved:    {} connections (not failed) got no answer during the measurement; at the end {} requests were in flight, the oldest for {:.3} s",
+        load.starved,
+        load.outstanding,
+        load.oldest_outstanding.as_secs_f64()
+    );
+    match usage {
+        Some(u) => {
+            let _ = writeln!(
+                out,
+                "  server mem: RSS {} summed over {} process(es) (PSS {}), sampled with {open_count} clients connected",
+                mib(u.rss),
+                u.processes,
+                mib(u.pss)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  server mem: unknown");
+        }
+    }
+    if let Some(c) = server_cpu {
+        let _ = writeln!(
+            out,
+            "  server cpu: {:.2} s during the measurement ({} of one core), {:.2} us per request",
+            c.as_secs_f64(),
+            pct(c, cfg.duration),
+            c.as_secs_f64() * 1e6 / load.completed.max(1) as f64
+        );
+    }
+    let per_req_us = if load.completed > 0 {
+        load.cpu.as_secs_f64() * 1e6 / load.completed as f64
+    } else {
+        0.0
+    };
+    let per_thread_pct =
+        100.0 * load.cpu.as_secs_f64() / cfg.duration.as_secs_f64() / load.threads.max(1) as f64;
+    let _ = write!(
+        out,
+        "  load gen:   {:.2} s CPU during the measurement ({} of one core, {per_thread_pct:.0}% per thread), {per_req_us:.2} us CPU per request",
+        load.cpu.as_secs_f64(),
+        pct(load.cpu, cfg.duration)
+    );
+    if per_req_us > 0.0 {
+        let _ = write!(
+            out,
+            " -> ceiling about {:.0} requests/s per load-gen thread",
+            1e6 / per_req_us
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "              (process total incl. connect and warm-up: {:.2} s CPU)",
+        self_cpu.as_secs_f64()
+    );
+    if per_thread_pct >= 90.0 {
+        let _ = writeln!(
+            out,
+            "  note:       the load generator was busy {per_thread_pct:.0}% of the time: it may be the bottleneck (try --threads)"
+        );
+    }
+    for n in notes {
+        let _ = writeln!(out, "  {n}");
+    }
+
+    let label = opts.label.clone().unwrap_or_else(|| match &opts.target {
+        Some(t) => t.clone(),
+        None => opts.model.name().to_string(),
+    });
+    let workers = if opts.target.is_some() {
+        opts.workers.map_or("-".into(), |w| w.to_string())
+    } else {
+        workers_cell(opts.model, opts.workers)
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{TABLE_HEADER}");
+    let _ = write!(
+        out,
+        "| {label} | {workers} | {} | {rps:.0} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        opts.clients,
+        ms(p50),
+        ms(p99),
+        ms(max),
+        load.errors(),
+        load.starved,
+        usage.map_or("?".into(), |u| mib(u.rss)),
+        server_cpu.map_or("?".into(), |c| pct(c, cfg.duration)),
+        pct(load.cpu, cfg.duration),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warmup_is_bounded() {
+        assert_eq!(warmup(Duration::from_secs(5)), Duration::from_millis(500));
+        assert_eq!(warmup(Duration::from_secs(1)), Duration::from_millis(200));
+        assert_eq!(warmup(Duration::from_secs(60)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn formats_milliseconds() {
+        assert_eq!(ms(350), "0.350");
+        assert_eq!(ms(12_345), "12.35");
+        assert_eq!(ms(1_234_567), "1235");
+    }
+
+    #[test]
+    fn workers_cell_reflects_the_model() {
+        assert_eq!(workers_cell(Model::Epoll, Some(2)), "2");
+        assert_eq!(workers_cell(Model::Thread, Some(2)), "-");
+    }
 }
