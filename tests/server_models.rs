@@ -41,7 +41,11 @@ fn check_concurrent_large(server: &Server) {
 
 fn unix_path(tag: &str) -> String {
     let dir = std::env::temp_dir();
-    format!("{}/netkit-test-{}-{tag}.sock", dir.display(), std::process::id())
+    format!(
+        "{}/netkit-test-{}-{tag}.sock",
+        dir.display(),
+        std::process::id()
+    )
 }
 
 macro_rules! stream_matrix {
@@ -248,19 +252,37 @@ fn sigterm_case(model: &str) {
             .collect();
         std::thread::sleep(Duration::from_millis(500));
         s.signal(libc::SIGTERM);
-        handles.into_iter().map(|h| h.join().expect("client")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
     });
-    let status = s.wait_exit(Duration::from_secs(10)).expect("server exits within its deadline");
-    assert!(status.success(), "{model}: exit status {status:?}; log:\n{}", s.log());
+    let status = s
+        .wait_exit(Duration::from_secs(10))
+        .expect("server exits within its deadline");
+    assert!(
+        status.success(),
+        "{model}: exit status {status:?}; log:\n{}",
+        s.log()
+    );
     for (i, (answered, partial, ended_early)) in results.iter().enumerate() {
         // Iterative and prefork serve a bounded number of clients at once; the
         // rest may never be accepted. Every accepted request must be complete.
-        assert_eq!(*partial, 0, "{model}: client {i} got a partial answer ({partial} bytes)");
-        assert!(*ended_early, "{model}: client {i} was still being served after shutdown");
+        assert_eq!(
+            *partial, 0,
+            "{model}: client {i} got a partial answer ({partial} bytes)"
+        );
+        assert!(
+            *ended_early,
+            "{model}: client {i} was still being served after shutdown"
+        );
         let _ = answered;
     }
     let total: usize = results.iter().map(|r| r.0).sum();
-    assert!(total > 0, "{model}: no request was answered before shutdown");
+    assert!(
+        total > 0,
+        "{model}: no request was answered before shutdown"
+    );
 }
 
 sigterm_under_load! {
@@ -285,7 +307,9 @@ fn fork_reaps_children_and_respects_max_children() {
     }
     let pid = s.pid();
     assert!(
-        eventually(Duration::from_secs(3), || children_of(pid).iter().all(|(_, st)| *st != 'Z')),
+        eventually(Duration::from_secs(3), || children_of(pid)
+            .iter()
+            .all(|(_, st)| *st != 'Z')),
         "zombies remain: {:?}",
         children_of(pid)
     );
@@ -304,11 +328,20 @@ fn fork_reaps_children_and_respects_max_children() {
     fourth.write_all(b"y").unwrap();
     fourth.set_read_timeout(Some(Duration::from_millis(600)));
     let mut b = [0u8; 1];
-    assert!(fourth.read(&mut b).is_err(), "a fourth child was started despite --max-children 3");
-    assert!(children_of(pid).len() <= 3, "children: {:?}", children_of(pid));
+    assert!(
+        fourth.read(&mut b).is_err(),
+        "a fourth child was started despite --max-children 3"
+    );
+    assert!(
+        children_of(pid).len() <= 3,
+        "children: {:?}",
+        children_of(pid)
+    );
     held.pop();
     fourth.set_read_timeout(Some(Duration::from_secs(5)));
-    fourth.read_exact(&mut b).expect("fourth client served once a slot frees");
+    fourth
+        .read_exact(&mut b)
+        .expect("fourth client served once a slot frees");
     assert_eq!(&b, b"y");
 }
 
@@ -318,7 +351,9 @@ fn fork_reaps_children_and_respects_max_children() {
 fn prefork_replaces_dead_workers_without_zombies() {
     let s = serve("prefork", &["--workers", "3"]);
     let pid = s.pid();
-    assert!(eventually(Duration::from_secs(3), || children_of(pid).len() == 3));
+    assert!(eventually(Duration::from_secs(3), || children_of(pid)
+        .len()
+        == 3));
     for i in 0..300u64 {
         let msg = payload(64, i + 1);
         assert_eq!(echo_stream(&s.addr, &msg), msg);
@@ -344,7 +379,10 @@ fn prefork_replaces_dead_workers_without_zombies() {
 #[test]
 fn select_refuses_descriptors_beyond_fd_setsize() {
     let limit = raise_nofile();
-    assert!(limit > 1200, "test needs a higher open-file limit (have {limit})");
+    assert!(
+        limit > 1200,
+        "test needs a higher open-file limit (have {limit})"
+    );
     let s = serve("select", &[]);
     let mut first = Client::connect(&s.addr);
     first.write_all(b"a").unwrap();
@@ -364,7 +402,10 @@ fn select_refuses_descriptors_beyond_fd_setsize() {
     last.set_read_timeout(Some(Duration::from_secs(5)));
     let mut b = [0u8; 1];
     let _ = last.write_all(b"z");
-    assert!(matches!(last.read(&mut b), Ok(0) | Err(_)), "connection beyond FD_SETSIZE should be closed");
+    assert!(
+        matches!(last.read(&mut b), Ok(0) | Err(_)),
+        "connection beyond FD_SETSIZE should be closed"
+    );
     // Earlier ones still work.
     first.write_all(b"q").unwrap();
     first.read_exact(&mut b).unwrap();
@@ -387,10 +428,15 @@ fn max_connections_makes_extra_clients_wait() {
         third.write_all(b"3").unwrap();
         third.set_read_timeout(Some(Duration::from_millis(500)));
         let mut b = [0u8; 1];
-        assert!(third.read(&mut b).is_err(), "{model}: third client served beyond --max-connections 2");
+        assert!(
+            third.read(&mut b).is_err(),
+            "{model}: third client served beyond --max-connections 2"
+        );
         drop(a);
         third.set_read_timeout(Some(Duration::from_secs(5)));
-        third.read_exact(&mut b).unwrap_or_else(|e| panic!("{model}: third client not served after a slot freed: {e}"));
+        third
+            .read_exact(&mut b)
+            .unwrap_or_else(|e| panic!("{model}: third client not served after a slot freed: {e}"));
         assert_eq!(&b, b"3");
     }
 }
@@ -400,13 +446,28 @@ fn max_connections_makes_extra_clients_wait() {
 fn unsupported_pairings_fail_at_startup() {
     for model in ["select", "poll", "epoll", "async"] {
         let out = std::process::Command::new(bin())
-            .args(["echo", "serve", "--port", "0", "--handler", "blocking", "--model", model])
+            .args([
+                "echo",
+                "serve",
+                "--port",
+                "0",
+                "--handler",
+                "blocking",
+                "--model",
+                model,
+            ])
             .output()
             .unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("cannot run a blocking handler"), "{model}: {err}");
-        assert!(err.contains("iterative, fork, prefork, thread, pool"), "{model}: {err}");
+        assert!(
+            err.contains("cannot run a blocking handler"),
+            "{model}: {err}"
+        );
+        assert!(
+            err.contains("iterative, fork, prefork, thread, pool"),
+            "{model}: {err}"
+        );
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
 }
@@ -416,7 +477,10 @@ fn unsupported_pairings_fail_at_startup() {
 fn bind_errors_are_clear() {
     let s = serve("thread", &[]);
     let port = s.tcp().port().to_string();
-    let out = std::process::Command::new(bin()).args(["echo", "serve", "--port", &port]).output().unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["echo", "serve", "--port", &port])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already in use"), "{err}");
@@ -443,12 +507,18 @@ fn bind_errors_are_clear() {
     assert!(std::path::Path::new(&path).exists());
     let live = serve("thread", &["--unix", &path]);
     assert_eq!(echo_stream(&live.addr, b"over unix"), b"over unix");
-    let out = std::process::Command::new(bin()).args(["echo", "serve", "--unix", &path]).output().unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["echo", "serve", "--unix", &path])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("already in use"));
     // A regular file is never clobbered.
     let file = unix_path("regular");
     std::fs::write(&file, b"data").unwrap();
-    let out = std::process::Command::new(bin()).args(["echo", "serve", "--unix", &file]).output().unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["echo", "serve", "--unix", &file])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a socket"));
     assert_eq!(std::fs::read(&file).unwrap(), b"data");
     let _ = std::fs::remove_file(&file);
@@ -486,7 +556,13 @@ fn echo_client_modes() {
     // UDP client mode.
     let su = serve("poll", &["--udp"]);
     let out = Command::new(bin())
-        .args(["echo", "client", "--udp", "--port", &su.tcp().port().to_string()])
+        .args([
+            "echo",
+            "client",
+            "--udp",
+            "--port",
+            &su.tcp().port().to_string(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

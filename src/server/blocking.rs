@@ -99,6 +99,11 @@ pub fn run_session<S: Session>(conn: Connection, mut session: S) -> io::Result<(
             if out.wants_close() {
                 return Ok(());
             }
+            if session.deadline().is_some_and(|d| Instant::now() >= d) {
+                session.on_deadline(&mut out);
+                let _ = flush(fd, &mut out, &mut clock);
+                return Ok(());
+            }
             if filled == buf.len() {
                 if buf.len() >= session.max_buffer() {
                     return Ok(()); // The session will not take more: protocol violation.

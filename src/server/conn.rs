@@ -140,6 +140,19 @@ impl<S: Session> Conn<S> {
         }
     }
 
+    /// True when the session's own deadline has passed.
+    pub fn deadline_passed(&self, now: Instant) -> bool {
+        self.session.deadline().is_some_and(|d| now >= d)
+    }
+
+    /// Lets the session react to its passed deadline, then writes what it can.
+    /// The connection closes once that output is flushed (or at once if it cannot be).
+    pub fn expire(&mut self, scratch: &mut [u8]) -> Want {
+        self.session.on_deadline(&mut self.out);
+        self.out.close();
+        self.drive(scratch)
+    }
+
     /// Hands input to the session; false if the session overflowed its buffer limit.
     fn feed(&mut self, data: &[u8]) -> bool {
         if self.leftover.is_empty() {

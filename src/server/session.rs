@@ -66,6 +66,19 @@ pub trait Session: Send + 'static {
     fn max_buffer(&self) -> usize {
         1 << 20
     }
+
+    /// A moment by which the session wants [`Session::on_deadline`] called, if
+    /// any (an HTTP request head that must be complete by then, for example).
+    /// Drivers check it at least every 100 ms.
+    fn deadline(&self) -> Option<std::time::Instant> {
+        None
+    }
+
+    /// Called once [`Session::deadline`] has passed. The default closes the
+    /// connection; a session may first write an error response.
+    fn on_deadline(&mut self, out: &mut Output) {
+        out.close();
+    }
 }
 
 /// One piece of pending output.

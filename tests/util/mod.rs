@@ -219,12 +219,20 @@ pub fn echo_stream(addr: &Addr, data: &[u8]) -> Vec<u8> {
 /// Children of `pid` from the process table, with their state letter.
 pub fn children_of(pid: i32) -> Vec<(i32, char)> {
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for e in dir.flatten() {
-        let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
         // pid (comm) state ppid ...
-        let Some(close) = stat.rfind(')') else { continue };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
         let mut rest = stat[close + 1..].split_whitespace();
         let state = rest.next().and_then(|s| s.chars().next()).unwrap_or('?');
         let ppid: i32 = rest.next().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -237,7 +245,10 @@ pub fn children_of(pid: i32) -> Vec<(i32, char)> {
 
 /// Raises this process's open-file soft limit to the hard limit.
 pub fn raise_nofile() -> u64 {
-    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: valid rlimit out-pointer.
     unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);

@@ -253,7 +253,13 @@ fn run_loop<S: Service>(
                 let _ = ep.modify(fd, level_bits(new), token);
             }
         }
-        table.sweep_idle(|_, fd| ep.delete(fd));
+        table.sweep_idle(|key, fd, want| match want {
+            Want::Close => ep.delete(fd),
+            _ if !edge => {
+                let _ = ep.modify(fd, level_bits(want), key as u64);
+            }
+            _ => {}
+        });
     }
 }
 

@@ -94,9 +94,11 @@ impl<'s, S: Service> Table<'s, S> {
         w
     }
 
-    /// Closes every connection idle past the timeout (checked at most every 100 ms);
-    /// `closing(key, fd)` runs before each close so the loop can deregister.
-    pub(crate) fn sweep_idle(&mut self, mut closing: impl FnMut(usize, RawFd)) {
+    /// Expires sessions past their own deadline and closes connections idle
+    /// past the timeout (checked at most every 100 ms). `changed(key, fd, want)`
+    /// tells the loop about each connection whose wish changed; `Want::Close`
+    /// comes before the close, so the loop can deregister.
+    pub(crate) fn sweep_idle(&mut self, mut changed: impl FnMut(usize, RawFd, Want)) {
         let Some(idle) = self.idle else { return };
         if self.last_sweep.elapsed() < Duration::from_millis(100) {
             return;
@@ -110,7 +112,7 @@ impl<'s, S: Service> Table<'s, S> {
             .collect();
         for key in stale {
             let (conn, _) = self.conns.remove(key);
-            closing(key, conn.fd());
+            changed(key, conn.fd(), Want::Close);
             conn.close();
         }
     }

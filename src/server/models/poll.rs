@@ -97,7 +97,7 @@ pub fn serve<S: Service>(
                 table.accept(l, 64, |_| true);
             }
         }
-        table.sweep_idle(|_, _| {});
+        table.sweep_idle(|_, _, _| {});
     }
 }
 

@@ -154,7 +154,7 @@ pub fn serve<S: Service>(
                 table.accept(l, 64, admit);
             }
         }
-        table.sweep_idle(|_, _| {});
+        table.sweep_idle(|_, _, _| {});
     }
 }
 
