@@ -36,12 +36,23 @@ pub struct App {
 impl App {
     /// An app with no routes and no static root.
     pub fn new() -> Self {
-        App { routes: Vec::new(), files: None, max_body: 1 << 20, access_log: false }
+        App {
+            routes: Vec::new(),
+            files: None,
+            max_body: 1 << 20,
+            access_log: false,
+        }
     }
 
     /// Adds a route for `method` and `path` (a trailing `*` matches any suffix).
-    pub fn route(mut self, method: &str, path: &str, f: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Self {
-        self.routes.push((method.to_ascii_uppercase(), path.to_string(), Arc::new(f)));
+    pub fn route(
+        mut self,
+        method: &str,
+        path: &str,
+        f: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.routes
+            .push((method.to_ascii_uppercase(), path.to_string(), Arc::new(f)));
         self
     }
 
@@ -51,12 +62,21 @@ impl App {
     }
 
     /// Adds a POST route.
-    pub fn post(self, path: &str, f: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Self {
+    pub fn post(
+        self,
+        path: &str,
+        f: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Self {
         self.route("POST", path, f)
     }
 
     /// Serves files under `root` for requests no route takes.
-    pub fn static_root(mut self, root: impl Into<std::path::PathBuf>, follow_symlinks: bool, hidden: bool) -> std::io::Result<Self> {
+    pub fn static_root(
+        mut self,
+        root: impl Into<std::path::PathBuf>,
+        follow_symlinks: bool,
+        hidden: bool,
+    ) -> std::io::Result<Self> {
         self.files = Some(StaticFiles::new(root, follow_symlinks, hidden)?);
         Ok(self)
     }
@@ -68,7 +88,11 @@ impl App {
 
     /// Answers one request.
     pub fn respond(&self, req: &Request) -> Response {
-        let method = if req.method == "HEAD" { "GET" } else { req.method.as_str() };
+        let method = if req.method == "HEAD" {
+            "GET"
+        } else {
+            req.method.as_str()
+        };
         let mut allowed: Vec<&str> = Vec::new();
         for (m, pattern, f) in &self.routes {
             let hit = match pattern.strip_suffix('*') {
@@ -89,12 +113,14 @@ impl App {
             }
             allowed.sort_unstable();
             allowed.dedup();
-            return Response::error(405, "method not allowed for this resource").header("Allow", allowed.join(", "));
+            return Response::error(405, "method not allowed for this resource")
+                .header("Allow", allowed.join(", "));
         }
         match &self.files {
             Some(files) => {
                 if method != "GET" {
-                    return Response::error(405, "static files are read-only").header("Allow", "GET, HEAD");
+                    return Response::error(405, "static files are read-only")
+                        .header("Allow", "GET, HEAD");
                 }
                 files.serve(req)
             }

@@ -82,15 +82,29 @@ pub fn run(args: HttpArgs) -> Result<()> {
     Ok(())
 }
 
-/// The backend routes the binary ships: `/api/time` and `/api/stats`.
+/// The backend routes the binary ships: `GET /api/time`, `GET /api/stats`
+/// and `POST /api/echo` (answers with the request body).
 pub fn builtin_routes(app: App, stats: Arc<Stats>, config: &Config) -> App {
     let started = Instant::now();
     let (model, workers) = (config.model.name(), config.workers());
     app.get("/api/time", |_req| {
         let now = SystemTime::now();
-        let unix = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        Response::json(200, &serde_json::json!({ "unix": unix, "http_date": httpdate::fmt_http_date(now) }))
-            .header("Cache-Control", "no-store")
+        let unix = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        Response::json(
+            200,
+            &serde_json::json!({ "unix": unix, "http_date": httpdate::fmt_http_date(now) }),
+        )
+        .header("Cache-Control", "no-store")
+    })
+    .post("/api/echo", |req| {
+        let ct = req
+            .header("content-type")
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        Response::bytes(200, &ct, req.body.clone())
     })
     .get("/api/stats", move |_req| {
         Response::json(
@@ -113,7 +127,11 @@ pub fn builtin_routes(app: App, stats: Arc<Stats>, config: &Config) -> App {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map(|pages| pages * 4096)
         .unwrap_or(0)
 }

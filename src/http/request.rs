@@ -46,7 +46,10 @@ pub struct Request {
 impl Request {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// True if a comma-separated header contains `token` (case-insensitive).
@@ -107,7 +110,10 @@ pub enum Head {
 /// Parses a request head from the start of `buf`.
 pub fn parse_head(buf: &[u8]) -> Head {
     // Tolerate blank lines before a request (RFC 9112 section 2.2).
-    let skip = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+    let skip = buf
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
     let buf = &buf[skip..];
     let line_end = buf.iter().position(|&b| b == b'\n');
     match line_end {
@@ -126,7 +132,14 @@ pub fn parse_head(buf: &[u8]) -> Head {
             return Head::Partial;
         }
         Err(httparse::Error::TooManyHeaders) => return Head::Error(431, "too many header fields"),
-        Err(httparse::Error::Version) => return Head::Error(505, "HTTP version not supported"),
+        Err(httparse::Error::Version) => {
+            let line = &buf[..line_end.unwrap_or(buf.len())];
+            return if line.windows(5).any(|w| w == b"HTTP/") {
+                Head::Error(505, "HTTP version not supported")
+            } else {
+                Head::Error(400, "malformed request")
+            };
+        }
         Err(_) => return Head::Error(400, "malformed request"),
     };
     if len > MAX_HEAD {
@@ -137,13 +150,29 @@ pub fn parse_head(buf: &[u8]) -> Head {
         Some(1) => Version::Http11,
         _ => return Head::Error(505, "HTTP version not supported"),
     };
-    let (Some(method), Some(target)) = (req.method, req.path) else { return Head::Error(400, "malformed request") };
+    let (Some(method), Some(target)) = (req.method, req.path) else {
+        return Head::Error(400, "malformed request");
+    };
     let mut fields = Vec::with_capacity(req.headers.len());
     for h in req.headers.iter() {
-        let Ok(v) = std::str::from_utf8(h.value) else { return Head::Error(400, "header value is not text") };
+        let Ok(v) = std::str::from_utf8(h.value) else {
+            return Head::Error(400, "header value is not text");
+        };
         fields.push((h.name.to_ascii_lowercase(), v.trim().to_string()));
     }
-    let (path, query) = match target.split_once('?') {
+    // Absolute-form targets (`http://host/path`, RFC 9112 section 3.2.2) carry the path after the authority.
+    let origin = match target.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            match rest.find('/') {
+                Some(i) => &rest[i..],
+                None => "/",
+            }
+        }
+        _ => target,
+    };
+    let (path, query) = match origin.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
         None => (target.to_string(), None),
     };
@@ -159,7 +188,12 @@ pub fn parse_head(buf: &[u8]) -> Head {
     };
     // Body framing (RFC 9112 section 6).
     let te = request.header("transfer-encoding");
-    let cls: Vec<&str> = request.headers.iter().filter(|(n, _)| n == "content-length").map(|(_, v)| v.as_str()).collect();
+    let cls: Vec<&str> = request
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "content-length")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let body = if let Some(te) = te {
         if !cls.is_empty() {
             return Head::Error(400, "both Transfer-Encoding and Content-Length");
@@ -167,7 +201,12 @@ pub fn parse_head(buf: &[u8]) -> Head {
         if version == Version::Http10 {
             return Head::Error(400, "Transfer-Encoding in an HTTP/1.0 request");
         }
-        if te.rsplit(',').next().map(|t| t.trim().eq_ignore_ascii_case("chunked")) != Some(true) {
+        if te
+            .rsplit(',')
+            .next()
+            .map(|t| t.trim().eq_ignore_ascii_case("chunked"))
+            != Some(true)
+        {
             return Head::Error(501, "unsupported transfer coding");
         }
         if !te.trim().eq_ignore_ascii_case("chunked") {
@@ -186,7 +225,11 @@ pub fn parse_head(buf: &[u8]) -> Head {
     } else {
         BodyKind::None
     };
-    Head::Complete { request, body, len: skip + len }
+    Head::Complete {
+        request,
+        body,
+        len: skip + len,
+    }
 }
 
 /// Incremental decoder for a chunked request body.
@@ -224,7 +267,12 @@ pub enum Chunked {
 impl ChunkedDecoder {
     /// Decodes from `input`, appending body bytes to `body`. Stops (as
     /// `Invalid`) if the body would exceed `limit`.
-    pub fn feed(&mut self, input: &[u8], body: &mut Vec<u8>, limit: u64) -> Result<Chunked, TooLarge> {
+    pub fn feed(
+        &mut self,
+        input: &[u8],
+        body: &mut Vec<u8>,
+        limit: u64,
+    ) -> Result<Chunked, TooLarge> {
         let mut pos = 0;
         loop {
             match self.state {
@@ -253,16 +301,24 @@ impl ChunkedDecoder {
                         }
                         _ => {
                             let size_part = line.split(|&b| b == b';').next().unwrap_or(b"");
-                            let Ok(text) = std::str::from_utf8(size_part) else { return Ok(Chunked::Invalid) };
+                            let Ok(text) = std::str::from_utf8(size_part) else {
+                                return Ok(Chunked::Invalid);
+                            };
                             let text = text.trim();
                             if text.is_empty() || text.len() > 15 {
                                 return Ok(Chunked::Invalid);
                             }
-                            let Ok(size) = u64::from_str_radix(text, 16) else { return Ok(Chunked::Invalid) };
+                            let Ok(size) = u64::from_str_radix(text, 16) else {
+                                return Ok(Chunked::Invalid);
+                            };
                             if body.len() as u64 + size > limit {
                                 return Err(TooLarge);
                             }
-                            self.state = if size == 0 { ChunkState::Trailer } else { ChunkState::Data(size) };
+                            self.state = if size == 0 {
+                                ChunkState::Trailer
+                            } else {
+                                ChunkState::Data(size)
+                            };
                         }
                     }
                 }
@@ -274,7 +330,11 @@ impl ChunkedDecoder {
                     body.extend_from_slice(&input[pos..pos + take]);
                     pos += take;
                     let left = left - take as u64;
-                    self.state = if left == 0 { ChunkState::DataEnd } else { ChunkState::Data(left) };
+                    self.state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left)
+                    };
                 }
             }
         }
@@ -298,7 +358,8 @@ mod tests {
 
     #[test]
     fn parses_a_simple_get() {
-        let raw = b"GET /a%20b?x=1&format=json HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\nrest";
+        let raw =
+            b"GET /a%20b?x=1&format=json HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\nrest";
         let (r, body, len) = complete(raw);
         assert_eq!(r.method, "GET");
         assert_eq!(r.path, "/a%20b");
@@ -307,6 +368,9 @@ mod tests {
         assert!(r.keep_alive());
         assert_eq!(body, BodyKind::None);
         assert_eq!(len, raw.len() - 4);
+        let (r, _, _) = complete(b"GET http://example.com/x/y?q HTTP/1.1\r\n\r\n");
+        assert_eq!(r.path, "/x/y");
+        assert_eq!(r.query.as_deref(), Some("q"));
     }
 
     #[test]
@@ -321,10 +385,22 @@ mod tests {
 
     #[test]
     fn partial_and_errors() {
-        assert!(matches!(parse_head(b"GET / HTTP/1.1\r\nHost"), Head::Partial));
-        assert!(matches!(parse_head(b"GARBAGE\r\n\r\n"), Head::Error(400, _)));
-        assert!(matches!(parse_head(b"GET / HTTP/2.0\r\n\r\n"), Head::Error(505 | 400, _)));
-        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE + 10));
+        assert!(matches!(
+            parse_head(b"GET / HTTP/1.1\r\nHost"),
+            Head::Partial
+        ));
+        assert!(matches!(
+            parse_head(b"GARBAGE\r\n\r\n"),
+            Head::Error(400, _)
+        ));
+        assert!(matches!(
+            parse_head(b"GET / HTTP/2.0\r\n\r\n"),
+            Head::Error(505 | 400, _)
+        ));
+        let long = format!(
+            "GET /{} HTTP/1.1\r\n\r\n",
+            "a".repeat(MAX_REQUEST_LINE + 10)
+        );
         assert!(matches!(parse_head(long.as_bytes()), Head::Error(414, _)));
         let mut big = b"GET / HTTP/1.1\r\n".to_vec();
         for i in 0..2000 {
@@ -338,13 +414,18 @@ mod tests {
             parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
             Head::Error(400, _)
         ));
-        assert!(matches!(parse_head(b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n"), Head::Error(400, _)));
+        assert!(matches!(
+            parse_head(b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
+            Head::Error(400, _)
+        ));
         assert!(matches!(
             parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
             Head::Error(501, _)
         ));
         assert!(matches!(
-            parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"),
+            parse_head(
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+            ),
             Head::Error(400, _)
         ));
     }
@@ -379,8 +460,14 @@ mod tests {
         let mut d = ChunkedDecoder::default();
         assert_eq!(d.feed(b"ffff\r\n", &mut Vec::new(), 100), Err(TooLarge));
         let mut d = ChunkedDecoder::default();
-        assert_eq!(d.feed(b"zz\r\n", &mut Vec::new(), 100), Ok(Chunked::Invalid));
+        assert_eq!(
+            d.feed(b"zz\r\n", &mut Vec::new(), 100),
+            Ok(Chunked::Invalid)
+        );
         let mut d = ChunkedDecoder::default();
-        assert_eq!(d.feed(b"2\r\nabX\r\n", &mut Vec::new(), 100), Ok(Chunked::Invalid));
+        assert_eq!(
+            d.feed(b"2\r\nabX\r\n", &mut Vec::new(), 100),
+            Ok(Chunked::Invalid)
+        );
     }
 }

@@ -53,17 +53,27 @@ pub struct Response {
 impl Response {
     /// An empty response with `status`.
     pub fn new(status: u16) -> Self {
-        Response { status, headers: Vec::new(), body: Vec::new() }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     /// A response with a body of bytes and a content type.
     pub fn bytes(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
-        Response::new(status).header("Content-Type", content_type).with_body(Part::Bytes(body.into()))
+        Response::new(status)
+            .header("Content-Type", content_type)
+            .with_body(Part::Bytes(body.into()))
     }
 
     /// A `text/plain` response.
     pub fn text(status: u16, body: impl Into<String>) -> Self {
-        Response::bytes(status, "text/plain; charset=utf-8", body.into().into_bytes())
+        Response::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            body.into().into_bytes(),
+        )
     }
 
     /// A JSON response.
@@ -96,7 +106,10 @@ impl Response {
 
     /// The value of header `name`, if set.
     pub fn get_header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Total body length.
@@ -130,7 +143,11 @@ impl Response {
             code = itoa_buf(self.body_len());
             head.extend_from_slice(code.as_bytes());
         }
-        head.extend_from_slice(if keep_alive { b"\r\nConnection: keep-alive\r\n\r\n" as &[u8] } else { b"\r\nConnection: close\r\n\r\n" });
+        head.extend_from_slice(if keep_alive {
+            b"\r\nConnection: keep-alive\r\n\r\n" as &[u8]
+        } else {
+            b"\r\nConnection: close\r\n\r\n"
+        });
         if head_only || bodyless {
             out.write_vec(head);
             return;
@@ -171,7 +188,10 @@ fn with_date(f: impl FnOnce(&str)) {
         static CACHE: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
     }
     let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != secs || c.1.is_empty() {
@@ -275,6 +295,9 @@ mod tests {
 
     #[test]
     fn escapes_html() {
-        assert_eq!(html_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            html_escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

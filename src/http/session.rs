@@ -39,7 +39,11 @@ pub struct HttpService {
 impl HttpService {
     /// Serves `app` with a 10 s header timeout.
     pub fn new(app: App) -> Self {
-        HttpService { app: Arc::new(app), header_timeout: Duration::from_secs(10), stats: Arc::default() }
+        HttpService {
+            app: Arc::new(app),
+            header_timeout: Duration::from_secs(10),
+            stats: Arc::default(),
+        }
     }
 }
 
@@ -69,7 +73,10 @@ enum State {
     /// Reading a body of known length.
     Body { req: Request, left: u64 },
     /// Reading a chunked body.
-    Chunked { req: Request, decoder: ChunkedDecoder },
+    Chunked {
+        req: Request,
+        decoder: ChunkedDecoder,
+    },
 }
 
 /// One HTTP connection.
@@ -98,10 +105,16 @@ impl Session for HttpSession {
                     Head::Error(status, why) => {
                         self.fail(status, why, out);
                     }
-                    Head::Complete { mut request, body, len } => {
+                    Head::Complete {
+                        mut request,
+                        body,
+                        len,
+                    } => {
                         used += len;
                         request.peer = self.peer;
-                        let expects_continue = request.header("expect").map(|e| e.eq_ignore_ascii_case("100-continue"));
+                        let expects_continue = request
+                            .header("expect")
+                            .map(|e| e.eq_ignore_ascii_case("100-continue"));
                         if expects_continue == Some(false) {
                             self.fail(417, "unsupported expectation", out);
                             continue;
@@ -116,13 +129,19 @@ impl Session for HttpSession {
                                     out.write(b"HTTP/1.1 100 Continue\r\n\r\n");
                                 }
                                 request.body.reserve(n.min(1 << 20) as usize);
-                                self.state = State::Body { req: request, left: n };
+                                self.state = State::Body {
+                                    req: request,
+                                    left: n,
+                                };
                             }
                             BodyKind::Chunked => {
                                 if expects_continue == Some(true) {
                                     out.write(b"HTTP/1.1 100 Continue\r\n\r\n");
                                 }
-                                self.state = State::Chunked { req: request, decoder: ChunkedDecoder::default() };
+                                self.state = State::Chunked {
+                                    req: request,
+                                    decoder: ChunkedDecoder::default(),
+                                };
                             }
                         }
                     }
@@ -134,24 +153,28 @@ impl Session for HttpSession {
                     if left == take as u64 {
                         self.dispatch(req, out);
                     } else {
-                        self.state = State::Body { req, left: left - take as u64 };
+                        self.state = State::Body {
+                            req,
+                            left: left - take as u64,
+                        };
                     }
                 }
-                State::Chunked { mut req, mut decoder } => {
-                    match decoder.feed(&input[used..], &mut req.body, self.app.max_body) {
-                        Ok(Chunked::More(n)) => {
-                            used += n;
-                            self.state = State::Chunked { req, decoder };
-                            return used;
-                        }
-                        Ok(Chunked::Done(n)) => {
-                            used += n;
-                            self.dispatch(req, out);
-                        }
-                        Ok(Chunked::Invalid) => self.fail(400, "malformed chunked body", out),
-                        Err(_) => self.fail(413, "request body too large", out),
+                State::Chunked {
+                    mut req,
+                    mut decoder,
+                } => match decoder.feed(&input[used..], &mut req.body, self.app.max_body) {
+                    Ok(Chunked::More(n)) => {
+                        used += n;
+                        self.state = State::Chunked { req, decoder };
+                        return used;
                     }
-                }
+                    Ok(Chunked::Done(n)) => {
+                        used += n;
+                        self.dispatch(req, out);
+                    }
+                    Ok(Chunked::Invalid) => self.fail(400, "malformed chunked body", out),
+                    Err(_) => self.fail(413, "request body too large", out),
+                },
             }
         }
         if self.done { input.len() } else { used }
@@ -170,7 +193,11 @@ impl Session for HttpSession {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        if self.done { None } else { self.started.map(|t| t + self.header_timeout) }
+        if self.done {
+            None
+        } else {
+            self.started.map(|t| t + self.header_timeout)
+        }
     }
 
     fn on_deadline(&mut self, out: &mut Output) {
@@ -194,8 +221,25 @@ impl HttpSession {
         let resp = self.app.respond(&req);
         let keep = req.keep_alive();
         if self.app.access_log {
-            let line = format!("{} {} {}", req.method, req.target, if req.version == super::request::Version::Http10 { "HTTP/1.0" } else { "HTTP/1.1" });
-            self.log_line(&line, resp.status, if req.method == "HEAD" { 0 } else { resp.body_len() });
+            let line = format!(
+                "{} {} {}",
+                req.method,
+                req.target,
+                if req.version == super::request::Version::Http10 {
+                    "HTTP/1.0"
+                } else {
+                    "HTTP/1.1"
+                }
+            );
+            self.log_line(
+                &line,
+                resp.status,
+                if req.method == "HEAD" {
+                    0
+                } else {
+                    resp.body_len()
+                },
+            );
         }
         resp.encode(req.method == "HEAD", keep, out);
         if !keep {
@@ -209,16 +253,33 @@ impl HttpSession {
         if !self.app.access_log {
             return;
         }
-        let host = self.peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "-".into());
-        let bytes = if bytes == 0 { "-".to_string() } else { bytes.to_string() };
-        let request_line = if request_line == "-" { "-".to_string() } else { format!("\"{}\"", request_line.escape_debug()) };
-        eprintln!("{host} - - [{}] {request_line} {status} {bytes}", clf_time(SystemTime::now()));
+        let host = self
+            .peer
+            .map(|p| p.ip().to_string())
+            .unwrap_or_else(|| "-".into());
+        let bytes = if bytes == 0 {
+            "-".to_string()
+        } else {
+            bytes.to_string()
+        };
+        let request_line = if request_line == "-" {
+            "-".to_string()
+        } else {
+            format!("\"{}\"", request_line.escape_debug())
+        };
+        eprintln!(
+            "{host} - - [{}] {request_line} {status} {bytes}",
+            clf_time(SystemTime::now())
+        );
     }
 }
 
 /// Formats a time as the common log format wants: `22/Nov/2026:05:00:00 +0000`.
 pub fn clf_time(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -230,7 +291,9 @@ pub fn clf_time(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     format!(
         "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
         MONTHS[(month - 1) as usize],
@@ -248,7 +311,9 @@ mod tests {
     fn service() -> HttpService {
         let app = App::new()
             .get("/hi", |_| Response::text(200, "hi"))
-            .post("/echo", |r| Response::bytes(200, "application/octet-stream", r.body.clone()));
+            .post("/echo", |r| {
+                Response::bytes(200, "application/octet-stream", r.body.clone())
+            });
         HttpService::new(app)
     }
 
@@ -278,7 +343,10 @@ mod tests {
         let mut out = Output::new();
         feed_all(&mut s, b"GET /hi HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /nope HTTP/1.1\r\n\r\n", &mut out);
         let text = drain(&mut out);
-        let statuses: Vec<&str> = text.match_indices("HTTP/1.1 ").map(|(i, _)| &text[i + 9..i + 12]).collect();
+        let statuses: Vec<&str> = text
+            .match_indices("HTTP/1.1 ")
+            .map(|(i, _)| &text[i + 9..i + 12])
+            .collect();
         assert_eq!(statuses, ["200", "200", "404"]);
         assert!(text.contains("\r\n\r\nhi"));
         assert!(text.contains("\r\n\r\nabc"));
@@ -295,7 +363,10 @@ mod tests {
 
         let mut s = svc.session(&Peer::Unix);
         let mut out = Output::new();
-        let used = s.on_input(b"POST /echo HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", &mut out);
+        let used = s.on_input(
+            b"POST /echo HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
+            &mut out,
+        );
         assert!(drain(&mut out).starts_with("HTTP/1.1 413"));
         assert!(out.wants_close());
         assert!(used > 0);

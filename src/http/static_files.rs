@@ -34,7 +34,11 @@ const INLINE_MAX: u64 = 32 * 1024;
 const MAX_RANGES: usize = 16;
 
 /// Characters left as-is in links (RFC 3986 unreserved); all else is percent-encoded.
-const LINK: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const LINK: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Serves files under one root directory.
 #[derive(Debug, Clone)]
@@ -75,10 +79,18 @@ impl StaticFiles {
     pub fn new(root: impl Into<PathBuf>, follow_symlinks: bool, hidden: bool) -> io::Result<Self> {
         let root = std::fs::canonicalize(root.into())?;
         if !root.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a directory"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a directory",
+            ));
         }
         let dir = File::open(&root)?;
-        Ok(StaticFiles { root, follow_symlinks, hidden, root_fd: Arc::new(OwnedFd::from(dir)) })
+        Ok(StaticFiles {
+            root,
+            follow_symlinks,
+            hidden,
+            root_fd: Arc::new(OwnedFd::from(dir)),
+        })
     }
 
     /// Answers a GET or HEAD request for a path under the root.
@@ -91,14 +103,17 @@ impl StaticFiles {
             Ok(f) => f,
             Err(r) => return r.response(),
         };
-        let Ok(meta) = file.metadata() else { return Refusal::NotFound.response() };
+        let Ok(meta) = file.metadata() else {
+            return Refusal::NotFound.response();
+        };
         if meta.is_dir() {
             if !req.path.ends_with('/') {
                 let location = match &req.query {
                     Some(q) => format!("{}/?{q}", req.path),
                     None => format!("{}/", req.path),
                 };
-                return Response::error(301, "moved to the directory's address").header("Location", location);
+                return Response::error(301, "moved to the directory's address")
+                    .header("Location", location);
             }
             let index = rel.join("index.html");
             if let Ok(f) = self.open(&index)
@@ -138,13 +153,23 @@ impl StaticFiles {
 
     /// Opens `rel` under the root, never leaving it unless symlinks may be followed.
     fn open(&self, rel: &Path) -> Result<File, Refusal> {
-        let target = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
+        let target = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
         let mut cpath = target.as_os_str().as_bytes().to_vec();
         cpath.push(0);
         let flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK) as u64;
         let fd = if self.follow_symlinks {
             // SAFETY: cpath is NUL-terminated; the root fd is open.
-            unsafe { libc::openat(self.root_fd.as_raw_fd(), cpath.as_ptr().cast(), flags as i32) }
+            unsafe {
+                libc::openat(
+                    self.root_fd.as_raw_fd(),
+                    cpath.as_ptr().cast(),
+                    flags as i32,
+                )
+            }
         } else {
             // SAFETY: zeroed open_how is valid; fields set below; cpath is NUL-terminated.
             unsafe {
@@ -163,7 +188,9 @@ impl StaticFiles {
         if fd < 0 {
             let err = io::Error::last_os_error();
             return match err.raw_os_error() {
-                Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ENAMETOOLONG) => Err(Refusal::NotFound),
+                Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ENAMETOOLONG) => {
+                    Err(Refusal::NotFound)
+                }
                 // EXDEV: the path (or an absolute symlink) leads outside the root.
                 Some(libc::EXDEV) => self.open_checked(target),
                 Some(libc::ENOSYS) => self.open_checked(target),
@@ -192,9 +219,16 @@ impl StaticFiles {
     }
 
     /// A file's response: validators, conditional requests, ranges, encodings.
-    fn file_response(&self, req: &Request, rel: &Path, file: File, meta: &std::fs::Metadata) -> Response {
+    fn file_response(
+        &self,
+        req: &Request,
+        rel: &Path,
+        file: File,
+        meta: &std::fs::Metadata,
+    ) -> Response {
         let mut vary = false;
-        let (mut file, mut size, mut mtime, mut encoding) = (file, meta.len(), mtime_of(meta), None);
+        let (mut file, mut size, mut mtime, mut encoding) =
+            (file, meta.len(), mtime_of(meta), None);
         // Precompressed siblings, best first, when the client accepts them.
         if let Some(accept) = req.header("accept-encoding") {
             for (coding, ext) in [("br", "br"), ("gzip", "gz")] {
@@ -212,12 +246,21 @@ impl StaticFiles {
                 }
             }
         }
-        let etag = format!("\"{:x}-{:x}{}\"", mtime.as_secs(), size, encoding.map(|e| format!("-{e}")).unwrap_or_default());
-        let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(mtime.as_secs()));
+        let etag = format!(
+            "\"{:x}-{:x}{}\"",
+            mtime.as_secs(),
+            size,
+            encoding.map(|e| format!("-{e}")).unwrap_or_default()
+        );
+        let last_modified =
+            httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(mtime.as_secs()));
         let content_type = content_type_of(rel);
 
         let with_validators = |r: Response| {
-            let mut r = r.header("ETag", etag.clone()).header("Last-Modified", last_modified.clone()).header("Accept-Ranges", "bytes");
+            let mut r = r
+                .header("ETag", etag.clone())
+                .header("Last-Modified", last_modified.clone())
+                .header("Accept-Ranges", "bytes");
             if vary {
                 r = r.header("Vary", "Accept-Encoding");
             }
@@ -229,8 +272,14 @@ impl StaticFiles {
             if etag_list_matches(inm, &etag) {
                 return with_validators(Response::new(304));
             }
-        } else if let Some(ims) = req.header("if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok())
-            && mtime.as_secs() <= ims.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+        } else if let Some(ims) = req
+            .header("if-modified-since")
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            && mtime.as_secs()
+                <= ims
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
         {
             return with_validators(Response::new(304));
         }
@@ -244,13 +293,13 @@ impl StaticFiles {
         };
 
         // Range requests, unless If-Range says the client's copy is stale.
-        let range_header = req.header("range").filter(|_| {
-            match req.header("if-range") {
+        let range_header = req
+            .header("range")
+            .filter(|_| match req.header("if-range") {
                 None => true,
                 Some(v) if v.starts_with('"') => v == etag,
                 Some(v) => v == last_modified,
-            }
-        });
+            });
         if let Some(spec) = range_header {
             match parse_ranges(spec, size) {
                 Ranges::Ignore => {}
@@ -259,22 +308,48 @@ impl StaticFiles {
                 }
                 Ranges::Some(ranges) if ranges.len() == 1 => {
                     let (start, end) = ranges[0];
-                    return body_of(base(206).header("Content-Type", content_type.clone()).header("Content-Range", format!("bytes {start}-{end}/{size}")), file, start, end - start + 1);
+                    return body_of(
+                        base(206)
+                            .header("Content-Type", content_type.clone())
+                            .header("Content-Range", format!("bytes {start}-{end}/{size}")),
+                        file,
+                        start,
+                        end - start + 1,
+                    );
                 }
                 Ranges::Some(ranges) => {
-                    let boundary = format!("netkit-{:x}-{:x}", mtime.as_nanos() as u64 ^ size, ranges.len());
+                    let boundary = format!(
+                        "netkit-{:x}-{:x}",
+                        mtime.as_nanos() as u64 ^ size,
+                        ranges.len()
+                    );
                     let file = Arc::new(file);
-                    let mut r = base(206).header("Content-Type", format!("multipart/byteranges; boundary={boundary}"));
+                    let mut r = base(206).header(
+                        "Content-Type",
+                        format!("multipart/byteranges; boundary={boundary}"),
+                    );
                     for (start, end) in ranges {
-                        let part_head = format!("\r\n--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes {start}-{end}/{size}\r\n\r\n");
+                        let part_head = format!(
+                            "\r\n--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes {start}-{end}/{size}\r\n\r\n"
+                        );
                         r = r.with_body(Part::Bytes(part_head.into_bytes()));
-                        r = r.with_body(Part::File { file: Arc::clone(&file), offset: start, len: end - start + 1 });
+                        r = r.with_body(Part::File {
+                            file: Arc::clone(&file),
+                            offset: start,
+                            len: end - start + 1,
+                        });
                     }
-                    return r.with_body(Part::Bytes(format!("\r\n--{boundary}--\r\n").into_bytes()));
+                    return r
+                        .with_body(Part::Bytes(format!("\r\n--{boundary}--\r\n").into_bytes()));
                 }
             }
         }
-        body_of(base(200).header("Content-Type", content_type), file, 0, size)
+        body_of(
+            base(200).header("Content-Type", content_type),
+            file,
+            0,
+            size,
+        )
     }
 
     /// An HTML or JSON listing of a directory.
@@ -296,7 +371,12 @@ impl StaticFiles {
                     return None;
                 }
                 let meta = std::fs::metadata(e.path()).or_else(|_| e.metadata()).ok()?;
-                Some(Entry { name, is_dir: meta.is_dir(), size: meta.len(), mtime: mtime_of(&meta).as_secs() })
+                Some(Entry {
+                    name,
+                    is_dir: meta.is_dir(),
+                    size: meta.len(),
+                    mtime: mtime_of(&meta).as_secs(),
+                })
             })
             .collect();
         list.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
@@ -308,7 +388,10 @@ impl StaticFiles {
             h
         };
         let wants_json = req.query_param("format") == Some("json")
-            || req.header("accept").is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("application/json")));
+            || req.header("accept").is_some_and(|a| {
+                a.split(',')
+                    .any(|t| t.trim().starts_with("application/json"))
+            });
         if wants_json {
             let items: Vec<serde_json::Value> = list
                 .iter()
@@ -325,7 +408,11 @@ impl StaticFiles {
             return Response::json(200, &serde_json::Value::Array(items)).header("Vary", "Accept");
         }
         let title = format!("/{}", String::from_utf8_lossy(rel.as_os_str().as_bytes()));
-        let title = if title.ends_with('/') { title } else { format!("{title}/") };
+        let title = if title.ends_with('/') {
+            title
+        } else {
+            format!("{title}/")
+        };
         let mut html = format!(
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
              <title>Index of {t}</title><style>body{{font-family:system-ui,sans-serif;margin:2em}}\
@@ -339,8 +426,16 @@ impl StaticFiles {
         }
         for e in &list {
             let shown = String::from_utf8_lossy(&e.name);
-            let shown = if e.is_dir { format!("{shown}/") } else { shown.into_owned() };
-            let size = if e.is_dir { "-".to_string() } else { human_size(e.size) };
+            let shown = if e.is_dir {
+                format!("{shown}/")
+            } else {
+                shown.into_owned()
+            };
+            let size = if e.is_dir {
+                "-".to_string()
+            } else {
+                human_size(e.size)
+            };
             let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(e.mtime));
             html.push_str(&format!(
                 "<tr><td><a href=\"{}\">{}</a></td><td class=\"size\" title=\"{} bytes\">{}</td><td>{}</td></tr>\n",
@@ -365,11 +460,18 @@ fn body_of(resp: Response, file: File, start: u64, len: u64) -> Response {
         }
         return Response::error(500, "file changed while being read");
     }
-    resp.with_body(Part::File { file: Arc::new(file), offset: start, len })
+    resp.with_body(Part::File {
+        file: Arc::new(file),
+        offset: start,
+        len,
+    })
 }
 
 fn mtime_of(meta: &std::fs::Metadata) -> Duration {
-    Duration::new(meta.mtime().max(0) as u64, meta.mtime_nsec().clamp(0, 999_999_999) as u32)
+    Duration::new(
+        meta.mtime().max(0) as u64,
+        meta.mtime_nsec().clamp(0, 999_999_999) as u32,
+    )
 }
 
 /// `Content-Type` for a path, with a UTF-8 charset for text.
@@ -377,8 +479,15 @@ pub fn content_type_of(path: &Path) -> String {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let essence = mime.essence_str();
     let texty = mime.type_() == mime_guess::mime::TEXT
-        || matches!(essence, "application/javascript" | "application/json" | "application/xml" | "image/svg+xml");
-    if texty { format!("{essence}; charset=utf-8") } else { essence.to_string() }
+        || matches!(
+            essence,
+            "application/javascript" | "application/json" | "application/xml" | "image/svg+xml"
+        );
+    if texty {
+        format!("{essence}; charset=utf-8")
+    } else {
+        essence.to_string()
+    }
 }
 
 /// True if `Accept-Encoding` allows `coding` (present with q > 0, or `*`).
@@ -405,7 +514,9 @@ fn accepts(header: &str, coding: &str) -> bool {
 /// Weak comparison of `If-None-Match` against our ETag (`*` matches anything).
 fn etag_list_matches(list: &str, etag: &str) -> bool {
     let ours = etag.trim_start_matches("W/");
-    list.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == ours)
+    list.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == ours)
 }
 
 /// Parsed `Range` header.
@@ -420,24 +531,32 @@ enum Ranges {
 }
 
 fn parse_ranges(spec: &str, size: u64) -> Ranges {
-    let Some(list) = spec.trim().strip_prefix("bytes=") else { return Ranges::Ignore };
+    let Some(list) = spec.trim().strip_prefix("bytes=") else {
+        return Ranges::Ignore;
+    };
     let mut out = Vec::new();
     for item in list.split(',') {
         let item = item.trim();
         if item.is_empty() {
             continue;
         }
-        let Some((a, b)) = item.split_once('-') else { return Ranges::Ignore };
+        let Some((a, b)) = item.split_once('-') else {
+            return Ranges::Ignore;
+        };
         let (a, b) = (a.trim(), b.trim());
         let range = if a.is_empty() {
             // Suffix range: the last N bytes.
-            let Ok(n) = b.parse::<u64>() else { return Ranges::Ignore };
+            let Ok(n) = b.parse::<u64>() else {
+                return Ranges::Ignore;
+            };
             if n == 0 || size == 0 {
                 continue;
             }
             (size.saturating_sub(n), size - 1)
         } else {
-            let Ok(start) = a.parse::<u64>() else { return Ranges::Ignore };
+            let Ok(start) = a.parse::<u64>() else {
+                return Ranges::Ignore;
+            };
             let end = if b.is_empty() {
                 size.saturating_sub(1)
             } else {
@@ -471,7 +590,11 @@ pub fn human_size(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 /// Percent-encodes a file name for use in a link.
@@ -481,7 +604,9 @@ pub fn encode_link(name: &str) -> String {
 
 /// Seconds since the Unix epoch of a system time (0 before it).
 pub fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -493,8 +618,14 @@ mod tests {
         assert_eq!(parse_ranges("bytes=0-9", 100), Ranges::Some(vec![(0, 9)]));
         assert_eq!(parse_ranges("bytes=90-", 100), Ranges::Some(vec![(90, 99)]));
         assert_eq!(parse_ranges("bytes=-10", 100), Ranges::Some(vec![(90, 99)]));
-        assert_eq!(parse_ranges("bytes=95-200", 100), Ranges::Some(vec![(95, 99)]));
-        assert_eq!(parse_ranges("bytes=0-0,5-6", 100), Ranges::Some(vec![(0, 0), (5, 6)]));
+        assert_eq!(
+            parse_ranges("bytes=95-200", 100),
+            Ranges::Some(vec![(95, 99)])
+        );
+        assert_eq!(
+            parse_ranges("bytes=0-0,5-6", 100),
+            Ranges::Some(vec![(0, 0), (5, 6)])
+        );
         assert_eq!(parse_ranges("bytes=100-", 100), Ranges::Unsatisfiable);
         assert_eq!(parse_ranges("bytes=5-1", 100), Ranges::Ignore);
         assert_eq!(parse_ranges("items=0-1", 100), Ranges::Ignore);
@@ -518,9 +649,15 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(content_type_of(Path::new("a.html")), "text/html; charset=utf-8");
+        assert_eq!(
+            content_type_of(Path::new("a.html")),
+            "text/html; charset=utf-8"
+        );
         assert_eq!(content_type_of(Path::new("a.png")), "image/png");
-        assert_eq!(content_type_of(Path::new("noext")), "application/octet-stream");
+        assert_eq!(
+            content_type_of(Path::new("noext")),
+            "application/octet-stream"
+        );
     }
 
     #[test]
@@ -528,7 +665,10 @@ mod tests {
         let dir = std::env::temp_dir();
         let s = StaticFiles::new(&dir, false, false).unwrap();
         assert_eq!(s.relative_path("/a/b").unwrap(), PathBuf::from("a/b"));
-        assert_eq!(s.relative_path("/a%20b/./c").unwrap(), PathBuf::from("a b/c"));
+        assert_eq!(
+            s.relative_path("/a%20b/./c").unwrap(),
+            PathBuf::from("a b/c")
+        );
         assert_eq!(s.relative_path("/../etc/passwd"), Err(Refusal::Bad));
         assert_eq!(s.relative_path("/%2e%2e/etc"), Err(Refusal::Bad));
         assert_eq!(s.relative_path("/a%2fb"), Err(Refusal::Bad));

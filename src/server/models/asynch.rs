@@ -202,8 +202,14 @@ async fn run_conn<T: AsyncSock, S: Session>(
         let deadline = stopping
             .map(|t| t + grace)
             .map(tokio::time::Instant::from_std);
+        let session_deadline = session.deadline().map(tokio::time::Instant::from_std);
         tokio::select! {
             r = sock.ready_read() => if r.is_err() { break },
+            _ = sleep_until_opt(session_deadline) => {
+                session.on_deadline(&mut out);
+                out.close();
+                continue;
+            }
             changed = stop.changed(), if stopping.is_none() => {
                 if changed.is_err() || *stop.borrow() {
                     stopping = Some(Instant::now());

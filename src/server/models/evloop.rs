@@ -99,11 +99,29 @@ impl<'s, S: Service> Table<'s, S> {
     /// tells the loop about each connection whose wish changed; `Want::Close`
     /// comes before the close, so the loop can deregister.
     pub(crate) fn sweep_idle(&mut self, mut changed: impl FnMut(usize, RawFd, Want)) {
-        let Some(idle) = self.idle else { return };
         if self.last_sweep.elapsed() < Duration::from_millis(100) {
             return;
         }
-        self.last_sweep = Instant::now();
+        let now = Instant::now();
+        self.last_sweep = now;
+        // Sessions whose own deadline passed get to answer (e.g. 408) before closing.
+        let expired: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, (c, _))| c.deadline_passed(now))
+            .map(|(k, _)| k)
+            .collect();
+        for key in expired {
+            let (conn, want) = &mut self.conns[key];
+            *want = conn.expire(&mut self.scratch);
+            let (w, fd) = (*want, conn.fd());
+            changed(key, fd, w);
+            if w == Want::Close {
+                let (conn, _) = self.conns.remove(key);
+                conn.close();
+            }
+        }
+        let Some(idle) = self.idle else { return };
         let stale: Vec<usize> = self
             .conns
             .iter()

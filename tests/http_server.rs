@@ -1,0 +1,635 @@
+//! `netkit http` with real clients (ureq, curl) and raw sockets, on several models.
+
+mod util;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use util::*;
+
+/// A document root with a known layout, removed on drop.
+struct Site {
+    dir: PathBuf,
+}
+
+impl Site {
+    fn new(tag: &str) -> Site {
+        let dir = std::env::temp_dir().join(format!("netkit-http-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("docs/sub")).unwrap();
+        std::fs::create_dir_all(dir.join("withindex")).unwrap();
+        std::fs::write(dir.join("hello.txt"), "hello world\n").unwrap();
+        std::fs::write(dir.join("withindex/index.html"), "<h1>index</h1>").unwrap();
+        std::fs::write(dir.join("big.bin"), payload(8 << 20, 42)).unwrap();
+        std::fs::write(dir.join("docs/b.txt"), "bbb").unwrap();
+        std::fs::write(dir.join("docs/a file & <odd>.txt"), "odd").unwrap();
+        std::fs::write(dir.join("docs/100%.txt"), "pct").unwrap();
+        std::fs::write(dir.join("docs/ünï.txt"), "utf8").unwrap();
+        std::fs::write(dir.join("docs/.secret"), "hidden").unwrap();
+        std::fs::write(dir.join(".env"), "TOKEN=1").unwrap();
+        std::fs::write(dir.join("page.html"), "<p>plain</p>".repeat(100)).unwrap();
+        std::fs::write(dir.join("page.html.gz"), b"GZIPPED").unwrap();
+        std::fs::write(dir.join("page.html.br"), b"BROTLI").unwrap();
+        let outside = dir.with_extension("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret.txt"), "outside secret").unwrap();
+        let _ = std::os::unix::fs::symlink(outside.join("secret.txt"), dir.join("escape.txt"));
+        let _ = std::os::unix::fs::symlink("hello.txt", dir.join("inside-link.txt"));
+        // A file name that is not UTF-8.
+        let raw = std::ffi::OsStr::from_bytes(b"docs/bin\xff\xfe.dat");
+        std::fs::write(dir.join(raw), "raw").unwrap();
+        Site { dir }
+    }
+    fn root(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(self.dir.with_extension("outside"));
+    }
+}
+
+fn http(site: &Site, model: &str, extra: &[&str]) -> Server {
+    let mut args = vec![
+        "http",
+        site.root(),
+        "--port",
+        "0",
+        "--model",
+        model,
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+/// A response read off a raw socket.
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response (Content-Length framed; `head` = response to a HEAD request).
+fn read_resp(r: &mut BufReader<TcpStream>, head: bool) -> Option<Resp> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let status: u16 = line.split_whitespace().nth(1)?.parse().ok()?;
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (n, v) = h.split_once(':')?;
+        headers.push((n.trim().to_string(), v.trim().to_string()));
+    }
+    let mut resp = Resp {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if !head && status != 304 && status >= 200 {
+        let len: usize = resp
+            .header("content-length")
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(0);
+        resp.body = vec![0; len];
+        r.read_exact(&mut resp.body).ok()?;
+    }
+    Some(resp)
+}
+
+fn raw(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let r = BufReader::new(s.try_clone().unwrap());
+    (s, r)
+}
+
+fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let (mut s, mut r) = raw(addr);
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n");
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    read_resp(&mut r, false).expect("a response")
+}
+
+/// What a real client sees, on the models the issue names.
+fn real_clients(model: &str) {
+    let site = Site::new(model);
+    let s = http(&site, model, &[]);
+    let base = format!("http://{}", s.tcp());
+    // The iterative model serves one connection at a time: pooled idle
+    // connections would hold its only slot, so do not keep them there.
+    let idle = if model == "iterative" { 0 } else { 8 };
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .max_idle_connections(idle)
+        .build();
+
+    let r = agent.get(&format!("{base}/hello.txt")).call().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert!(
+        r.header("etag").is_some()
+            && r.header("last-modified").is_some()
+            && r.header("date").is_some()
+    );
+    assert_eq!(
+        r.header("server").map(|s| s.starts_with("netkit/")),
+        Some(true)
+    );
+    assert_eq!(r.into_string().unwrap(), "hello world\n");
+
+    // A large file arrives byte for byte (sendfile on the models that can).
+    let mut big = Vec::new();
+    agent
+        .get(&format!("{base}/big.bin"))
+        .call()
+        .unwrap()
+        .into_reader()
+        .read_to_end(&mut big)
+        .unwrap();
+    assert!(big == payload(8 << 20, 42), "{model}: big file differs");
+
+    // Backend routes.
+    let t: serde_json::Value = serde_json::from_str(
+        &agent
+            .get(&format!("{base}/api/time"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(t["unix"].as_f64().unwrap() > 1.7e9);
+    let st: serde_json::Value = serde_json::from_str(
+        &agent
+            .get(&format!("{base}/api/stats"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(st["model"], model);
+    let echoed = agent
+        .post(&format!("{base}/api/echo"))
+        .set("Content-Type", "text/plain")
+        .send_string("ping")
+        .unwrap();
+    assert_eq!(echoed.into_string().unwrap(), "ping");
+
+    // 404 and 405 with Allow.
+    assert!(matches!(
+        agent.get(&format!("{base}/nope")).call(),
+        Err(ureq::Error::Status(404, _))
+    ));
+    match agent.delete(&format!("{base}/hello.txt")).call() {
+        Err(ureq::Error::Status(405, r)) => assert_eq!(r.header("allow"), Some("GET, HEAD")),
+        other => panic!("{model}: expected 405, got {other:?}"),
+    }
+
+    // curl: download, HEAD, range.
+    let out = Command::new("curl")
+        .args(["-sS", "--fail", &format!("{base}/docs/b.txt")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"bbb");
+    let out = Command::new("curl")
+        .args(["-sS", "-I", &format!("{base}/big.bin")])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        head.contains(&format!("Content-Length: {}", 8 << 20)),
+        "{head}"
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "-r", "10-19", &format!("{base}/big.bin")])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, payload(8 << 20, 42)[10..20]);
+    // curl reuses one connection for several URLs (keep-alive).
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-v",
+            &format!("{base}/hello.txt"),
+            &format!("{base}/docs/b.txt"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Re-using existing connection"),
+        "{model}: no keep-alive"
+    );
+}
+
+#[test]
+fn real_clients_thread() {
+    real_clients("thread");
+}
+#[test]
+fn real_clients_pool() {
+    real_clients("pool");
+}
+#[test]
+fn real_clients_epoll() {
+    real_clients("epoll");
+}
+#[test]
+fn real_clients_async() {
+    real_clients("async");
+}
+#[test]
+fn real_clients_other_models() {
+    for m in ["iterative", "fork", "prefork", "select", "poll"] {
+        real_clients(m);
+    }
+}
+
+#[test]
+fn pipelining_keep_alive_and_http10() {
+    let site = Site::new("pipe");
+    let s = http(&site, "epoll", &[]);
+    let (mut w, mut r) = raw(s.tcp());
+    // Three requests in one write, answered in order.
+    w.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\nHEAD /docs/b.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /docs/b.txt HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let a = read_resp(&mut r, false).unwrap();
+    let b = read_resp(&mut r, true).unwrap();
+    let c = read_resp(&mut r, false).unwrap();
+    assert_eq!((a.status, a.body.as_slice()), (200, &b"hello world\n"[..]));
+    assert_eq!((b.status, b.header("content-length")), (200, Some("3")));
+    assert_eq!(c.body, b"bbb");
+    // Connection: close is honoured.
+    w.write_all(b"GET /hello.txt HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let d = read_resp(&mut r, false).unwrap();
+    assert_eq!(d.header("connection"), Some("close"));
+    let mut rest = Vec::new();
+    assert_eq!(
+        r.read_to_end(&mut rest).unwrap(),
+        0,
+        "closed after Connection: close"
+    );
+
+    // HTTP/1.0: closes by default, stays with keep-alive.
+    let (mut w, mut r) = raw(s.tcp());
+    w.write_all(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
+    assert_eq!(
+        read_resp(&mut r, false).unwrap().header("connection"),
+        Some("keep-alive")
+    );
+    w.write_all(b"GET /hello.txt HTTP/1.0\r\n\r\n").unwrap();
+    assert_eq!(read_resp(&mut r, false).unwrap().status, 200);
+    let mut rest = Vec::new();
+    assert_eq!(r.read_to_end(&mut rest).unwrap(), 0);
+}
+
+#[test]
+fn malformed_oversized_and_slow_requests() {
+    let site = Site::new("bad");
+    for model in ["thread", "epoll", "async", "poll"] {
+        let s = http(
+            &site,
+            model,
+            &["--header-timeout", "500ms", "--max-body", "100"],
+        );
+        let send = |bytes: &[u8]| {
+            let (mut w, mut r) = raw(s.tcp());
+            let _ = w.write_all(bytes);
+            let resp = read_resp(&mut r, false);
+            let mut rest = Vec::new();
+            let closed = matches!(r.read_to_end(&mut rest), Ok(0) | Err(_));
+            (resp.map(|x| x.status), closed)
+        };
+        assert_eq!(
+            send(b"THIS IS NOT HTTP\r\n\r\n"),
+            (Some(400), true),
+            "{model}"
+        );
+        assert_eq!(
+            send(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
+            (Some(400), true),
+            "{model}"
+        );
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(10_000));
+        assert_eq!(send(long.as_bytes()), (Some(414), true), "{model}");
+        let mut big = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..1500 {
+            big.extend_from_slice(format!("X-H{i}: {}\r\n", "v".repeat(50)).as_bytes());
+        }
+        big.extend_from_slice(b"\r\n");
+        assert_eq!(send(&big), (Some(431), true), "{model}");
+        assert_eq!(
+            send(b"POST /api/echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n"),
+            (Some(413), true),
+            "{model}"
+        );
+        // Chunked bodies are read (and limited).
+        let (mut w, mut r) = raw(s.tcp());
+        w.write_all(b"POST /api/echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n").unwrap();
+        let resp = read_resp(&mut r, false).unwrap();
+        assert_eq!(
+            (resp.status, resp.body.as_slice()),
+            (200, &b"Wikipedia"[..]),
+            "{model}"
+        );
+        let chunk = format!(
+            "POST /api/echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+            200,
+            "x".repeat(200)
+        );
+        assert_eq!(send(chunk.as_bytes()), (Some(413), true), "{model}");
+        assert_eq!(
+            send(b"POST /api/echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"),
+            (Some(400), true),
+            "{model}"
+        );
+        // Slowloris: a head that never completes gets 408 and a close.
+        let (mut w, mut r) = raw(s.tcp());
+        w.write_all(b"GET / HTTP/1.1\r\nX-Slow: ").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        w.write_all(b"a").unwrap();
+        let resp = read_resp(&mut r, false).map(|x| x.status);
+        assert_eq!(resp, Some(408), "{model}");
+        // The server is still healthy.
+        assert_eq!(get(s.tcp(), "/hello.txt", &[]).status, 200, "{model}");
+    }
+}
+
+#[test]
+fn directories_listings_and_redirects() {
+    let site = Site::new("dirs");
+    let s = http(&site, "epoll", &[]);
+    let r = get(s.tcp(), "/docs", &[]);
+    assert_eq!((r.status, r.header("location")), (301, Some("/docs/")));
+    let r = get(s.tcp(), "/withindex/", &[]);
+    assert_eq!(r.body, b"<h1>index</h1>");
+    let r = get(s.tcp(), "/docs/", &[]);
+    let html = String::from_utf8_lossy(&r.body).to_string();
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    // Sorted, directories first, links percent-encoded, names escaped, hidden not listed.
+    let pos = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("missing {needle} in {html}"))
+    };
+    assert!(pos("href=\"sub/\"") < pos("href=\"100%25.txt\""));
+    assert!(pos("href=\"100%25.txt\"") < pos("href=\"a%20file%20%26%20%3Codd%3E.txt\""));
+    assert!(html.contains("a file &amp; &lt;odd&gt;.txt"));
+    assert!(html.contains("href=\"%C3%BCn%C3%AF.txt\""));
+    assert!(html.contains("href=\"bin%FF%FE.dat\""));
+    assert!(!html.contains("secret"));
+    assert!(html.contains("href=\"../\""));
+    // Every link works.
+    for (href, body) in [
+        ("a%20file%20%26%20%3Codd%3E.txt", "odd"),
+        ("100%25.txt", "pct"),
+        ("%C3%BCn%C3%AF.txt", "utf8"),
+        ("bin%FF%FE.dat", "raw"),
+    ] {
+        assert_eq!(
+            get(s.tcp(), &format!("/docs/{href}"), &[]).body,
+            body.as_bytes(),
+            "{href}"
+        );
+    }
+    // JSON listing, by query or by Accept.
+    for r in [
+        get(s.tcp(), "/docs/?format=json", &[]),
+        get(s.tcp(), "/docs/", &[("Accept", "application/json")]),
+    ] {
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let names: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names[0], "sub");
+        assert!(names.contains(&"b.txt") && !names.contains(&".secret"));
+    }
+    // --hidden lists and serves dot files.
+    let sh = http(&site, "thread", &["--hidden"]);
+    assert_eq!(get(sh.tcp(), "/docs/.secret", &[]).body, b"hidden");
+    assert!(String::from_utf8_lossy(&get(sh.tcp(), "/docs/", &[]).body).contains(".secret"));
+}
+
+#[test]
+fn conditional_range_and_precompressed() {
+    let site = Site::new("cond");
+    let s = http(&site, "epoll", &[]);
+    let a = s.tcp();
+    let r = get(a, "/hello.txt", &[]);
+    let etag = r.header("etag").unwrap().to_string();
+    let lm = r.header("last-modified").unwrap().to_string();
+    assert_eq!(
+        get(a, "/hello.txt", &[("If-None-Match", &etag)]).status,
+        304
+    );
+    assert_eq!(
+        get(a, "/hello.txt", &[("If-None-Match", "\"other\"")]).status,
+        200
+    );
+    assert_eq!(
+        get(a, "/hello.txt", &[("If-Modified-Since", &lm)]).status,
+        304
+    );
+    assert_eq!(
+        get(
+            a,
+            "/hello.txt",
+            &[("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")]
+        )
+        .status,
+        200
+    );
+    // Ranges.
+    let r = get(a, "/hello.txt", &[("Range", "bytes=0-4")]);
+    assert_eq!(
+        (r.status, r.body.as_slice(), r.header("content-range")),
+        (206, &b"hello"[..], Some("bytes 0-4/12"))
+    );
+    let r = get(a, "/hello.txt", &[("Range", "bytes=-3")]);
+    assert_eq!(r.body, b"ld\n");
+    let r = get(a, "/hello.txt", &[("Range", "bytes=100-200")]);
+    assert_eq!(
+        (r.status, r.header("content-range")),
+        (416, Some("bytes */12"))
+    );
+    let r = get(a, "/hello.txt", &[("Range", "bytes=0-0,6-10")]);
+    assert_eq!(r.status, 206);
+    let ct = r.header("content-type").unwrap();
+    let boundary = ct
+        .strip_prefix("multipart/byteranges; boundary=")
+        .expect("multipart");
+    let body = String::from_utf8_lossy(&r.body);
+    assert!(body.contains(&format!("--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 0-0/12\r\n\r\nh\r\n")), "{body}");
+    assert!(body.contains("Content-Range: bytes 6-10/12\r\n\r\nworld\r\n"));
+    assert!(body.ends_with(&format!("--{boundary}--\r\n")));
+    // If-Range: a stale validator means the whole file.
+    let r = get(
+        a,
+        "/hello.txt",
+        &[("Range", "bytes=0-4"), ("If-Range", "\"stale\"")],
+    );
+    assert_eq!((r.status, r.body.len()), (200, 12));
+    let r = get(
+        a,
+        "/hello.txt",
+        &[("Range", "bytes=0-4"), ("If-Range", &etag)],
+    );
+    assert_eq!(r.status, 206);
+    // Precompressed siblings, with Vary.
+    let r = get(a, "/page.html", &[("Accept-Encoding", "gzip, br")]);
+    assert_eq!(
+        (r.body.as_slice(), r.header("content-encoding")),
+        (&b"BROTLI"[..], Some("br"))
+    );
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    let r = get(a, "/page.html", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(
+        (r.body.as_slice(), r.header("content-encoding")),
+        (&b"GZIPPED"[..], Some("gzip"))
+    );
+    let r = get(a, "/page.html", &[("Accept-Encoding", "br;q=0, identity")]);
+    assert_eq!(r.header("content-encoding"), None);
+    assert!(r.body.starts_with(b"<p>plain</p>"));
+}
+
+#[test]
+fn no_path_escapes_the_root() {
+    let site = Site::new("safety");
+    let s = http(&site, "epoll", &[]);
+    let a = s.tcp();
+    let attempts = [
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/docs/%2e%2e/%2e%2e/etc/passwd",
+        "/..%2f..%2fetc/passwd",
+        "/docs%2f..%2f..%2fetc%2fpasswd",
+        "/..\\..\\etc\\passwd",
+        "/%5c..%5c..%5cetc/passwd",
+        "/hello.txt%00.html",
+        "/.env",
+        "/docs/.secret",
+        "/escape.txt",
+        "http://evil/../../etc/passwd",
+    ];
+    for path in attempts {
+        let (mut w, mut r) = raw(a);
+        w.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        let resp = read_resp(&mut r, false).unwrap_or_else(|| panic!("no response for {path}"));
+        assert!(
+            matches!(resp.status, 400 | 403 | 404),
+            "{path}: {}",
+            resp.status
+        );
+        let body = String::from_utf8_lossy(&resp.body);
+        assert!(
+            !body.contains("root:") && !body.contains("outside secret") && !body.contains("TOKEN"),
+            "{path} leaked"
+        );
+        assert!(
+            !body.contains(site.root()),
+            "{path}: error page names the root"
+        );
+    }
+    // `//` stays inside the root.
+    assert_eq!(get(a, "//hello.txt", &[]).body, b"hello world\n");
+    // Symlinks: inside ones work, outside ones only with --follow-symlinks.
+    assert_eq!(get(a, "/inside-link.txt", &[]).body, b"hello world\n");
+    assert_eq!(get(a, "/escape.txt", &[]).status, 403);
+    let f = http(&site, "thread", &["--follow-symlinks"]);
+    assert_eq!(get(f.tcp(), "/escape.txt", &[]).body, b"outside secret");
+}
+
+#[test]
+fn access_log_and_clean_shutdown() {
+    let site = Site::new("log");
+    let mut s = Server::start(&["http", site.root(), "--port", "0", "--model", "thread"]);
+    assert_eq!(get(s.tcp(), "/hello.txt", &[]).status, 200);
+    assert!(
+        eventually(Duration::from_secs(3), || s
+            .log()
+            .contains("\"GET /hello.txt HTTP/1.1\" 200 12")),
+        "{}",
+        s.log()
+    );
+    let line = s
+        .log()
+        .lines()
+        .find(|l| l.contains("GET /hello.txt"))
+        .unwrap()
+        .to_string();
+    assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+    s.signal(libc::SIGINT);
+    assert!(
+        s.wait_exit(Duration::from_secs(10))
+            .expect("exits")
+            .success()
+    );
+}
+
+#[test]
+fn serves_the_current_directory_by_default() {
+    let site = Site::new("cwd");
+    let mut child = std::process::Command::new(bin())
+        .args(["http", "--port", "0", "--quiet"])
+        .current_dir(&site.dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line
+        .split("tcp://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(get(addr, "/hello.txt", &[]).body, b"hello world\n");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(Path::new(&site.dir).exists());
+}
