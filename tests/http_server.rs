@@ -633,3 +633,40 @@ fn serves_the_current_directory_by_default() {
     let _ = child.wait();
     assert!(Path::new(&site.dir).exists());
 }
+
+#[test]
+fn connection_limit_answers_503() {
+    let site = Site::new("limit");
+    for model in ["epoll", "poll", "select", "async"] {
+        let s = http(&site, model, &["--max-connections", "2", "--workers", "1"]);
+        let held: Vec<_> = (0..2)
+            .map(|_| {
+                let (mut w, mut r) = raw(s.tcp());
+                w.write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n").unwrap();
+                assert_eq!(read_resp(&mut r, false).unwrap().status, 200);
+                (w, r)
+            })
+            .collect();
+        let (mut w, mut r) = raw(s.tcp());
+        let _ = w.write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n");
+        let resp = read_resp(&mut r, false).expect("an answer, not a hang");
+        assert_eq!(
+            (resp.status, resp.header("retry-after")),
+            (503, Some("1")),
+            "{model}"
+        );
+        let mut rest = Vec::new();
+        assert!(
+            matches!(r.read_to_end(&mut rest), Ok(0) | Err(_)),
+            "{model}: closed after 503"
+        );
+        drop(held);
+        // Once the held connections are gone, service resumes.
+        assert!(
+            eventually(Duration::from_secs(5), || get(s.tcp(), "/hello.txt", &[])
+                .status
+                == 200),
+            "{model}: no recovery"
+        );
+    }
+}

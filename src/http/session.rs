@@ -49,6 +49,22 @@ impl HttpService {
 
 impl Service for HttpService {
     type Session = HttpSession;
+
+    fn overload_reply(&self) -> Option<Vec<u8>> {
+        let mut out = Output::new();
+        Response::error(
+            503,
+            "the server is at its connection limit; try again shortly",
+        )
+        .header("Retry-After", "1")
+        .encode(false, false, &mut out);
+        let mut bytes = Vec::new();
+        while let Some(crate::server::Chunk::Bytes { buf, pos }) = out.front_mut() {
+            bytes.extend_from_slice(&buf[*pos..]);
+            out.drop_front();
+        }
+        Some(bytes)
+    }
     fn session(&self, peer: &Peer) -> HttpSession {
         self.stats.connections.fetch_add(1, Ordering::Relaxed);
         let peer = match peer {

@@ -36,6 +36,14 @@ pub trait Service: Send + Sync + 'static {
     type Session: Session;
     /// Makes the session for a newly accepted connection.
     fn session(&self, peer: &Peer) -> Self::Session;
+
+    /// What to tell a client that arrives while the server is at its
+    /// connection limit, before closing (an HTTP `503`, say). `None` (the
+    /// default) leaves such clients waiting in the listen backlog instead.
+    /// Honoured by the select, poll, epoll and async models.
+    fn overload_reply(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// One connection's protocol state machine.

@@ -105,11 +105,17 @@ pub fn serve<S: Service>(
             Listener::Tcp(t) => L::Tcp(tokio::net::TcpListener::from_std(t).map_err(|e| ServerError::io("listener", e))?),
             Listener::Unix(u, g) => L::Unix(tokio::net::UnixListener::from_std(u).map_err(|e| ServerError::io("listener", e))?, g),
         };
+        let overload = service.overload_reply();
         loop {
-            let permit = tokio::select! {
-                p = Arc::clone(&permits).acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                _ = stop.changed() => break,
-            };
+            // Without an overload reply, wait for a free slot before accepting
+            // (extra clients wait in the backlog); with one, accept and answer.
+            let mut permit = None;
+            if overload.is_none() {
+                permit = tokio::select! {
+                    p = Arc::clone(&permits).acquire_owned() => match p { Ok(p) => Some(p), Err(_) => break },
+                    _ = stop.changed() => break,
+                };
+            }
             let accepted = tokio::select! {
                 r = async {
                     match &l {
@@ -125,6 +131,26 @@ pub fn serve<S: Service>(
                     super::report_accept_error(&e);
                     continue;
                 }
+            };
+            let permit = match permit {
+                Some(p) => p,
+                None => match Arc::clone(&permits).try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(_) => {
+                        if let Some(reply) = &overload {
+                            let fd = match &sock {
+                                Either::Tcp(s) => s.as_raw_fd(),
+                                Either::Unix(s) => s.as_raw_fd(),
+                            };
+                            // SAFETY: writing an owned buffer to our own socket.
+                            unsafe {
+                                libc::send(fd, reply.as_ptr().cast(), reply.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
+                            }
+                            sys::graceful_close(fd);
+                        }
+                        continue;
+                    }
+                },
             };
             let session = service.session(&peer);
             let (stop, idle, grace) = (stop.clone(), config.idle_timeout, config.shutdown_timeout);

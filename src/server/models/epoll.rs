@@ -221,10 +221,10 @@ fn run_loop<S: Service>(
         }
         // Pause accepting at the connection limit; resume when there is room.
         if let Some(l) = &listener {
-            if listening && !table.has_room() {
+            if listening && !table.accepting() {
                 ep.delete(l.as_raw_fd());
                 listening = false;
-            } else if !listening && table.has_room() {
+            } else if !listening && table.accepting() {
                 let _ = ep.add(l.as_raw_fd(), listen_bits, LISTENER);
                 listening = true;
             }

@@ -21,6 +21,8 @@ pub(crate) struct Table<'s, S: Service> {
     /// Where reads land before the session sees them (shared by all connections).
     scratch: Vec<u8>,
     max: usize,
+    /// Reply for clients over the limit (from [`Service::overload_reply`]).
+    overload: Option<Vec<u8>>,
     idle: Option<Duration>,
     last_sweep: Instant,
 }
@@ -32,6 +34,7 @@ impl<'s, S: Service> Table<'s, S> {
             conns: Slab::new(),
             scratch: vec![0; SCRATCH],
             max,
+            overload: service.overload_reply(),
             idle: config.idle_timeout,
             last_sweep: Instant::now(),
         }
@@ -40,6 +43,12 @@ impl<'s, S: Service> Table<'s, S> {
     /// True while another connection may be accepted.
     pub(crate) fn has_room(&self) -> bool {
         self.conns.len() < self.max
+    }
+
+    /// True while the listener should be watched: there is room, or clients
+    /// over the limit get an overload reply instead of waiting.
+    pub(crate) fn accepting(&self) -> bool {
+        self.has_room() || self.overload.is_some()
     }
 
     /// Accepts up to `batch` pending connections. `admit(fd)` may refuse one
@@ -52,8 +61,27 @@ impl<'s, S: Service> Table<'s, S> {
         mut admit: impl FnMut(RawFd) -> bool,
     ) -> Vec<usize> {
         let mut keys = Vec::new();
-        while keys.len() < batch && self.has_room() {
+        let mut refused = 0;
+        while keys.len() + refused < batch && self.accepting() {
             match listener.accept() {
+                Ok((stream, _)) if !self.has_room() => {
+                    // Over the limit: say so and close, rather than leave the client hanging.
+                    use std::os::fd::AsRawFd;
+                    refused += 1;
+                    if let Some(reply) = &self.overload {
+                        let _ = stream.set_nonblocking(true);
+                        // SAFETY: writing an owned buffer to our own socket.
+                        unsafe {
+                            libc::send(
+                                stream.as_raw_fd(),
+                                reply.as_ptr().cast(),
+                                reply.len(),
+                                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                            );
+                        }
+                        sys::graceful_close(stream.as_raw_fd());
+                    }
+                }
                 Ok((stream, peer)) => {
                     use std::os::fd::AsRawFd;
                     if !admit(stream.as_raw_fd()) {

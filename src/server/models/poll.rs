@@ -74,7 +74,7 @@ pub fn serve<S: Service>(
         keys.clear();
         // Slot 0 is the listener (fd -1 = ignored when not accepting).
         let lfd = match &listener {
-            Some(l) if table.has_room() => l.as_raw_fd(),
+            Some(l) if table.accepting() => l.as_raw_fd(),
             _ => -1,
         };
         fds.push(pollfd(lfd, true, false));

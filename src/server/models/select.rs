@@ -121,7 +121,7 @@ pub fn serve<S: Service>(
         }
         let mut sets = Sets::new();
         if let Some(l) = &listener
-            && table.has_room()
+            && table.accepting()
         {
             sets.add(l.as_raw_fd(), true, false);
         }
