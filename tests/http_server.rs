@@ -670,3 +670,36 @@ fn connection_limit_answers_503() {
         );
     }
 }
+
+#[test]
+fn the_route_example_serves_its_routes() {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--example", "http_route"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exe = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/examples/http_route");
+    // Pick a free port, then let the example bind it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(exe)
+        .args([&port.to_string(), "thread"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening on"), "{line}");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let r = get(addr, "/api/hello?name=netkit", &[]);
+    assert_eq!(r.body, br#"{"greeting":"hello, netkit"}"#);
+    assert_eq!(get(addr, "/api/count", &[]).body, b"1\n");
+    assert_eq!(get(addr, "/api/count", &[]).body, b"2\n");
+    let _ = child.kill();
+    let _ = child.wait();
+}
