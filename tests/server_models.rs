@@ -573,3 +573,50 @@ fn echo_client_modes() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "one\ntwo\n");
 }
+
+/// Length of the kernel accept queue of the TCP listener on `port` (from /proc/net/tcp).
+fn accept_queue_len(port: u16) -> Option<usize> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let local_port = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
+        let listening = *f.get(3)? == "0A";
+        if local_port != port || !listening {
+            return None;
+        }
+        usize::from_str_radix(f.get(4)?.split(':').nth(1)?, 16).ok()
+    })
+}
+
+/// Pool: one worker, a queue of one. Beyond the worker, the queued connection
+/// and the one the acceptor holds, clients wait in the kernel backlog; all are
+/// served in turn, none lost.
+#[test]
+fn pool_queue_is_bounded() {
+    let s = serve("pool", &["--workers", "1", "--queue", "1"]);
+    let port = s.tcp().port();
+    let mut clients: Vec<Client> = Vec::new();
+    for i in 0..5u8 {
+        let mut c = Client::connect(&s.addr);
+        c.set_read_timeout(Some(Duration::from_secs(10)));
+        c.write_all(&[b'a' + i]).unwrap();
+        clients.push(c);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut b = [0u8; 1];
+    clients[0].read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"a");
+    // Worker has #0, the queue has #1, the acceptor holds #2: #3 and #4 wait in the backlog.
+    assert!(
+        eventually(Duration::from_secs(3), || accept_queue_len(port) == Some(2)),
+        "accept queue: {:?}",
+        accept_queue_len(port)
+    );
+    for (i, mut c) in clients.into_iter().enumerate() {
+        if i > 0 {
+            c.read_exact(&mut b).unwrap();
+            assert_eq!(b[0], b'a' + i as u8, "client {i}");
+        }
+        drop(c); // frees the worker for the next one
+    }
+}
