@@ -14,6 +14,7 @@
 //! - [`tools`]: small services and clients, starting with echo.
 //! - [`bench`]: the built-in load generator and benchmarks.
 //! - [`cli`]: clap options shared by every server subcommand.
+//! - [`wire`]: framing (length-prefixed frames, lines), pure and unit-tested.
 //! - `src/main.rs`: the `netkit` command line, a thin shell over the above.
 
 #![warn(missing_docs, rust_2018_idioms)]
@@ -26,3 +27,4 @@ pub mod ftp;
 pub mod http;
 pub mod server;
 pub mod tools;
+pub mod wire;

@@ -1,15 +1,287 @@
-//! `netkit files` (being written).
+//! `netkit files`: serve a directory, or talk to a server.
+//!
+//! ```text
+//! netkit files serve [ROOT] [--writable] [--overwrite] [--max-file-size 16G] [--model fork] [--port 7070]
+//! netkit files connect HOST[:PORT]            # interactive menu: list / get / put / quit
+//! netkit files ls  HOST[:PORT]                # name, size, date (--raw: the protocol's tab lines)
+//! netkit files get HOST[:PORT] NAME [-o PATH|-] [--force]
+//! netkit files put HOST[:PORT] PATH [--as NAME]
+//! ```
+//!
+//! Client exit codes: 0 success, 1 local error (e.g. the file exists and no
+//! `--force`), 2 bad usage, 3 the server refused (`ERR ...`), 4 connection or
+//! protocol failure.
 
-use clap::Subcommand;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+use super::client::{self, Client, ClientError, Destination};
+use super::human;
+use super::library::{FileLibrary, Options};
+use super::menu::{self, MenuOptions};
+use super::progress::Meter;
+use super::session::FilesService;
+use crate::cli::{ServerArgs, parse_duration};
+use crate::server::{self, Endpoint, Listener, Model, Shutdown, net};
+
+/// Idle timeout for server connections when `--idle-timeout` is not given.
+const DEFAULT_IDLE: Duration = Duration::from_secs(120);
 
 /// Subcommands of `netkit files`.
 #[derive(Debug, Subcommand)]
 pub enum FilesCmd {
-    /// Run the server
-    Serve,
+    /// Serve a directory's regular files (default model: fork, port 7070)
+    #[command(
+        mut_arg("model", |a| a.default_value("fork")),
+        mut_arg("port", |a| a.default_value("7070")),
+        mut_arg("idle_timeout", |a| a.help("Close connections idle this long (default 2m; 0 = never)"))
+    )]
+    Serve(ServeArgs),
+    /// Interactive client: a menu to list, download (get) and upload (put) files
+    Connect(ConnectArgs),
+    /// List the server's files
+    Ls(LsArgs),
+    /// Download a file (to ./NAME, to PATH with -o, or to stdout with -o -)
+    Get(GetArgs),
+    /// Upload a local file
+    Put(PutArgs),
 }
 
-/// Runs `netkit files`.
-pub fn run(_cmd: FilesCmd) -> anyhow::Result<()> {
-    anyhow::bail!("netkit files is not built yet")
+/// Options of `netkit files serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory to share
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Accept uploads (read-only otherwise)
+    #[arg(long)]
+    pub writable: bool,
+    /// Let uploads replace existing files (never otherwise)
+    #[arg(long, requires = "writable")]
+    pub overwrite: bool,
+    /// Largest upload accepted (e.g. 500M, 16G)
+    #[arg(long, value_parser = human::parse_size, default_value = "16G")]
+    pub max_file_size: u64,
+    /// Model, address and limits.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Options every client subcommand takes.
+#[derive(Debug, Args, Clone)]
+pub struct ClientArgs {
+    /// Server address: HOST, HOST:PORT or [IPv6]:PORT (default port 7070)
+    pub addr: String,
+    /// Give up on a silent server after this long (0 = wait forever)
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+}
+
+/// Options of `netkit files connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Server address and timeout.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Directory downloads are saved in
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace existing local files without asking
+    #[arg(long, short = 'f')]
+    pub force: bool,
+}
+
+/// Options of `netkit files ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Server address and timeout.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Print the protocol's lines (name, size, mtime in unix seconds, tab-separated)
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// Options of `netkit files get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Server address and timeout.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Name of the file on the server
+    pub name: String,
+    /// Where to write it: a path, or - for stdout (default: ./NAME)
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Replace an existing local file
+    #[arg(long, short = 'f')]
+    pub force: bool,
+}
+
+/// Options of `netkit files put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// Server address and timeout.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Local file to upload
+    pub path: PathBuf,
+    /// Name to store it under (default: the file's own name)
+    #[arg(long = "as", value_name = "NAME")]
+    pub remote: Option<String>,
+}
+
+/// Runs `netkit files`. Client failures exit with the codes in the module docs.
+pub fn run(cmd: FilesCmd) -> Result<()> {
+    let result = match cmd {
+        FilesCmd::Serve(args) => return serve(&args),
+        FilesCmd::Connect(args) => connect(&args),
+        FilesCmd::Ls(args) => ls(&args),
+        FilesCmd::Get(args) => get(&args),
+        FilesCmd::Put(args) => put(&args),
+    };
+    result.map_err(|e| {
+        eprintln!("netkit files: {e}");
+        std::process::exit(e.exit_code())
+    })
+}
+
+fn serve(args: &ServeArgs) -> Result<()> {
+    let mut config = args.server.config();
+    config.idle_timeout = match config.idle_timeout {
+        None => Some(DEFAULT_IDLE),
+        Some(d) if d.is_zero() => None,
+        some => some,
+    };
+    let options = Options {
+        writable: args.writable,
+        overwrite: args.overwrite,
+        max_file_size: args.max_file_size,
+    };
+    let library = FileLibrary::open(&args.root, options).context("netkit files")?;
+    let fd_limit = net::raise_fd_limit();
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
+    let listener = Listener::bind(&endpoint, config.model == Model::Epoll)?;
+    let local = listener.local_endpoint()?;
+    let mode = match (args.writable, args.overwrite) {
+        (false, _) => "read-only",
+        (true, false) => "writable",
+        (true, true) => "writable, overwrite",
+    };
+    eprintln!(
+        "netkit files: serving {} ({mode}, uploads up to {})",
+        library.root().display(),
+        human::size(args.max_file_size)
+    );
+    eprintln!(
+        "netkit files: listening on {local} (model {}, {} workers, fd limit {fd_limit})",
+        config.model,
+        config.workers()
+    );
+    server::serve(listener, &config, FilesService::new(library), shutdown)?;
+    eprintln!("netkit files: stopped");
+    Ok(())
+}
+
+fn open(args: &ClientArgs) -> Result<Client, ClientError> {
+    Client::connect(&args.addr, args.timeout)
+}
+
+fn connect(args: &ConnectArgs) -> Result<(), ClientError> {
+    let client = open(&args.client)?;
+    let opts = MenuOptions {
+        dir: args.dir.clone(),
+        force: args.force,
+    };
+    menu::run(client, &opts, &mut io::stdin().lock(), &mut io::stdout())
+}
+
+fn ls(args: &LsArgs) -> Result<(), ClientError> {
+    let mut client = open(&args.client)?;
+    let entries = client.list()?;
+    let _ = client.quit();
+    let mut out = io::stdout().lock();
+    let write = |out: &mut io::StdoutLock<'_>, s: String| {
+        writeln!(out, "{s}").map_err(|e| ClientError::Local(format!("writing to stdout: {e}")))
+    };
+    for e in &entries {
+        let line = if args.raw {
+            format!("{}\t{}\t{}", e.name, e.size, e.mtime)
+        } else {
+            format!(
+                "{:>10}  {}  {}",
+                human::size(e.size),
+                human::date(e.mtime),
+                e.name
+            )
+        };
+        write(&mut out, line)?;
+    }
+    Ok(())
+}
+
+fn get(args: &GetArgs) -> Result<(), ClientError> {
+    let to_stdout = args.output.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if to_stdout && io::stdout().is_terminal() {
+        eprintln!("netkit files: writing {} to the terminal", args.name);
+    }
+    let default_path;
+    let dest = if to_stdout {
+        Destination::Stdout
+    } else {
+        // The remote name becomes a local one only if it is a plain file name.
+        let plain_name = || {
+            super::name::check(&args.name).map_err(|e| {
+                ClientError::Local(format!("{e}; use -o PATH to choose where it goes"))
+            })
+        };
+        let path = match &args.output {
+            Some(p) if p.is_dir() => {
+                plain_name()?;
+                p.join(&args.name)
+            }
+            Some(p) => p.clone(),
+            None => {
+                plain_name()?;
+                PathBuf::from(&args.name)
+            }
+        };
+        default_path = path;
+        Destination::Path(&default_path)
+    };
+    if let Destination::Path(p) = dest
+        && !args.force
+        && p.symlink_metadata().is_ok()
+    {
+        return Err(ClientError::Local(format!(
+            "{} already exists (use --force to replace it)",
+            p.display()
+        )));
+    }
+    let mut client = open(&args.client)?;
+    let meter = Meter::for_terminal(&args.name);
+    let result = client::download(&mut client, &args.name, dest, args.force, &meter);
+    meter.finish();
+    result?;
+    let _ = client.quit();
+    Ok(())
+}
+
+fn put(args: &PutArgs) -> Result<(), ClientError> {
+    let name = match &args.remote {
+        Some(n) => n.clone(),
+        None => client::remote_name(&args.path)?,
+    };
+    let mut client = open(&args.client)?;
+    let meter = Meter::for_terminal(&name);
+    let result = client::upload(&mut client, &args.path, &name, &meter);
+    meter.finish();
+    result?;
+    let _ = client.quit();
+    Ok(())
 }

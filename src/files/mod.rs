@@ -1,3 +1,31 @@
-//! netkit files (being written).
+//! `netkit files`: the course's file server and client over the netkit file protocol.
+//!
+//! The wire contract (DESIGN.md, "netkit file protocol"): requests and replies
+//! are length-prefixed frames (`L`, `G <name>`, `P <name> <size>`, `Q`; `OK ...`
+//! or `ERR <reason>`), file bodies are raw bytes of an announced length, so no
+//! end marker and no sleeping around "sticky packets".
+//!
+//! - [`session`]: the server as a sans-IO [`FilesService`]/[`FilesSession`], so
+//!   it runs on every model; downloads go out with `sendfile(2)`.
+//! - [`library`]: the shared directory ([`FileLibrary`]): listing, opening,
+//!   storing uploads, the overwrite and size rules.
+//! - [`name`]: which file names are acceptable.
+//! - [`store`]: atomic file creation (temporary name, fsync, no-replace rename),
+//!   shared with the client and the FTP server.
+//! - [`client`]: the protocol client and download/upload helpers; [`menu`]: the
+//!   interactive client; [`progress`]: progress bars; [`human`]: sizes and dates.
+//! - [`cli`]: `netkit files serve|connect|ls|get|put`.
 
 pub mod cli;
+pub mod client;
+pub mod human;
+pub mod library;
+pub mod menu;
+pub mod name;
+pub mod progress;
+pub mod session;
+pub mod store;
+
+pub use client::{Client, ClientError};
+pub use library::{Entry, FileLibrary, LibraryError, Options};
+pub use session::{FilesService, FilesSession};

@@ -1,15 +1,108 @@
-//! `netkit ftp` (being written).
+//! `netkit ftp serve [ROOT]`: anonymous FTP, read-only unless `--writable`.
+//!
+//! ```text
+//! netkit ftp serve ./pub --port 2121 --passive-ports 50000-50100 --model thread
+//! curl ftp://127.0.0.1:2121/              # list
+//! curl -O ftp://127.0.0.1:2121/file.txt   # download
+//! ```
 
-use clap::Subcommand;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+use super::control::DEFAULT_IDLE;
+use super::{FtpOptions, FtpServer, parse_port_range};
+use crate::cli::{ServerArgs, parse_duration};
+use crate::server::{self, Endpoint, Listener, Model, Shutdown, net};
 
 /// Subcommands of `netkit ftp`.
 #[derive(Debug, Subcommand)]
 pub enum FtpCmd {
-    /// Run the server
-    Serve,
+    /// Serve a directory over anonymous FTP (models: thread, pool, fork, prefork)
+    #[command(
+        mut_arg("port", |a| a.default_value("2121")),
+        mut_arg("model", |a| a.help("Serving model: thread, pool, fork, prefork (or iterative)")),
+        mut_arg("idle_timeout", |a| a.help("Close control connections idle this long (default 5m; 0 = never)"))
+    )]
+    Serve(ServeArgs),
+}
+
+/// Options of `netkit ftp serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory to serve (clients cannot leave it)
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Accept uploads (STOR)
+    #[arg(long)]
+    pub writable: bool,
+    /// Let uploads replace existing files
+    #[arg(long, requires = "writable")]
+    pub overwrite: bool,
+    /// Ports for passive data connections, e.g. 50000-50100 (default: any free port)
+    #[arg(long, value_parser = parse_port_range, value_name = "A-B")]
+    pub passive_ports: Option<(u16, u16)>,
+    /// How long to wait for the client's passive data connection
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub passive_timeout: Duration,
+    /// Model, address and limits.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// Runs `netkit ftp`.
-pub fn run(_cmd: FtpCmd) -> anyhow::Result<()> {
-    anyhow::bail!("netkit ftp is not built yet")
+pub fn run(cmd: FtpCmd) -> Result<()> {
+    match cmd {
+        FtpCmd::Serve(args) => serve(&args),
+    }
+}
+
+fn serve(args: &ServeArgs) -> Result<()> {
+    let mut config = args.server.config();
+    if !matches!(
+        config.model,
+        Model::Thread | Model::Pool | Model::Fork | Model::Prefork | Model::Iterative
+    ) {
+        server::check_blocking(config.model)?;
+    }
+    config.idle_timeout = match config.idle_timeout {
+        None => Some(DEFAULT_IDLE),
+        Some(d) if d.is_zero() => None,
+        some => some,
+    };
+    let options = FtpOptions {
+        writable: args.writable,
+        overwrite: args.overwrite,
+        passive_ports: args.passive_ports,
+        passive_timeout: args.passive_timeout,
+    };
+    let ftp = FtpServer::new(&args.root, options).context("netkit ftp")?;
+    let fd_limit = net::raise_fd_limit();
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
+    let listener = Listener::bind(&endpoint, false)?;
+    let local = listener.local_endpoint()?;
+    let mode = match (args.writable, args.overwrite) {
+        (false, _) => "read-only",
+        (true, false) => "writable",
+        (true, true) => "writable, overwrite",
+    };
+    let passive = match args.passive_ports {
+        Some((a, b)) => format!("passive ports {a}-{b}"),
+        None => "passive ports: any".to_string(),
+    };
+    eprintln!(
+        "netkit ftp: serving {} ({mode}, {passive})",
+        ftp.root().display()
+    );
+    eprintln!(
+        "netkit ftp: listening on {local} (model {}, {} workers, fd limit {fd_limit})",
+        config.model,
+        config.workers()
+    );
+    server::serve_handler(listener, &config, ftp, shutdown)?;
+    eprintln!("netkit ftp: stopped");
+    Ok(())
 }

@@ -1,3 +1,113 @@
-//! netkit ftp (being written).
+//! `netkit ftp`: an anonymous FTP server for standard clients (curl, lftp, ftplib).
+//!
+//! Enough of RFC 959 and its extensions (RFC 2389 FEAT, RFC 2428 EPSV, RFC 3659
+//! SIZE/MDTM/MLST/MLSD/REST STREAM) that real clients work: USER, PASS, SYST,
+//! FEAT, OPTS, PWD, CWD, CDUP, TYPE, MODE, STRU, PASV, EPSV, LIST, NLST, MLSD,
+//! MLST, SIZE, MDTM, RETR, STOR, REST, NOOP and QUIT. Anything else gets a 5xx.
+//! Passive mode only (no PORT/EPRT: the server never connects out). Transfers
+//! are always binary (`TYPE A` is accepted and files are sent unchanged, as
+//! vsftpd does by default).
+//!
+//! - [`FtpServer`]: the blocking [`Handler`], one control connection each;
+//!   runs on the thread, pool, fork and prefork models (and iterative).
+//! - [`control`]: the per-connection command loop; [`data`]: passive listeners
+//!   and transfers (`sendfile` for downloads, atomic temp-file uploads);
+//!   [`path`]: the root jail; [`listing`]: LIST/NLST/MLSD formats.
+//! - [`cli`]: `netkit ftp serve`.
 
 pub mod cli;
+pub mod control;
+pub mod data;
+pub mod listing;
+pub mod path;
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::files::store::{self, UPLOAD_PREFIX};
+use crate::server::{Connection, Handler};
+use path::Jail;
+
+/// What an FTP server allows and how it runs data connections.
+#[derive(Debug, Clone)]
+pub struct FtpOptions {
+    /// Accept uploads (STOR).
+    pub writable: bool,
+    /// Let STOR replace existing files.
+    pub overwrite: bool,
+    /// Ports for passive data connections (inclusive); `None` lets the OS pick.
+    pub passive_ports: Option<(u16, u16)>,
+    /// How long to wait for the client to open a passive data connection.
+    pub passive_timeout: Duration,
+}
+
+impl Default for FtpOptions {
+    fn default() -> Self {
+        FtpOptions {
+            writable: false,
+            overwrite: false,
+            passive_ports: None,
+            passive_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The FTP server as a blocking handler.
+#[derive(Debug, Clone)]
+pub struct FtpServer {
+    /// Options and jail, shared by every connection.
+    inner: Arc<(FtpOptions, Jail)>,
+}
+
+impl FtpServer {
+    /// Serves `root` with `options`. Removes upload temporaries left in the root
+    /// directory by a server that was killed.
+    pub fn new(root: &Path, options: FtpOptions) -> io::Result<FtpServer> {
+        let jail = Jail::new(root)?;
+        store::remove_stale(jail.root(), UPLOAD_PREFIX);
+        Ok(FtpServer {
+            inner: Arc::new((options, jail)),
+        })
+    }
+
+    /// The canonical root directory.
+    pub fn root(&self) -> &Path {
+        self.inner.1.root()
+    }
+}
+
+impl Handler for FtpServer {
+    fn handle(&self, conn: Connection) -> io::Result<()> {
+        let (options, jail) = &*self.inner;
+        control::serve(conn, options, jail)
+    }
+}
+
+/// Parses `A-B` (inclusive, A <= B, both non-zero).
+pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    let err = || format!("invalid port range '{s}' (use e.g. 50000-50100)");
+    let (a, b) = s.split_once('-').ok_or_else(err)?;
+    let a: u16 = a.trim().parse().map_err(|_| err())?;
+    let b: u16 = b.trim().parse().map_err(|_| err())?;
+    if a == 0 || a > b {
+        return Err(err());
+    }
+    Ok((a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("50000-50100"), Ok((50000, 50100)));
+        assert_eq!(parse_port_range("7-7"), Ok((7, 7)));
+        assert!(parse_port_range("0-10").is_err());
+        assert!(parse_port_range("10-5").is_err());
+        assert!(parse_port_range("10").is_err());
+        assert!(parse_port_range("a-b").is_err());
+    }
+}

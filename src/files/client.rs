@@ -1,0 +1,553 @@
+//! The netkit file protocol's client: list, download and upload over one connection.
+//!
+//! [`Client`] speaks the protocol; [`download`] and [`upload`] add what a user
+//! expects around it: downloads go to a temporary file renamed into place only
+//! when every byte arrived (or to stdout), existing local files are kept unless
+//! forced, and uploads stream the file with `sendfile(2)`. Errors say whether
+//! the server refused ([`ClientError::Refused`]), the connection failed
+//! ([`ClientError::Network`]) or a local file did ([`ClientError::Local`]);
+//! [`ClientError::exit_code`] turns that into the command's exit status.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::time::Duration;
+
+use super::library::Entry;
+use super::progress::Meter;
+use super::store::{AtomicFile, DOWNLOAD_PREFIX};
+use crate::wire::frame::{self, MAX_FRAME};
+
+/// The port `netkit files serve` uses unless told otherwise.
+pub const DEFAULT_PORT: u16 = 7070;
+
+/// Size of the buffer downloads are read into.
+const RECV_CHUNK: usize = 1 << 20;
+
+/// Largest piece of an upload handed to one `sendfile` call (so progress moves).
+const SEND_CHUNK: u64 = 8 << 20;
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered `ERR <reason>`.
+    #[error("server refused: {0}")]
+    Refused(String),
+    /// Connecting failed, the connection broke, or the server broke the protocol.
+    #[error("{0}")]
+    Network(String),
+    /// A local file could not be read or written.
+    #[error("{0}")]
+    Local(String),
+}
+
+impl ClientError {
+    /// Exit status for the command line: 3 refused by the server, 4 network or
+    /// protocol failure, 1 local failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::Refused(_) => 3,
+            ClientError::Network(_) => 4,
+            ClientError::Local(_) => 1,
+        }
+    }
+
+    fn net(what: &str, e: io::Error) -> ClientError {
+        let why = match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                "timed out waiting for the server".to_string()
+            }
+            io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
+                "the server closed the connection".to_string()
+            }
+            _ => e.to_string(),
+        };
+        ClientError::Network(format!("{what}: {why}"))
+    }
+}
+
+/// Resolves `addr` (`host`, `host:port`, `ip`, `[v6]:port`) with `default_port` when none is given.
+pub fn resolve(addr: &str, default_port: u16) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(a) = addr.parse::<SocketAddr>() {
+        return Ok(vec![a]);
+    }
+    let trimmed = addr.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = trimmed.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, default_port)]);
+    }
+    let with_port = if addr
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        addr.to_string()
+    } else {
+        format!("{addr}:{default_port}")
+    };
+    let found: Vec<SocketAddr> = with_port.to_socket_addrs()?.collect();
+    if found.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("'{addr}' has no address"),
+        ));
+    }
+    Ok(found)
+}
+
+/// One connection to a files server.
+#[derive(Debug)]
+pub struct Client {
+    /// The connection (blocking, with read/write timeouts).
+    stream: TcpStream,
+    /// Who we talk to, for messages.
+    peer: SocketAddr,
+}
+
+impl Client {
+    /// Connects to `addr`; `timeout` bounds the connect and every later wait.
+    pub fn connect(addr: &str, timeout: Duration) -> Result<Client, ClientError> {
+        let addrs = resolve(addr, DEFAULT_PORT)
+            .map_err(|e| ClientError::Network(format!("cannot resolve {addr}: {e}")))?;
+        let mut last = None;
+        for a in addrs {
+            match TcpStream::connect_timeout(&a, timeout) {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    let t = (!timeout.is_zero()).then_some(timeout);
+                    stream
+                        .set_read_timeout(t)
+                        .and_then(|_| stream.set_write_timeout(t))
+                        .map_err(|e| ClientError::net("socket", e))?;
+                    return Ok(Client { stream, peer: a });
+                }
+                Err(e) => last = Some((a, e)),
+            }
+        }
+        Err(match last {
+            Some((a, e)) if e.kind() == io::ErrorKind::ConnectionRefused => ClientError::Network(
+                format!("cannot connect to {a}: connection refused (is the server running?)"),
+            ),
+            Some((a, e)) => ClientError::net(&format!("cannot connect to {a}"), e),
+            None => ClientError::Network(format!("cannot connect to {addr}")),
+        })
+    }
+
+    /// The server's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The server's regular files.
+    pub fn list(&mut self) -> Result<Vec<Entry>, ClientError> {
+        self.send("L")?;
+        let reply = self.reply()?;
+        let Some(body) = reply.strip_prefix("OK") else {
+            return Err(bad_reply(&reply));
+        };
+        body.lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let mut parts = line.split('\t');
+                let (Some(name), Some(size), Some(mtime), None) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(bad_reply(line));
+                };
+                Ok(Entry {
+                    name: name.to_string(),
+                    size: size.parse().map_err(|_| bad_reply(line))?,
+                    mtime: mtime.parse().map_err(|_| bad_reply(line))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Downloads `name` into `sink`, checking that exactly the announced size arrives.
+    pub fn get(&mut self, name: &str, sink: Sink<'_>, meter: &Meter) -> Result<u64, ClientError> {
+        self.send(&format!("G {name}"))?;
+        let reply = self.reply()?;
+        let size = reply
+            .strip_prefix("OK ")
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| bad_reply(&reply))?;
+        meter.start(size);
+        let local = |e: io::Error| ClientError::Local(format!("writing {name}: {e}"));
+        match sink {
+            Sink::Writer(w) => self.copy_into(w, size, size, meter, local)?,
+            Sink::Fd(fd) => {
+                let left = self.splice_into(fd, size, meter, local)?;
+                self.copy_into(&mut FdWriter(fd), size, left, meter, local)?;
+            }
+        }
+        Ok(size)
+    }
+
+    /// Copies the next `left` bytes of the connection into `sink` through a buffer.
+    fn copy_into(
+        &mut self,
+        sink: &mut dyn Write,
+        size: u64,
+        mut left: u64,
+        meter: &Meter,
+        local: impl Fn(io::Error) -> ClientError,
+    ) -> Result<(), ClientError> {
+        let mut buf = vec![0u8; RECV_CHUNK.min(left as usize)];
+        while left > 0 {
+            let want = buf.len().min(left as usize);
+            let n = match self.stream.read(&mut buf[..want]) {
+                Ok(0) => return Err(cut_short(size, left)),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ClientError::net("download", e)),
+            };
+            sink.write_all(&buf[..n]).map_err(&local)?;
+            left -= n as u64;
+            meter.inc(n as u64);
+        }
+        Ok(())
+    }
+
+    /// Moves up to `size` bytes from the connection to `out` inside the kernel with
+    /// `splice(2)` (through a pipe unless `out` is one). Returns the bytes still
+    /// to receive: non-zero when `out` cannot take spliced data (a terminal, an
+    /// append-only file), so the caller copies the rest.
+    fn splice_into(
+        &mut self,
+        out: BorrowedFd<'_>,
+        size: u64,
+        meter: &Meter,
+        local: impl Fn(io::Error) -> ClientError,
+    ) -> Result<u64, ClientError> {
+        let sock = self.stream.as_raw_fd();
+        let mut left = size;
+        if is_fifo(out) {
+            while left > 0 {
+                match splice(sock, out.as_raw_fd(), left.min(SPLICE_CHUNK)) {
+                    Ok(0) => return Err(cut_short(size, left)),
+                    Ok(n) => {
+                        left -= n as u64;
+                        meter.inc(n as u64);
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) && left == size => {
+                        return Ok(left);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // Either end may have failed; a broken local pipe is the usual case.
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Err(local(e)),
+                    Err(e) => return Err(ClientError::net("download", e)),
+                }
+            }
+            return Ok(0);
+        }
+        let Ok(pipe) = Pipe::new() else {
+            return Ok(left);
+        };
+        while left > 0 {
+            let n = match splice(sock, pipe.write.as_raw_fd(), left.min(pipe.capacity)) {
+                Ok(0) => return Err(cut_short(size, left)),
+                Ok(n) => n,
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) && left == size => {
+                    return Ok(left);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ClientError::net("download", e)),
+            };
+            let mut in_pipe = n as u64;
+            while in_pipe > 0 {
+                match splice(pipe.read.as_raw_fd(), out.as_raw_fd(), in_pipe) {
+                    Ok(m) => in_pipe -= m as u64,
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        // `out` cannot take spliced data: copy what the pipe holds, then fall back.
+                        let mut rest = vec![0u8; in_pipe as usize];
+                        let mut reader = File::from(pipe.read.try_clone().map_err(&local)?);
+                        reader.read_exact(&mut rest).map_err(&local)?;
+                        FdWriter(out).write_all(&rest).map_err(&local)?;
+                        left -= n as u64;
+                        meter.inc(n as u64);
+                        return Ok(left);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(local(e)),
+                }
+            }
+            left -= n as u64;
+            meter.inc(n as u64);
+        }
+        Ok(0)
+    }
+
+    /// Uploads `size` bytes of `file` as `name`; returns the size the server stored.
+    pub fn put(
+        &mut self,
+        name: &str,
+        file: &File,
+        size: u64,
+        meter: &Meter,
+    ) -> Result<u64, ClientError> {
+        self.send(&format!("P {name} {size}"))?;
+        let reply = self.reply()?;
+        if reply != "OK" {
+            return Err(bad_reply(&reply));
+        }
+        meter.start(size);
+        let mut offset: libc::off_t = 0;
+        while (offset as u64) < size {
+            let count = (size - offset as u64).min(SEND_CHUNK) as usize;
+            // SAFETY: both descriptors are open; `offset` is a valid pointer.
+            let n = unsafe {
+                libc::sendfile(
+                    self.stream.as_raw_fd(),
+                    file.as_raw_fd(),
+                    &mut offset,
+                    count,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(ClientError::net("upload", e));
+            }
+            if n == 0 {
+                return Err(ClientError::Local(format!(
+                    "the local file shrank during the upload ({offset} of {size} bytes sent)"
+                )));
+            }
+            meter.inc(n as u64);
+        }
+        let reply = self.reply()?;
+        match reply
+            .strip_prefix("OK ")
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            Some(stored) if stored == size => Ok(stored),
+            Some(stored) => Err(ClientError::Network(format!(
+                "the server stored {stored} bytes, expected {size}"
+            ))),
+            None => Err(bad_reply(&reply)),
+        }
+    }
+
+    /// Says goodbye (`Q`) and closes the connection.
+    pub fn quit(mut self) -> Result<(), ClientError> {
+        self.send("Q")?;
+        let reply = self.reply()?;
+        if reply.starts_with("OK") {
+            Ok(())
+        } else {
+            Err(bad_reply(&reply))
+        }
+    }
+
+    fn send(&mut self, request: &str) -> Result<(), ClientError> {
+        frame::write_frame(&mut self.stream, request.as_bytes())
+            .map_err(|e| ClientError::net("sending request", e))
+    }
+
+    /// The next reply frame; `ERR` replies become [`ClientError::Refused`].
+    fn reply(&mut self) -> Result<String, ClientError> {
+        let payload = frame::read_frame(&mut self.stream, MAX_FRAME)
+            .map_err(|e| ClientError::net("reading reply", e))?
+            .ok_or_else(|| ClientError::Network("the server closed the connection".into()))?;
+        let text = String::from_utf8(payload).map_err(|_| {
+            ClientError::Network("the server sent a reply that is not UTF-8".into())
+        })?;
+        if let Some(reason) = text.strip_prefix("ERR") {
+            return Err(ClientError::Refused(reason.trim_start().to_string()));
+        }
+        Ok(text)
+    }
+}
+
+/// Where a download's bytes go.
+pub enum Sink<'a> {
+    /// Any writer; bytes are copied through a buffer.
+    Writer(&'a mut dyn Write),
+    /// A descriptor (stdout, a file): bytes move with `splice(2)` where the
+    /// kernel allows it, and are copied otherwise.
+    Fd(BorrowedFd<'a>),
+}
+
+impl std::fmt::Debug for Sink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::Writer(_) => f.write_str("Sink::Writer"),
+            Sink::Fd(fd) => write!(f, "Sink::Fd({})", fd.as_raw_fd()),
+        }
+    }
+}
+
+/// Largest piece moved by one `splice` call straight into a pipe.
+const SPLICE_CHUNK: u64 = 1 << 20;
+
+/// A pipe used as the kernel-side buffer between the socket and the destination.
+struct Pipe {
+    read: OwnedFd,
+    write: OwnedFd,
+    /// Bytes the pipe holds (raised to 1 MiB where allowed).
+    capacity: u64,
+}
+
+impl Pipe {
+    fn new() -> io::Result<Pipe> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe2 returns.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pipe2 succeeded, so both descriptors are open and ours alone.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: fcntl on a descriptor we own.
+        let size = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+        let capacity = if size > 0 { size as u64 } else { 64 * 1024 };
+        Ok(Pipe {
+            read,
+            write,
+            capacity,
+        })
+    }
+}
+
+/// One `splice(2)` call moving up to `len` bytes from `from` to `to`.
+fn splice(from: RawFd, to: RawFd, len: u64) -> io::Result<usize> {
+    // SAFETY: plain syscall on open descriptors; null offsets use the file positions.
+    let n = unsafe {
+        libc::splice(
+            from,
+            std::ptr::null_mut(),
+            to,
+            std::ptr::null_mut(),
+            len as usize,
+            libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+fn is_fifo(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: fstat fills the zeroed struct for an open descriptor.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO
+    }
+}
+
+/// `write(2)` on a borrowed descriptor.
+struct FdWriter<'a>(BorrowedFd<'a>);
+
+impl Write for FdWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: buf is valid for buf.len() bytes; the descriptor is open.
+        let n = unsafe { libc::write(self.0.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn cut_short(size: u64, left: u64) -> ClientError {
+    ClientError::Network(format!(
+        "the server closed the connection after {} of {size} bytes",
+        size - left
+    ))
+}
+
+fn bad_reply(reply: &str) -> ClientError {
+    let shown: String = reply.chars().take(80).collect();
+    ClientError::Network(format!("unexpected reply from the server: {shown:?}"))
+}
+
+/// Where a download goes.
+#[derive(Debug, Clone)]
+pub enum Destination<'a> {
+    /// Standard output.
+    Stdout,
+    /// A file, written atomically.
+    Path(&'a Path),
+}
+
+/// Downloads `name` to `dest`. A file destination is written under a temporary
+/// name and renamed only once complete; an existing file is an error unless `force`.
+pub fn download(
+    client: &mut Client,
+    name: &str,
+    dest: Destination<'_>,
+    force: bool,
+    meter: &Meter,
+) -> Result<u64, ClientError> {
+    match dest {
+        Destination::Stdout => {
+            let stdout = io::stdout();
+            let mut lock = stdout.lock();
+            lock.flush()
+                .map_err(|e| ClientError::Local(format!("writing to stdout: {e}")))?;
+            client.get(name, Sink::Fd(lock.as_fd()), meter)
+        }
+        Destination::Path(path) => {
+            if !force && path.symlink_metadata().is_ok() {
+                return Err(ClientError::Local(format!(
+                    "{} already exists (use --force to replace it)",
+                    path.display()
+                )));
+            }
+            let local = |e: io::Error| ClientError::Local(format!("{}: {e}", path.display()));
+            let file = AtomicFile::create(path, DOWNLOAD_PREFIX, force).map_err(local)?;
+            let n = client.get(name, Sink::Fd(file.file().as_fd()), meter)?;
+            file.commit(false).map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    ClientError::Local(format!(
+                        "{} appeared meanwhile; not replaced (use --force)",
+                        path.display()
+                    ))
+                } else {
+                    local(e)
+                }
+            })?;
+            Ok(n)
+        }
+    }
+}
+
+/// Uploads the local file at `path` as `name`.
+pub fn upload(
+    client: &mut Client,
+    path: &Path,
+    name: &str,
+    meter: &Meter,
+) -> Result<u64, ClientError> {
+    let local = |e: io::Error| ClientError::Local(format!("{}: {e}", path.display()));
+    let file = File::open(path).map_err(local)?;
+    let meta = file.metadata().map_err(local)?;
+    if !meta.is_file() {
+        return Err(ClientError::Local(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    client.put(name, &file, meta.len(), meter)
+}
+
+/// The remote name for a local path: its last component.
+pub fn remote_name(path: &Path) -> Result<String, ClientError> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ClientError::Local(format!(
+                "{} has no usable file name (use --as NAME)",
+                path.display()
+            ))
+        })
+}

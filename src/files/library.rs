@@ -1,0 +1,272 @@
+//! The file library: the directory a files server shares, and its rules.
+//!
+//! It lists the regular, visible files of one directory (no subdirectories, no
+//! symlinks), opens them for download and takes uploads through an
+//! [`AtomicFile`]: they land under a hidden temporary name and are fsynced and
+//! renamed into place only once complete. It never replaces an existing file
+//! unless the server was started with `--overwrite`.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::name::{self, NameError};
+use super::store::{self, AtomicFile, UPLOAD_PREFIX};
+
+/// What a library allows.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Accept uploads at all.
+    pub writable: bool,
+    /// Let an upload replace an existing file.
+    pub overwrite: bool,
+    /// Largest upload accepted, in bytes.
+    pub max_file_size: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            writable: false,
+            overwrite: false,
+            max_file_size: 16 << 30,
+        }
+    }
+}
+
+/// One file as the `L` command reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The file name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, unix seconds.
+    pub mtime: i64,
+}
+
+/// Why a request on the library failed; the text is what the client sees after `ERR`.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    /// The name is not a plain, visible file name.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// No file by that name.
+    #[error("no such file")]
+    NotFound,
+    /// The name is a directory, symlink, device or similar.
+    #[error("not a regular file")]
+    NotRegular,
+    /// The server does not take uploads.
+    #[error("the server is read-only")]
+    ReadOnly,
+    /// The file exists and the server does not overwrite.
+    #[error("file exists (the server does not overwrite files)")]
+    Exists,
+    /// The upload is larger than the server accepts.
+    #[error("file of {size} bytes is over the server's limit of {max} bytes")]
+    TooLarge {
+        /// The announced size.
+        size: u64,
+        /// The server's limit.
+        max: u64,
+    },
+    /// The disk (or quota) is full.
+    #[error("not enough space on the server")]
+    NoSpace,
+    /// The server's own permissions forbid it.
+    #[error("permission denied on the server")]
+    Permission,
+    /// Any other storage failure.
+    #[error("server storage error: {0}")]
+    Io(io::Error),
+}
+
+impl From<io::Error> for LibraryError {
+    fn from(e: io::Error) -> Self {
+        match (e.kind(), e.raw_os_error()) {
+            (io::ErrorKind::NotFound, _) => LibraryError::NotFound,
+            (io::ErrorKind::PermissionDenied, _) => LibraryError::Permission,
+            (io::ErrorKind::AlreadyExists, _) => LibraryError::Exists,
+            (_, Some(libc::ENOSPC)) | (_, Some(libc::EDQUOT)) => LibraryError::NoSpace,
+            (_, Some(libc::ELOOP)) => LibraryError::NotRegular,
+            _ => LibraryError::Io(e),
+        }
+    }
+}
+
+/// The shared directory.
+#[derive(Debug)]
+pub struct FileLibrary {
+    /// The directory, canonicalized at start.
+    root: PathBuf,
+    /// What clients may do.
+    options: Options,
+}
+
+impl FileLibrary {
+    /// Opens the library at `root`, which must be a readable directory. Removes
+    /// temporary upload files left behind by servers that were killed.
+    pub fn open(root: &Path, options: Options) -> io::Result<FileLibrary> {
+        let root = root.canonicalize().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot open {}: {e}", root.display()))
+        })?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a directory", root.display()),
+            ));
+        }
+        std::fs::read_dir(&root).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot read {}: {e}", root.display()))
+        })?;
+        store::remove_stale(&root, UPLOAD_PREFIX);
+        Ok(FileLibrary { root, options })
+    }
+
+    /// The shared directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// What clients may do.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The regular, visible files with names clients can use, sorted by name.
+    pub fn list(&self) -> io::Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(&self.root)?.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue; // not UTF-8: cannot be named in the protocol
+            };
+            if name::check(&name).is_err() {
+                continue;
+            }
+            // symlink_metadata: symlinks are not regular files, so they are never listed.
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.file_type().is_file() {
+                entries.push(Entry {
+                    name,
+                    size: meta.len(),
+                    mtime: meta.mtime(),
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(entries)
+    }
+
+    /// Opens `name` for reading: returns the file and its size.
+    pub fn open_file(&self, name: &str) -> Result<(File, u64), LibraryError> {
+        name::check(name)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(self.root.join(name))?;
+        let meta = file.metadata()?;
+        if !meta.file_type().is_file() {
+            return Err(LibraryError::NotRegular);
+        }
+        Ok((file, meta.len()))
+    }
+
+    /// Starts storing an upload of `size` bytes as `name`.
+    pub fn begin_upload(&self, name: &str, size: u64) -> Result<Upload, LibraryError> {
+        if !self.options.writable {
+            return Err(LibraryError::ReadOnly);
+        }
+        name::check(name)?;
+        if size > self.options.max_file_size {
+            return Err(LibraryError::TooLarge {
+                size,
+                max: self.options.max_file_size,
+            });
+        }
+        let dest = self.root.join(name);
+        if let Ok(meta) = dest.symlink_metadata() {
+            if !meta.file_type().is_file() {
+                return Err(LibraryError::NotRegular);
+            }
+            if !self.options.overwrite {
+                return Err(LibraryError::Exists);
+            }
+        }
+        if let Some(free) = free_space(&self.root)
+            && size > free
+        {
+            return Err(LibraryError::NoSpace);
+        }
+        let file = AtomicFile::create(&dest, UPLOAD_PREFIX, self.options.overwrite)?;
+        Ok(Upload {
+            file: Some(file),
+            size,
+            received: 0,
+            failed: None,
+        })
+    }
+}
+
+/// Bytes available to this user on the file system holding `dir`, if known.
+fn free_space(dir: &Path) -> Option<u64> {
+    let st = nix::sys::statvfs::statvfs(dir).ok()?;
+    Some((st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64))
+}
+
+/// An upload in progress: bytes go to a temporary file until all `size` arrived.
+#[derive(Debug)]
+pub struct Upload {
+    /// The temporary file; `None` once writing failed (it was removed then).
+    file: Option<AtomicFile>,
+    /// Bytes announced.
+    size: u64,
+    /// Bytes received so far (written or, after a failure, discarded).
+    received: u64,
+    /// The first failure; the remaining bytes are discarded and this is reported at the end.
+    failed: Option<LibraryError>,
+}
+
+impl Upload {
+    /// Bytes still to come.
+    pub fn remaining(&self) -> u64 {
+        self.size - self.received
+    }
+
+    /// Stores the next bytes (at most [`Upload::remaining`] are taken; the count is returned).
+    /// After a write error the rest of the upload is read and discarded so the
+    /// connection stays in step, and the temporary file is removed at once.
+    pub fn write(&mut self, data: &[u8]) -> usize {
+        let take = (self.remaining().min(data.len() as u64)) as usize;
+        if let Some(file) = &mut self.file
+            && let Err(e) = file.write_all(&data[..take])
+        {
+            self.file = None; // drops the temporary file
+            self.failed = Some(e.into());
+        }
+        self.received += take as u64;
+        take
+    }
+
+    /// Completes the upload once every byte arrived: fsync and rename into place.
+    pub fn finish(mut self) -> Result<u64, LibraryError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        if self.remaining() > 0 {
+            return Err(LibraryError::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "upload incomplete",
+            )));
+        }
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| LibraryError::Io(io::Error::other("upload already finished")))?;
+        file.commit(true)?;
+        Ok(self.size)
+    }
+}

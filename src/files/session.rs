@@ -1,0 +1,424 @@
+//! The netkit file protocol as a sans-IO session (runs on every model).
+//!
+//! Requests are frames (see [`crate::wire::frame`]): `L`, `G <name>`,
+//! `P <name> <size>` and `Q`; replies are frames starting with `OK` or `ERR`.
+//! A download is the `OK <size>` frame followed by the file region, queued with
+//! [`Output::send_file`] so the drivers use `sendfile(2)`. An upload switches
+//! the session to raw mode: the next `<size>` bytes go to an [`Upload`], and the
+//! final `OK <size>` (or `ERR`) is sent once they are stored. Dropping the
+//! session mid-upload (the connection ended) removes the temporary file.
+//!
+//! Memory stays bounded: a frame is at most 64 KiB (a larger announced length
+//! gets `ERR` and a close before any of it is buffered), the driver buffers at
+//! most one frame ([`Session::max_buffer`]), a listing is cut to fit one frame,
+//! and a client that pipelines listings without reading them is cut off.
+
+use std::sync::Arc;
+
+use super::library::{FileLibrary, LibraryError, Upload};
+use crate::server::{Output, Peer, Service, Session};
+use crate::wire::frame::{self, FrameError, HEADER_LEN, MAX_FRAME};
+
+/// Listing bytes one batch of input may produce before the client is judged to
+/// be flooding (it sends requests without reading the replies).
+const LISTING_BUDGET: usize = 4 << 20;
+
+/// The files service: one [`FilesSession`] per connection over a shared library.
+#[derive(Debug, Clone)]
+pub struct FilesService {
+    /// The shared directory and its rules.
+    library: Arc<FileLibrary>,
+}
+
+impl FilesService {
+    /// Serves `library`.
+    pub fn new(library: FileLibrary) -> Self {
+        FilesService {
+            library: Arc::new(library),
+        }
+    }
+
+    /// The library served.
+    pub fn library(&self) -> &FileLibrary {
+        &self.library
+    }
+}
+
+impl Service for FilesService {
+    type Session = FilesSession;
+    fn session(&self, _peer: &Peer) -> FilesSession {
+        FilesSession {
+            library: Arc::clone(&self.library),
+            upload: None,
+            closing: false,
+        }
+    }
+}
+
+/// One client's connection to the file server.
+#[derive(Debug)]
+pub struct FilesSession {
+    /// The shared directory.
+    library: Arc<FileLibrary>,
+    /// The upload whose bytes are arriving, if any (raw mode).
+    upload: Option<Upload>,
+    /// Set after `Q` or a fatal protocol error: further input is ignored.
+    closing: bool,
+}
+
+impl Session for FilesSession {
+    fn on_input(&mut self, input: &[u8], out: &mut Output) -> usize {
+        let mut used = 0;
+        let mut listed = 0;
+        while !self.closing {
+            let rest = &input[used..];
+            if let Some(upload) = &mut self.upload {
+                used += upload.write(rest);
+                if upload.remaining() > 0 {
+                    return used;
+                }
+                if let Some(upload) = self.upload.take() {
+                    match upload.finish() {
+                        Ok(size) => reply(out, &format!("OK {size}")),
+                        Err(e) => reply_err(out, &e.to_string()),
+                    }
+                }
+                continue;
+            }
+            match frame::parse(rest, MAX_FRAME) {
+                Ok((payload, n)) => {
+                    used += n;
+                    self.request(payload, out, &mut listed);
+                }
+                Err(FrameError::Incomplete) => return used,
+                Err(e @ FrameError::TooLarge { .. }) => {
+                    reply_err(out, &e.to_string());
+                    self.close(out);
+                }
+            }
+        }
+        input.len()
+    }
+
+    fn on_eof(&mut self, out: &mut Output) {
+        self.upload = None; // an unfinished upload is discarded (its Drop removes the file)
+        out.close();
+    }
+
+    fn is_idle(&self) -> bool {
+        self.upload.is_none()
+    }
+
+    fn max_buffer(&self) -> usize {
+        HEADER_LEN + MAX_FRAME
+    }
+}
+
+impl FilesSession {
+    /// Handles one request frame.
+    fn request(&mut self, payload: &[u8], out: &mut Output, listed: &mut usize) {
+        let Ok(text) = std::str::from_utf8(payload) else {
+            return reply_err(out, "request is not UTF-8");
+        };
+        let (verb, arg) = match text.split_once(' ') {
+            Some((v, a)) => (v, Some(a)),
+            None => (text, None),
+        };
+        match (verb, arg) {
+            ("L", None) => {
+                if *listed > LISTING_BUDGET {
+                    reply_err(out, "too many requests without reading the replies");
+                    return self.close(out);
+                }
+                let listing = self.listing();
+                *listed += listing.len();
+                reply(out, &listing);
+            }
+            ("G", Some(name)) => match self.library.open_file(name) {
+                Ok((file, size)) => {
+                    reply(out, &format!("OK {size}"));
+                    out.send_file(Arc::new(file), 0, size);
+                }
+                Err(e) => reply_err(out, &e.to_string()),
+            },
+            ("P", Some(arg)) => {
+                let Some((name, size)) = arg.rsplit_once(' ') else {
+                    return reply_err(out, "usage: P <name> <size>");
+                };
+                let Some(size) = parse_size(size) else {
+                    return reply_err(out, "size must be a whole number of bytes");
+                };
+                match self.library.begin_upload(name, size) {
+                    Ok(upload) => {
+                        reply(out, "OK");
+                        self.upload = Some(upload);
+                    }
+                    Err(e) => reply_err(out, &e.to_string()),
+                }
+            }
+            ("Q", None) => {
+                reply(out, "OK bye");
+                self.close(out);
+            }
+            ("L" | "Q", Some(_)) => reply_err(out, &format!("usage: {verb} (no argument)")),
+            ("G", None) => reply_err(out, "usage: G <name>"),
+            ("P", None) => reply_err(out, "usage: P <name> <size>"),
+            _ => reply_err(
+                out,
+                "unknown request (use L, G <name>, P <name> <size> or Q)",
+            ),
+        }
+    }
+
+    /// `OK` and one `name\tsize\tmtime` line per file, cut to fit one frame.
+    fn listing(&self) -> String {
+        let entries = match self.library.list() {
+            Ok(e) => e,
+            Err(e) => return format!("ERR {}", LibraryError::from(e)),
+        };
+        let mut text = String::from("OK");
+        for e in entries {
+            let line = format!("\n{}\t{}\t{}", e.name, e.size, e.mtime);
+            if text.len() + line.len() > MAX_FRAME {
+                break; // the protocol caps a reply at one frame
+            }
+            text.push_str(&line);
+        }
+        text
+    }
+
+    fn close(&mut self, out: &mut Output) {
+        self.closing = true;
+        self.upload = None;
+        out.close();
+    }
+}
+
+/// A decimal size with no sign, spaces or leading `+`.
+fn parse_size(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn reply(out: &mut Output, text: &str) {
+    match frame::encode_to_vec(text.as_bytes()) {
+        Ok(f) => out.write_vec(f),
+        Err(_) => reply_err(out, "reply too large"),
+    }
+}
+
+fn reply_err(out: &mut Output, reason: &str) {
+    reply(out, &format!("ERR {reason}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::library::Options;
+    use crate::server::Chunk;
+
+    fn service(writable: bool) -> (tempfile::TempDir, FilesService) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.txt"), b"hello").unwrap();
+        std::fs::write(dir.path().join("a.bin"), b"").unwrap();
+        std::fs::write(dir.path().join(".hidden"), b"secret").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let opts = Options {
+            writable,
+            max_file_size: 1000,
+            ..Options::default()
+        };
+        let lib = FileLibrary::open(dir.path(), opts).unwrap();
+        (dir, FilesService::new(lib))
+    }
+
+    fn session(s: &FilesService) -> FilesSession {
+        s.session(&Peer::Unix)
+    }
+
+    fn req(text: &str) -> Vec<u8> {
+        frame::encode_to_vec(text.as_bytes()).unwrap()
+    }
+
+    /// Byte replies, decoded as frames; file regions as `<file N bytes>`.
+    fn replies(out: &mut Output) -> Vec<String> {
+        let mut bytes = Vec::new();
+        let mut got = Vec::new();
+        while let Some(chunk) = out.front_mut() {
+            match chunk {
+                Chunk::Bytes { buf, pos } => {
+                    bytes.extend_from_slice(&buf[*pos..]);
+                    let n = buf.len() - *pos;
+                    out.advance(n);
+                }
+                Chunk::File { len, .. } => {
+                    let n = *len;
+                    got.extend(frames(&mut bytes));
+                    got.push(format!("<file {n} bytes>"));
+                    out.advance(n as usize);
+                }
+            }
+        }
+        got.extend(frames(&mut bytes));
+        got
+    }
+
+    fn frames(bytes: &mut Vec<u8>) -> Vec<String> {
+        let mut v = Vec::new();
+        while let Ok((p, n)) = frame::parse(bytes, MAX_FRAME) {
+            v.push(String::from_utf8(p.to_vec()).unwrap());
+            bytes.drain(..n);
+        }
+        v
+    }
+
+    #[test]
+    fn list_get_quit() {
+        let (_d, svc) = service(false);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        let mut input = req("L");
+        input.extend(req("G b.txt"));
+        input.extend(req("G a.bin"));
+        input.extend(req("Q"));
+        input.extend(req("L")); // after Q: ignored
+        assert_eq!(s.on_input(&input, &mut out), input.len());
+        let r = replies(&mut out);
+        assert!(r[0].starts_with("OK\na.bin\t0\t"), "{r:?}");
+        assert!(r[0].contains("\nb.txt\t5\t"));
+        assert!(!r[0].contains("hidden") && !r[0].contains("sub"));
+        assert_eq!(r[1..], ["OK 5", "<file 5 bytes>", "OK 0", "OK bye"]);
+        assert!(out.wants_close());
+    }
+
+    #[test]
+    fn requests_split_across_reads() {
+        let (_d, svc) = service(false);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        let input = req("G b.txt");
+        assert_eq!(s.on_input(&input[..3], &mut out), 0);
+        assert_eq!(s.on_input(&input[..6], &mut out), 0);
+        assert_eq!(s.on_input(&input, &mut out), input.len());
+        assert_eq!(replies(&mut out), ["OK 5", "<file 5 bytes>"]);
+    }
+
+    #[test]
+    fn hostile_requests_get_err_and_the_session_goes_on() {
+        let (_d, svc) = service(true);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        for bad in [
+            "G ../etc/passwd",
+            "G /etc/passwd",
+            "G a\\b",
+            "G .hidden",
+            "G a\0b",
+            "G nothere",
+            "G sub",
+            "P x.txt 1001",
+            "P x.txt -1",
+            "P x.txt",
+            "P b.txt 1",
+            "X",
+            "",
+            "L extra",
+        ] {
+            let input = req(bad);
+            assert_eq!(s.on_input(&input, &mut out), input.len(), "{bad}");
+            let r = replies(&mut out);
+            assert_eq!(r.len(), 1, "{bad}: {r:?}");
+            assert!(r[0].starts_with("ERR "), "{bad}: {r:?}");
+        }
+        let long = format!("G {}", "x".repeat(300));
+        s.on_input(&req(&long), &mut out);
+        assert!(replies(&mut out)[0].starts_with("ERR file name longer"));
+        let mut bad_utf8 = vec![0, 0, 0, 3, b'G', b' ', 0xff];
+        bad_utf8.extend(req("Q"));
+        s.on_input(&bad_utf8, &mut out);
+        assert_eq!(replies(&mut out), ["ERR request is not UTF-8", "OK bye"]);
+    }
+
+    #[test]
+    fn oversized_frame_is_refused_before_buffering() {
+        let (_d, svc) = service(false);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        let header = ((MAX_FRAME + 1) as u32).to_be_bytes();
+        assert_eq!(s.on_input(&header, &mut out), 4);
+        let r = replies(&mut out);
+        assert!(r[0].starts_with("ERR frame of 65537 bytes"), "{r:?}");
+        assert!(out.wants_close());
+    }
+
+    #[test]
+    fn upload_in_pieces_then_stored() {
+        let (d, svc) = service(true);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        let mut input = req("P new.txt 10");
+        input.extend_from_slice(b"0123");
+        assert_eq!(s.on_input(&input, &mut out), input.len());
+        assert!(!s.is_idle());
+        assert!(!d.path().join("new.txt").exists());
+        let mut more = b"456789".to_vec();
+        more.extend(req("P empty 0"));
+        more.extend(req("L"));
+        assert_eq!(s.on_input(&more, &mut out), more.len());
+        let r = replies(&mut out);
+        assert_eq!(r[..4], ["OK", "OK 10", "OK", "OK 0"]);
+        assert!(r[4].contains("new.txt\t10\t") && r[4].contains("empty\t0\t"));
+        assert_eq!(
+            std::fs::read(d.path().join("new.txt")).unwrap(),
+            b"0123456789"
+        );
+        assert!(s.is_idle());
+    }
+
+    #[test]
+    fn upload_cut_off_leaves_nothing() {
+        let (d, svc) = service(true);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        let mut input = req("P half.txt 100");
+        input.extend_from_slice(&[7; 50]);
+        s.on_input(&input, &mut out);
+        s.on_eof(&mut out);
+        drop(s);
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 4, "{names:?}"); // b.txt a.bin .hidden sub: no temporary, no half.txt
+        assert!(!d.path().join("half.txt").exists());
+    }
+
+    #[test]
+    fn read_only_server_refuses_uploads() {
+        let (_d, svc) = service(false);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        s.on_input(&req("P x 1"), &mut out);
+        assert_eq!(replies(&mut out), ["ERR the server is read-only"]);
+    }
+
+    #[test]
+    fn pipelined_listing_flood_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..1500 {
+            std::fs::write(dir.path().join(format!("file-{i:05}-padding-padding")), b"").unwrap();
+        }
+        let svc = FilesService::new(FileLibrary::open(dir.path(), Options::default()).unwrap());
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        let input: Vec<u8> = (0..200).flat_map(|_| req("L")).collect();
+        assert_eq!(s.on_input(&input, &mut out), input.len());
+        assert!(out.wants_close());
+        let r = replies(&mut out);
+        assert!(r.iter().all(|f| f.len() <= MAX_FRAME));
+        assert!(r.len() < 200);
+        assert!(r.last().unwrap().starts_with("ERR too many"));
+    }
+}
