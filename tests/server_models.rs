@@ -620,3 +620,30 @@ fn pool_queue_is_bounded() {
         drop(c); // frees the worker for the next one
     }
 }
+
+/// Workers never outlive a master that was killed outright.
+#[test]
+fn prefork_workers_die_with_a_killed_master() {
+    let mut s = serve("prefork", &["--workers", "3"]);
+    let pid = s.pid();
+    assert!(eventually(Duration::from_secs(3), || children_of(pid)
+        .len()
+        == 3));
+    let workers: Vec<i32> = children_of(pid).into_iter().map(|(p, _)| p).collect();
+    s.signal(libc::SIGKILL);
+    let _ = s.wait_exit(Duration::from_secs(5));
+    let alive = |p: &i32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .map(|st| {
+                st.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next())
+                    != Some("Z")
+            })
+            .unwrap_or(false)
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || !workers.iter().any(alive)),
+        "workers still running after the master was killed: {workers:?}"
+    );
+}

@@ -77,6 +77,25 @@ impl Children {
     }
 }
 
+/// In a freshly forked child: ask the kernel for SIGTERM when the parent dies
+/// (so a killed master never leaves workers behind), and leave at once if it
+/// already has.
+pub(crate) fn die_with_parent(parent: Pid) {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a plain signal number.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGTERM as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+    }
+    if nix::unistd::getppid() != parent {
+        child_exit(0);
+    }
+}
+
 /// Leaves a forked child without running the parent's exit handlers or destructors.
 pub(crate) fn child_exit(code: i32) -> ! {
     // SAFETY: _exit is always safe to call; it ends the process immediately.
@@ -105,10 +124,12 @@ pub fn serve<H: Handler>(
         let Accepted::Conn(stream, peer) = accept_blocking(&listener) else {
             continue;
         };
+        let me = nix::unistd::getpid();
         // SAFETY: this model runs single-threaded (documented above), so the child
         // may use any function after fork.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
+                die_with_parent(me);
                 drop(listener);
                 let _ = handler.handle(connection(stream, peer, config, &shutdown));
                 child_exit(0);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::unistd::{ForkResult, fork};
 
-use super::fork::{Children, child_exit};
+use super::fork::{Children, child_exit, die_with_parent};
 use super::{Accepted, accept_blocking, connection, drain_deadline};
 use crate::server::blocking::datagram_loop;
 use crate::server::shutdown::TICK;
@@ -51,10 +51,12 @@ pub fn serve_datagrams<D: DatagramService>(
 /// Forks the workers, replaces any that die, and stops them on shutdown.
 fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<(), ServerError> {
     let mut children = Children::default();
+    let master = nix::unistd::getpid();
     let spawn = |children: &mut Children| -> Result<(), ServerError> {
         // SAFETY: the master is single-threaded (fork-safety rule in DESIGN.md).
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
+                die_with_parent(master);
                 work();
                 child_exit(0);
             }
