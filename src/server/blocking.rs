@@ -178,11 +178,8 @@ pub fn datagram_loop<D: DatagramService>(
     let mut out: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
     let mut next_tick = service.tick_interval().map(|d| Instant::now() + d);
     while !shutdown.is_set() {
-        match socket.recv_from(&mut buf) {
-            Ok((n, from)) => service.on_datagram(from, &buf[..n], &mut out),
-            Err(e) if sys::would_block(&e) => {}
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-            Err(e) => return Err(e),
+        if let Some((n, from)) = recv_datagram(socket, &mut buf)? {
+            service.on_datagram(from, &buf[..n], &mut out);
         }
         if run_ticks
             && let (Some(at), Some(every)) = (next_tick, service.tick_interval())
@@ -194,6 +191,19 @@ pub fn datagram_loop<D: DatagramService>(
         send_all(socket, &mut out);
     }
     Ok(())
+}
+
+/// One blocking receive with the read-timeout tick: `None` when nothing came
+/// (timeout, signal, or an ICMP error left over from an earlier send).
+pub fn recv_datagram(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+) -> io::Result<Option<(usize, SocketAddr)>> {
+    match socket.recv_from(buf) {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if sys::would_block(&e) || e.kind() == io::ErrorKind::ConnectionRefused => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Sends every queued datagram on a blocking socket (dropping ones the OS rejects).

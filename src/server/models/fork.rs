@@ -20,9 +20,9 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
 use super::{Accepted, accept_blocking, connection, drain_deadline};
-use crate::server::blocking::send_all;
+use crate::server::blocking::{recv_datagram, send_all};
 use crate::server::shutdown::TICK;
-use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown, sys};
+use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
 
 /// The live children of this process.
 #[derive(Default)]
@@ -169,12 +169,10 @@ pub fn serve_datagrams<D: DatagramService>(
             std::thread::sleep(Duration::from_millis(1));
             continue;
         }
-        let (n, from) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
-            Err(e) if sys::would_block(&e) || e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                continue;
-            }
-            Err(e) => return Err(ServerError::io("udp receive", e)),
+        let Some((n, from)) =
+            recv_datagram(&socket, &mut buf).map_err(|e| ServerError::io("udp receive", e))?
+        else {
+            continue;
         };
         // SAFETY: single-threaded process, see the module docs.
         match unsafe { fork() } {

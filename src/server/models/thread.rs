@@ -5,15 +5,15 @@
 //! concurrency. `max_connections` caps live threads: further clients wait in
 //! the listen backlog until one finishes.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Accepted, accept_blocking, connection, drain_deadline};
-use crate::server::blocking::send_all;
+use crate::server::blocking::{recv_datagram, send_all};
 use crate::server::shutdown::TICK;
-use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown, sys};
+use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
 
 /// Stack size for connection threads: enough for protocol code, small enough for thousands.
 const STACK: usize = 256 * 1024;
@@ -117,12 +117,10 @@ pub fn serve_datagrams<D: DatagramService>(
             std::thread::sleep(Duration::from_millis(1));
             continue;
         }
-        let (n, from): (usize, SocketAddr) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
-            Err(e) if sys::would_block(&e) || e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                continue;
-            }
-            Err(e) => return Err(ServerError::io("udp receive", e)),
+        let Some((n, from)) =
+            recv_datagram(&socket, &mut buf).map_err(|e| ServerError::io("udp receive", e))?
+        else {
+            continue;
         };
         let data = buf[..n].to_vec();
         let (sock, svc, guard) = (Arc::clone(&socket), Arc::clone(&service), live.enter());
