@@ -11,7 +11,8 @@
 //! - [`files`]: `netkit files`, the course's file server (framed protocol) and client.
 //! - [`ftp`]: `netkit ftp`, an anonymous FTP server (a blocking handler).
 //! - [`chat`]: `netkit chat`, the course's UDP chat room (a datagram service) and client.
-//! - [`tools`]: small services and clients, starting with echo.
+//! - [`tools`]: echo and the toolbox (host info, addresses, services, UDP,
+//!   broadcast, file send/recv, select-log).
 //! - [`bench`]: the built-in load generator and benchmarks.
 //! - [`cli`]: clap options shared by every server subcommand.
 //! - [`wire`]: framing (length-prefixed frames, lines), pure and unit-tested.

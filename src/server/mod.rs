@@ -192,7 +192,7 @@ pub enum ServerError {
         supported: String,
     },
     /// Any other OS error, with what was being done.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What failed.
         context: String,

@@ -119,6 +119,11 @@ pub fn unix_listener(path: &Path) -> Result<UnixListener, ServerError> {
             )));
         }
         match UnixStream::connect(path) {
+            Err(e) if e.kind() != io::ErrorKind::ConnectionRefused => {
+                return Err(ServerError::Bind(format!(
+                    "{what}: cannot tell whether a server uses it ({e}); not replacing it"
+                )));
+            }
             Ok(_) => {
                 return Err(ServerError::Bind(format!(
                     "{what} is already in use (a server answers there)"
