@@ -1,4 +1,59 @@
-//! netkit chat (being written).
+//! `netkit chat`: the course's UDP chat room, wire-compatible, safe and fast.
+//!
+//! Like a QQ group: a user joins with a name and everyone is told; what one
+//! says, all the others receive as `name: text`; leaving tells the others; the
+//! operator broadcasts `Admin: text` from the server's console.
+//!
+//! # Wire contract
+//!
+//! Datagrams are UTF-8 text (a trailing `\r\n` or `\n` is ignored).
+//!
+//! | request           | the server does                                                    |
+//! |-------------------|--------------------------------------------------------------------|
+//! | `L <name>`        | tells every other member `<name> joined the room`, then replies `OK`; or replies `ERR <reason>` (taken, reserved, invalid, room full) |
+//! | `C <name> <text>` | sends `<name>: <text>` to every other member (never back to the sender) |
+//! | `Q <name>`        | tells the others `<name> left the room`, replies `EXIT`, forgets the member |
+//!
+//! Course clients only look for `OK` and `EXIT` and print anything else, so
+//! they work unchanged. The rules the course left out:
+//!
+//! - A member is bound to the address that joined. `C`/`Q` from another
+//!   address, or naming another member, get `ERR` and change nothing.
+//! - Names are trimmed, 1 to 32 characters, without control characters or
+//!   `:` (which would let a name forge a `name: text` line), unique
+//!   case-insensitively; names containing `admin` or `管理员` are reserved.
+//! - Texts are at most `--max-text` bytes (800 by default, so a delivered line
+//!   fits a 1 KiB receive buffer) and contain no control characters except
+//!   tab (a newline could forge an `Admin:` line). Longer texts are refused
+//!   with `ERR`, never cut.
+//! - Invalid UTF-8 and unknown requests get `ERR <reason>` and change nothing.
+//! - A second `L` from an address already in the room: with the same name
+//!   (any case) it is answered `OK` again and nobody is told twice (so a
+//!   client whose `OK` was lost can simply ask again); with another name it is
+//!   refused (`Q` first).
+//! - `Q` from an address that is not in the room gets `EXIT` (there is
+//!   nothing to leave) unless the name belongs to a member, which is refused.
+//! - With `--idle-timeout`, a member nothing was heard from for that long is
+//!   dropped: it is told so, and the others get `<name> was dropped after
+//!   <time> of silence`.
+//!
+//! # Layout
+//!
+//! - [`room`]: the [`Room`], a pure state machine: `(from, bytes, now)` in,
+//!   datagrams to send and log events out.
+//! - [`server`]: [`ChatService`], the room as a
+//!   [`DatagramService`](crate::server::DatagramService), and `serve` (socket
+//!   buffers, operator console, log).
+//! - [`client`]: `netkit chat join`, with a line editor that keeps the typed
+//!   line intact while messages arrive above it.
+//! - [`mod@bench`]: `netkit bench chat`, delivery rate, latency and loss per model.
+//! - [`cli`]: the clap commands.
 
 pub mod bench;
 pub mod cli;
+pub mod client;
+pub mod room;
+pub mod server;
+
+pub use room::{Event, Limits, Outcome, Refusal, Room};
+pub use server::ChatService;

@@ -1,0 +1,872 @@
+//! The room itself: who is in it and what each request does, as a pure state
+//! machine.
+//!
+//! [`Room::handle`] takes `(from, datagram, now)` and returns the datagrams to
+//! send, plus [`Event`]s for the operator's log. It never touches a socket or
+//! a clock, so every rule is unit-tested with byte strings (see the tests at
+//! the end of this file), and the same code runs under every server model.
+//!
+//! Replies to the sender always come *after* the notices to the other members
+//! in [`Outcome::sends`]: a client that waits for `OK` before talking can then
+//! never have its first message overtake its own "joined" notice.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// One datagram to send: destination and bytes.
+pub type Datagram = (SocketAddr, Vec<u8>);
+
+/// The most characters a name may have.
+pub const MAX_NAME_CHARS: usize = 32;
+
+/// Default limit on a message's text, in bytes of UTF-8. With a 32-character
+/// name in front, a delivered line still fits the 1 KiB receive buffer that
+/// the course's clients use.
+pub const DEFAULT_MAX_TEXT: usize = 800;
+
+/// Default room size.
+pub const DEFAULT_MAX_MEMBERS: usize = 1000;
+
+/// Names that contain any of these (compared in lower case) are refused.
+pub const RESERVED: [&str; 2] = ["admin", "管理员"];
+
+/// The reply that accepts a join.
+pub const OK: &str = "OK";
+
+/// The reply that confirms a leave.
+pub const EXIT: &str = "EXIT";
+
+/// How big the room may get and how long members may stay silent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Most members at once; further joins get `ERR room is full`.
+    pub max_members: usize,
+    /// Longest message text in bytes; longer ones are refused, never cut.
+    pub max_text: usize,
+    /// Drop a member after this long without a datagram from its address.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_members: DEFAULT_MAX_MEMBERS,
+            max_text: DEFAULT_MAX_TEXT,
+            idle_timeout: None,
+        }
+    }
+}
+
+/// The chat room: members bound to the addresses they joined from.
+#[derive(Debug, Clone)]
+pub struct Room {
+    /// The limits the room enforces.
+    limits: Limits,
+    /// Members by the address that joined; that address alone speaks for them.
+    members: HashMap<SocketAddr, Member>,
+    /// Lower-case name to address, so names are unique case-insensitively.
+    by_name: HashMap<String, SocketAddr>,
+}
+
+/// What the room did in answer to a request or a tick.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Datagrams to send, notices to others first and the sender's reply last.
+    pub sends: Vec<Datagram>,
+    /// What the operator's log should say.
+    pub events: Vec<Event>,
+}
+
+/// Something worth a line in the server's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A member joined.
+    Joined {
+        /// The member's name.
+        name: String,
+        /// The address it is bound to.
+        addr: SocketAddr,
+        /// Members now in the room.
+        members: usize,
+    },
+    /// A member left with `Q`.
+    Left {
+        /// The member's name.
+        name: String,
+        /// The address it was bound to.
+        addr: SocketAddr,
+        /// Members now in the room.
+        members: usize,
+    },
+    /// A member was dropped for silence.
+    Dropped {
+        /// The member's name.
+        name: String,
+        /// The address it was bound to.
+        addr: SocketAddr,
+        /// Members now in the room.
+        members: usize,
+    },
+    /// A request was refused; the sender got `ERR <reason>`.
+    Refused {
+        /// Who sent it.
+        addr: SocketAddr,
+        /// Why it was refused.
+        refusal: Refusal,
+    },
+}
+
+/// Why a request was refused. `Display` is the reason sent after `ERR `.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Another member already has this name (case-insensitively).
+    NameTaken(String),
+    /// The name contains `admin` or `管理员`.
+    NameReserved(String),
+    /// The name breaks a rule; the text says which.
+    NameInvalid(&'static str),
+    /// The room has `max_members` members.
+    RoomFull(usize),
+    /// This address is already in the room under another name.
+    AlreadyJoined(String),
+    /// `C` from an address that is not in the room.
+    NotMember,
+    /// A non-member used the name of a member.
+    Impersonation(String),
+    /// A member used a name that is not its own.
+    WrongName {
+        /// The name this address joined with.
+        joined_as: String,
+        /// The name the request claimed.
+        claimed: String,
+    },
+    /// The text is longer than the limit.
+    TextTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The text contains control characters (newlines, escapes...).
+    TextControl,
+    /// The text is empty.
+    TextEmpty,
+    /// The datagram is not UTF-8.
+    InvalidUtf8,
+    /// Not `L`, `C` or `Q`.
+    Unknown,
+    /// A known request without its arguments.
+    Usage(&'static str),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NameTaken(n) => write!(f, "name '{n}' is taken"),
+            Refusal::NameReserved(n) => write!(f, "name '{n}' is reserved"),
+            Refusal::NameInvalid(why) => write!(f, "invalid name: {why}"),
+            Refusal::RoomFull(max) => write!(f, "room is full ({max} members)"),
+            Refusal::AlreadyJoined(n) => write!(
+                f,
+                "already in the room as '{n}'; send Q {n} first to take another name"
+            ),
+            Refusal::NotMember => write!(f, "not in the room; join with L <name> first"),
+            Refusal::Impersonation(n) => write!(
+                f,
+                "'{n}' joined from another address; you cannot speak or leave as them"
+            ),
+            Refusal::WrongName { joined_as, claimed } => write!(
+                f,
+                "this address joined as '{joined_as}'; it cannot speak or leave as '{claimed}'"
+            ),
+            Refusal::TextTooLong { len, max } => write!(
+                f,
+                "message too long: {len} bytes (limit {max}); nothing was sent"
+            ),
+            Refusal::TextControl => {
+                write!(f, "message contains control characters; nothing was sent")
+            }
+            Refusal::TextEmpty => write!(f, "empty message; nothing was sent"),
+            Refusal::InvalidUtf8 => write!(f, "datagram is not valid UTF-8"),
+            Refusal::Unknown => write!(
+                f,
+                "unknown request; use L <name>, C <name> <text> or Q <name>"
+            ),
+            Refusal::Usage(u) => write!(f, "usage: {u}"),
+        }
+    }
+}
+
+impl Room {
+    /// An empty room.
+    pub fn new(limits: Limits) -> Room {
+        Room {
+            limits,
+            members: HashMap::new(),
+            by_name: HashMap::new(),
+        }
+    }
+
+    /// The limits the room enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// How many members are in the room.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// True when nobody is in the room.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The name of the member at `addr`, if any.
+    pub fn member(&self, addr: SocketAddr) -> Option<&str> {
+        self.members.get(&addr).map(|m| m.name.as_str())
+    }
+
+    /// Every member as `(address, name)`, sorted by name.
+    pub fn members(&self) -> Vec<(SocketAddr, String)> {
+        let mut all: Vec<_> = self
+            .members
+            .iter()
+            .map(|(a, m)| (*a, m.name.clone()))
+            .collect();
+        all.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        all
+    }
+
+    /// Handles one datagram from `from`, received at `now`.
+    pub fn handle(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) -> Outcome {
+        let mut out = Outcome::default();
+        if let Some(m) = self.members.get_mut(&from) {
+            m.last_heard = now;
+        }
+        let result = match parse(datagram) {
+            Ok(Request::Join(name)) => self.join(from, name, now, &mut out),
+            Ok(Request::Say(rest)) => self.say(from, rest, &mut out),
+            Ok(Request::Quit(name)) => self.quit(from, name, &mut out),
+            Err(refusal) => Err(refusal),
+        };
+        if let Err(refusal) = result {
+            out.sends
+                .push((from, format!("ERR {refusal}").into_bytes()));
+            out.events.push(Event::Refused {
+                addr: from,
+                refusal,
+            });
+        }
+        out
+    }
+
+    /// The operator's broadcast: `Admin: <text>` to every member. Refused if
+    /// the text breaks the message rules (too long, control characters, empty).
+    pub fn admin(&self, text: &str) -> Result<Vec<Datagram>, Refusal> {
+        self.check_text(text)?;
+        Ok(self.broadcast(None, &format!("Admin: {text}")))
+    }
+
+    /// A line to every member, for server notices (the room closing, say).
+    pub fn notice(&self, text: &str) -> Vec<Datagram> {
+        self.broadcast(None, text)
+    }
+
+    /// Drops members silent for longer than the idle limit, telling them and
+    /// the others. Does nothing without an idle limit.
+    pub fn expire(&mut self, now: Instant) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(limit) = self.limits.idle_timeout else {
+            return out;
+        };
+        let mut gone: Vec<SocketAddr> = self
+            .members
+            .iter()
+            .filter(|(_, m)| now.saturating_duration_since(m.last_heard) >= limit)
+            .map(|(a, _)| *a)
+            .collect();
+        gone.sort();
+        for addr in gone {
+            let Some(member) = self.remove(addr) else {
+                continue;
+            };
+            let silence = human(limit);
+            out.sends.extend(self.broadcast(
+                None,
+                &format!("{} was dropped after {silence} of silence", member.name),
+            ));
+            out.sends.push((
+                addr,
+                format!(
+                    "you were dropped from the room after {silence} of silence; \
+                     join again to talk"
+                )
+                .into_bytes(),
+            ));
+            out.events.push(Event::Dropped {
+                name: member.name,
+                addr,
+                members: self.members.len(),
+            });
+        }
+        out
+    }
+
+    // --- requests ---------------------------------------------------------
+
+    fn join(
+        &mut self,
+        from: SocketAddr,
+        name: &str,
+        now: Instant,
+        out: &mut Outcome,
+    ) -> Result<(), Refusal> {
+        let name = name.trim();
+        if let Some(m) = self.members.get(&from) {
+            // A repeated join (the first OK was lost, say) is answered again;
+            // another name needs a Q first.
+            return if same_name(&m.name, name) {
+                out.sends.push((from, OK.into()));
+                Ok(())
+            } else {
+                Err(Refusal::AlreadyJoined(m.name.clone()))
+            };
+        }
+        check_name(name)?;
+        let key = name.to_lowercase();
+        if self.by_name.contains_key(&key) {
+            return Err(Refusal::NameTaken(name.to_string()));
+        }
+        if self.members.len() >= self.limits.max_members {
+            return Err(Refusal::RoomFull(self.limits.max_members));
+        }
+        out.sends
+            .extend(self.broadcast(None, &format!("{name} joined the room")));
+        out.sends.push((from, OK.into()));
+        self.by_name.insert(key, from);
+        self.members.insert(
+            from,
+            Member {
+                name: name.to_string(),
+                last_heard: now,
+            },
+        );
+        out.events.push(Event::Joined {
+            name: name.to_string(),
+            addr: from,
+            members: self.members.len(),
+        });
+        Ok(())
+    }
+
+    fn say(&mut self, from: SocketAddr, rest: &str, out: &mut Outcome) -> Result<(), Refusal> {
+        let rest = rest.trim_start();
+        if rest.is_empty() {
+            return Err(Refusal::Usage("C <name> <text>"));
+        }
+        let Some(member) = self.members.get(&from) else {
+            return Err(self.stranger(rest));
+        };
+        // Names may contain spaces, so the sender's own name is matched as a
+        // prefix rather than cut at the first space.
+        let Some(text) = strip_name(rest, &member.name) else {
+            return Err(Refusal::WrongName {
+                joined_as: member.name.clone(),
+                claimed: first_word(rest).to_string(),
+            });
+        };
+        let text = text.trim_start();
+        self.check_text(text)?;
+        let line = format!("{}: {text}", member.name);
+        out.sends.extend(self.broadcast(Some(from), &line));
+        Ok(())
+    }
+
+    fn quit(&mut self, from: SocketAddr, name: &str, out: &mut Outcome) -> Result<(), Refusal> {
+        let name = name.trim();
+        let Some(member) = self.members.get(&from) else {
+            // Nothing to leave. Unless the name is someone else's, say EXIT so
+            // a client that was dropped (or never got in) can still exit cleanly.
+            if !name.is_empty() && self.by_name.contains_key(&name.to_lowercase()) {
+                return Err(Refusal::Impersonation(name.to_string()));
+            }
+            out.sends.push((from, EXIT.into()));
+            return Ok(());
+        };
+        if !name.is_empty() && !same_name(&member.name, name) {
+            return Err(Refusal::WrongName {
+                joined_as: member.name.clone(),
+                claimed: name.to_string(),
+            });
+        }
+        let Some(member) = self.remove(from) else {
+            return Ok(());
+        };
+        out.sends
+            .extend(self.broadcast(None, &format!("{} left the room", member.name)));
+        out.sends.push((from, EXIT.into()));
+        out.events.push(Event::Left {
+            name: member.name,
+            addr: from,
+            members: self.members.len(),
+        });
+        Ok(())
+    }
+
+    // --- machinery --------------------------------------------------------
+
+    /// The refusal for a `C` from an address that is not in the room.
+    fn stranger(&self, rest: &str) -> Refusal {
+        let claimed = first_word(rest);
+        if self.by_name.contains_key(&claimed.to_lowercase()) {
+            Refusal::Impersonation(claimed.to_string())
+        } else {
+            Refusal::NotMember
+        }
+    }
+
+    fn check_text(&self, text: &str) -> Result<(), Refusal> {
+        if text.is_empty() {
+            return Err(Refusal::TextEmpty);
+        }
+        if text.len() > self.limits.max_text {
+            return Err(Refusal::TextTooLong {
+                len: text.len(),
+                max: self.limits.max_text,
+            });
+        }
+        // A newline or an escape sequence would let one member forge lines
+        // ("Admin: ...") or redraw the others' terminals.
+        if text.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(Refusal::TextControl);
+        }
+        Ok(())
+    }
+
+    /// `line` to every member except `except`.
+    fn broadcast(&self, except: Option<SocketAddr>, line: &str) -> Vec<Datagram> {
+        let bytes = line.as_bytes();
+        self.members
+            .keys()
+            .filter(|a| Some(**a) != except)
+            .map(|a| (*a, bytes.to_vec()))
+            .collect()
+    }
+
+    fn remove(&mut self, addr: SocketAddr) -> Option<Member> {
+        let member = self.members.remove(&addr)?;
+        self.by_name.remove(&member.name.to_lowercase());
+        Some(member)
+    }
+}
+
+/// One member of the room.
+#[derive(Debug, Clone)]
+struct Member {
+    /// The name as it was given (trimmed); shown in front of every message.
+    name: String,
+    /// When a datagram last came from the member's address (idle limit).
+    last_heard: Instant,
+}
+
+/// A parsed request; the borrowed text is what follows the letter.
+enum Request<'a> {
+    Join(&'a str),
+    Say(&'a str),
+    Quit(&'a str),
+}
+
+fn parse(datagram: &[u8]) -> Result<Request<'_>, Refusal> {
+    let text = std::str::from_utf8(datagram).map_err(|_| Refusal::InvalidUtf8)?;
+    // Clients written with print-style helpers often send a trailing newline.
+    let text = text.trim_end_matches(['\r', '\n']);
+    let (verb, rest) = text.split_once(' ').unwrap_or((text, ""));
+    match verb {
+        "L" => Ok(Request::Join(rest)),
+        "C" => Ok(Request::Say(rest)),
+        "Q" => Ok(Request::Quit(rest)),
+        _ => Err(Refusal::Unknown),
+    }
+}
+
+/// Checks the name rules; `name` is already trimmed.
+fn check_name(name: &str) -> Result<(), Refusal> {
+    if name.is_empty() {
+        return Err(Refusal::NameInvalid("empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(Refusal::NameInvalid("longer than 32 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Refusal::NameInvalid("contains control characters"));
+    }
+    // "name: text" is how messages look; a ':' in a name could forge them.
+    if name.contains(':') {
+        return Err(Refusal::NameInvalid("contains ':'"));
+    }
+    let lower = name.to_lowercase();
+    if RESERVED.iter().any(|r| lower.contains(r)) {
+        return Err(Refusal::NameReserved(name.to_string()));
+    }
+    Ok(())
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+/// `rest` without a leading `name` (case-insensitively) that is followed by
+/// whitespace or the end.
+fn strip_name<'a>(rest: &'a str, name: &str) -> Option<&'a str> {
+    let n = name.chars().count();
+    let end = rest.char_indices().nth(n).map_or(rest.len(), |(i, _)| i);
+    let (head, tail) = rest.split_at(end);
+    if !same_name(head, name) {
+        return None;
+    }
+    match tail.chars().next() {
+        None => Some(tail),
+        Some(c) if c.is_whitespace() => Some(tail),
+        Some(_) => None,
+    }
+}
+
+fn first_word(s: &str) -> &str {
+    s.split_whitespace().next().unwrap_or("")
+}
+
+/// A duration as people say it: `300ms`, `45s`, `5m`, `2h`.
+fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 3_600_000 == 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// The datagrams of an outcome as `(port, text)`, sorted by port.
+    fn sent(out: &Outcome) -> Vec<(u16, String)> {
+        let mut v: Vec<_> = out
+            .sends
+            .iter()
+            .map(|(a, b)| (a.port(), String::from_utf8_lossy(b).into_owned()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn room() -> (Room, Instant) {
+        (Room::new(Limits::default()), Instant::now())
+    }
+
+    /// A room with alice (port 1), bob (2) and carol (3).
+    fn abc() -> (Room, Instant) {
+        let (mut r, t) = room();
+        for (p, n) in [(1, "alice"), (2, "bob"), (3, "carol")] {
+            let out = r.handle(addr(p), format!("L {n}").as_bytes(), t);
+            assert_eq!(out.sends.last(), Some(&(addr(p), b"OK".to_vec())));
+        }
+        (r, t)
+    }
+
+    fn err(out: &Outcome, port: u16) -> String {
+        let s = sent(out);
+        assert_eq!(s.len(), 1, "exactly one reply: {s:?}");
+        assert_eq!(s[0].0, port);
+        assert!(s[0].1.starts_with("ERR "), "{s:?}");
+        s[0].1.clone()
+    }
+
+    #[test]
+    fn join_tells_the_others_then_replies_ok() {
+        let (mut r, t) = room();
+        let out = r.handle(addr(1), b"L alice", t);
+        assert_eq!(out.sends, vec![(addr(1), b"OK".to_vec())]);
+        let out = r.handle(addr(2), b"L bob", t);
+        // The notice goes out before the OK.
+        assert_eq!(
+            out.sends,
+            vec![
+                (addr(1), b"bob joined the room".to_vec()),
+                (addr(2), b"OK".to_vec())
+            ]
+        );
+        assert_eq!(
+            out.events,
+            vec![Event::Joined {
+                name: "bob".into(),
+                addr: addr(2),
+                members: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn messages_reach_everyone_but_the_sender() {
+        let (mut r, t) = abc();
+        let out = r.handle(addr(1), b"C alice hello there", t);
+        assert_eq!(
+            sent(&out),
+            vec![
+                (2, "alice: hello there".into()),
+                (3, "alice: hello there".into())
+            ]
+        );
+        assert!(out.events.is_empty());
+    }
+
+    #[test]
+    fn quit_tells_the_others_then_replies_exit() {
+        let (mut r, t) = abc();
+        let out = r.handle(addr(2), b"Q bob", t);
+        assert_eq!(out.sends.last(), Some(&(addr(2), b"EXIT".to_vec())));
+        assert_eq!(
+            sent(&out),
+            vec![
+                (1, "bob left the room".into()),
+                (2, "EXIT".into()),
+                (3, "bob left the room".into())
+            ]
+        );
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.member(addr(2)), None);
+        // The name is free again.
+        let out = r.handle(addr(9), b"L Bob", t);
+        assert_eq!(out.sends.last(), Some(&(addr(9), b"OK".to_vec())));
+    }
+
+    #[test]
+    fn trailing_newlines_and_extra_spaces_are_tolerated() {
+        let (mut r, t) = room();
+        let out = r.handle(addr(1), b"L  alice \r\n", t);
+        assert_eq!(sent(&out), vec![(1, "OK".into())]);
+        assert_eq!(r.member(addr(1)), Some("alice"));
+        r.handle(addr(2), b"L bob\n", t);
+        let out = r.handle(addr(1), b"C  alice  hi\n", t);
+        assert_eq!(sent(&out), vec![(2, "alice: hi".into())]);
+    }
+
+    #[test]
+    fn names_with_spaces_work() {
+        let (mut r, t) = room();
+        r.handle(addr(1), b"L Mary Ann", t);
+        r.handle(addr(2), b"L bob", t);
+        let out = r.handle(addr(1), b"C Mary Ann good morning", t);
+        assert_eq!(sent(&out), vec![(2, "Mary Ann: good morning".into())]);
+        let out = r.handle(addr(1), b"C Mary Annie hi", t);
+        assert!(err(&out, 1).contains("joined as 'Mary Ann'"));
+        let out = r.handle(addr(1), b"Q Mary Ann", t);
+        assert_eq!(out.sends.last(), Some(&(addr(1), b"EXIT".to_vec())));
+    }
+
+    #[test]
+    fn nobody_speaks_or_quits_as_someone_else() {
+        let (mut r, t) = abc();
+        let before = r.members();
+        // A stranger using a member's name.
+        let out = r.handle(addr(66), b"C alice I am alice", t);
+        assert!(err(&out, 66).contains("'alice' joined from another address"));
+        let out = r.handle(addr(66), b"Q alice", t);
+        assert!(err(&out, 66).contains("another address"));
+        // A member using another member's name.
+        let out = r.handle(addr(2), b"C alice bob pretending", t);
+        assert!(err(&out, 2).contains("joined as 'bob'; it cannot speak or leave as 'alice'"));
+        let out = r.handle(addr(2), b"Q alice", t);
+        assert!(err(&out, 2).contains("joined as 'bob'"));
+        // A stranger with an unknown name.
+        let out = r.handle(addr(66), b"C nobody hi", t);
+        assert!(err(&out, 66).contains("not in the room"));
+        assert_eq!(r.members(), before);
+    }
+
+    #[test]
+    fn quit_from_a_stranger_with_a_free_name_gets_exit() {
+        let (mut r, t) = abc();
+        let out = r.handle(addr(70), b"Q ghost", t);
+        assert_eq!(sent(&out), vec![(70, "EXIT".into())]);
+        assert_eq!(r.len(), 3);
+    }
+
+    #[test]
+    fn name_rules() {
+        let (mut r, t) = abc();
+        let cases: [(&[u8], &str); 10] = [
+            (b"L ALICE", "name 'ALICE' is taken"),
+            (b"L Admin", "name 'Admin' is reserved"),
+            (b"L superADMINistrator", "is reserved"),
+            (
+                b"L \xe7\xae\xa1\xe7\x90\x86\xe5\x91\x98\xe5\xb0\x8f\xe7\x8e\x8b",
+                "is reserved",
+            ),
+            (b"L ", "invalid name: empty"),
+            (b"L", "invalid name: empty"),
+            (b"L    ", "invalid name: empty"),
+            (b"L a\x1b[2Jb", "control characters"),
+            (b"L bob: hi", "contains ':'"),
+            (
+                b"L 123456789012345678901234567890123",
+                "longer than 32 characters",
+            ),
+        ];
+        for (p, (req, want)) in cases.into_iter().enumerate() {
+            let port = 100 + p as u16;
+            let out = r.handle(addr(port), req, t);
+            let reply = err(&out, port);
+            assert!(
+                reply.contains(want),
+                "{:?}: {reply}",
+                String::from_utf8_lossy(req)
+            );
+        }
+        assert_eq!(r.len(), 3);
+        // 32 characters (multi-byte ones count once) are fine.
+        let out = r.handle(
+            addr(200),
+            "L 名字名字名字名字名字名字名字名字名字名字名字名字名字名字名字名字".as_bytes(),
+            t,
+        );
+        assert_eq!(sent(&out).last().map(|s| s.1.as_str()), Some("OK"));
+    }
+
+    #[test]
+    fn repeated_join_from_a_member() {
+        let (mut r, t) = abc();
+        // Same name (any case): OK again, nobody is told twice.
+        let out = r.handle(addr(1), b"L Alice", t);
+        assert_eq!(sent(&out), vec![(1, "OK".into())]);
+        assert!(out.events.is_empty());
+        // Another name: refused, still alice.
+        let out = r.handle(addr(1), b"L alicia", t);
+        assert!(err(&out, 1).contains("already in the room as 'alice'"));
+        assert_eq!(r.member(addr(1)), Some("alice"));
+    }
+
+    #[test]
+    fn room_full() {
+        let mut r = Room::new(Limits {
+            max_members: 2,
+            ..Limits::default()
+        });
+        let t = Instant::now();
+        r.handle(addr(1), b"L a", t);
+        r.handle(addr(2), b"L b", t);
+        let out = r.handle(addr(3), b"L c", t);
+        assert!(err(&out, 3).contains("room is full (2 members)"));
+    }
+
+    #[test]
+    fn message_rules() {
+        let (mut r, t) = abc();
+        let long = format!("C alice {}", "x".repeat(DEFAULT_MAX_TEXT + 1));
+        let out = r.handle(addr(1), long.as_bytes(), t);
+        assert!(err(&out, 1).contains("message too long: 801 bytes (limit 800)"));
+        let exact = format!("C alice {}", "x".repeat(DEFAULT_MAX_TEXT));
+        assert_eq!(r.handle(addr(1), exact.as_bytes(), t).sends.len(), 2);
+        let out = r.handle(addr(1), b"C alice hi\nAdmin: fake", t);
+        assert!(err(&out, 1).contains("control characters"));
+        let out = r.handle(addr(1), b"C alice", t);
+        assert!(err(&out, 1).contains("empty message"));
+        let out = r.handle(addr(1), b"C alice    ", t);
+        assert!(err(&out, 1).contains("empty message"));
+        let out = r.handle(addr(1), b"C", t);
+        assert!(err(&out, 1).contains("usage: C <name> <text>"));
+        let out = r.handle(addr(1), b"C alice\ttab\tok", t);
+        assert_eq!(out.sends.len(), 2);
+    }
+
+    #[test]
+    fn garbage_changes_nothing() {
+        let (mut r, t) = abc();
+        let before = r.members();
+        for (i, junk) in [
+            &b""[..],
+            b"\xff\xfe\x00",
+            b"HELLO",
+            b"l alice",
+            b"LX bob",
+            b"X",
+            b" ",
+            b"\0\0\0\0",
+            b"C\xffalice hi",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let port = 500 + i as u16;
+            let out = r.handle(addr(port), junk, t);
+            err(&out, port);
+            assert!(matches!(out.events[..], [Event::Refused { .. }]));
+        }
+        assert_eq!(r.members(), before);
+    }
+
+    #[test]
+    fn admin_reaches_everyone() {
+        let (r, _) = abc();
+        let sends = r.admin("maintenance at noon").expect("valid text");
+        let mut got: Vec<_> = sends.iter().map(|(a, b)| (a.port(), b.clone())).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [1, 2, 3].map(|p| (p, b"Admin: maintenance at noon".to_vec()))
+        );
+        assert_eq!(r.admin(""), Err(Refusal::TextEmpty));
+    }
+
+    #[test]
+    fn silent_members_are_dropped() {
+        let mut r = Room::new(Limits {
+            idle_timeout: Some(Duration::from_secs(60)),
+            ..Limits::default()
+        });
+        let t0 = Instant::now();
+        r.handle(addr(1), b"L alice", t0);
+        r.handle(addr(2), b"L bob", t0);
+        // bob talks at 40 s; alice stays silent.
+        r.handle(addr(2), b"C bob still here", t0 + Duration::from_secs(40));
+        assert!(r.expire(t0 + Duration::from_secs(59)).sends.is_empty());
+        let out = r.expire(t0 + Duration::from_secs(61));
+        assert_eq!(
+            sent(&out),
+            vec![
+                (
+                    1,
+                    "you were dropped from the room after 1m of silence; join again to talk".into()
+                ),
+                (2, "alice was dropped after 1m of silence".into()),
+            ]
+        );
+        assert!(matches!(&out.events[..], [Event::Dropped { name, .. }] if name == "alice"));
+        assert_eq!(r.members(), vec![(addr(2), "bob".to_string())]);
+        // Without an idle limit nobody is ever dropped.
+        let (mut r, t) = abc();
+        assert!(r.expire(t + Duration::from_secs(1 << 30)).sends.is_empty());
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_millis(300)), "300ms");
+        assert_eq!(human(Duration::from_secs(45)), "45s");
+        assert_eq!(human(Duration::from_secs(300)), "5m");
+        assert_eq!(human(Duration::from_secs(7200)), "2h");
+        assert_eq!(human(Duration::from_millis(1500)), "1.5s");
+    }
+}

@@ -1,0 +1,352 @@
+//! The room on the network: [`ChatService`] runs a [`Room`] as a
+//! [`DatagramService`] under any model that can hold shared state, and
+//! [`serve`] is `netkit chat serve`: socket set-up, the operator's console and
+//! the log.
+
+use std::io::{self, BufRead};
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::room::{Datagram, Event, Limits, Refusal, Room};
+use crate::server::{self, Config, DatagramService, Model, ServerError, Shutdown, net};
+
+/// The socket buffer size the server asks for, each way. At 1,000 members a
+/// message fans out into 1,000 datagrams, and bursts of joins far more.
+pub const SOCKET_BUFFER: usize = 4 << 20;
+
+/// At most this many refusals are logged per second; the rest are counted.
+const REFUSALS_PER_SECOND: u32 = 10;
+
+/// The room as a datagram service. Cloning gives another handle to the same
+/// room (the operator's console holds one).
+#[derive(Debug, Clone)]
+pub struct ChatService {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// The room; every model that can run chat shares this one.
+    room: Mutex<Room>,
+    /// Rate limiter for refusal lines, so a flood does not flood the log too.
+    log: Mutex<RefusalLog>,
+    /// Write joins, leaves and refusals to stderr.
+    verbose: bool,
+    /// How often to look for silent members (only with an idle limit).
+    tick: Option<Duration>,
+}
+
+impl ChatService {
+    /// A service around an empty room; `verbose` logs to stderr.
+    pub fn new(limits: Limits, verbose: bool) -> ChatService {
+        // Check often enough that nobody stays much past the limit.
+        let tick = limits
+            .idle_timeout
+            .map(|idle| (idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1)));
+        ChatService {
+            shared: Arc::new(Shared {
+                tick,
+                room: Mutex::new(Room::new(limits)),
+                log: Mutex::new(RefusalLog::default()),
+                verbose,
+            }),
+        }
+    }
+
+    /// Every member as `(address, name)`, sorted by name.
+    pub fn members(&self) -> Vec<(SocketAddr, String)> {
+        self.room().members()
+    }
+
+    /// The operator's broadcast (`Admin: <text>` to every member).
+    pub fn admin(&self, text: &str) -> Result<Vec<Datagram>, Refusal> {
+        self.room().admin(text)
+    }
+
+    /// A plain notice line to every member.
+    pub fn notice(&self, text: &str) -> Vec<Datagram> {
+        self.room().notice(text)
+    }
+
+    fn room(&self) -> MutexGuard<'_, Room> {
+        // A panic while holding the lock cannot leave the room half-changed
+        // in a way that matters more than stopping the server would.
+        self.shared.room.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn log(&self, events: &[Event]) {
+        if !self.shared.verbose {
+            return;
+        }
+        for e in events {
+            match e {
+                Event::Joined {
+                    name,
+                    addr,
+                    members,
+                } => eprintln!("netkit chat: {name} joined from {addr} ({members} in the room)"),
+                Event::Left {
+                    name,
+                    addr,
+                    members,
+                } => eprintln!("netkit chat: {name} left from {addr} ({members} in the room)"),
+                Event::Dropped {
+                    name,
+                    addr,
+                    members,
+                } => eprintln!(
+                    "netkit chat: {name} at {addr} dropped for silence ({members} in the room)"
+                ),
+                Event::Refused { addr, refusal } => {
+                    let mut log = self.shared.log.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(note) = log.admit(Instant::now()) {
+                        eprintln!("netkit chat: {note}");
+                    }
+                    if log.shown <= REFUSALS_PER_SECOND {
+                        eprintln!("netkit chat: refused {addr}: {refusal}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl DatagramService for ChatService {
+    fn on_datagram(&self, from: SocketAddr, data: &[u8], out: &mut Vec<Datagram>) {
+        let mut outcome = self.room().handle(from, data, Instant::now());
+        out.append(&mut outcome.sends);
+        self.log(&outcome.events);
+    }
+
+    fn stateless(&self) -> bool {
+        false
+    }
+
+    fn tick_interval(&self) -> Option<Duration> {
+        self.shared.tick
+    }
+
+    fn on_tick(&self, out: &mut Vec<Datagram>) {
+        let mut outcome = self.room().expire(Instant::now());
+        out.append(&mut outcome.sends);
+        self.log(&outcome.events);
+    }
+}
+
+/// Counts refusals per one-second window and says how many were not shown.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    /// Start of the current window.
+    window: Option<Instant>,
+    /// Refusals seen in the current window.
+    shown: u32,
+}
+
+impl RefusalLog {
+    /// Counts one refusal; at the start of a new window, returns a line about
+    /// the refusals of the last one that were not shown.
+    fn admit(&mut self, now: Instant) -> Option<String> {
+        let mut note = None;
+        match self.window {
+            Some(start) if now.duration_since(start) < Duration::from_secs(1) => {}
+            _ => {
+                if self.shown > REFUSALS_PER_SECOND {
+                    note = Some(format!(
+                        "... and {} more refusals not shown",
+                        self.shown - REFUSALS_PER_SECOND
+                    ));
+                }
+                self.window = Some(now);
+                self.shown = 0;
+            }
+        }
+        self.shown = self.shown.saturating_add(1);
+        note
+    }
+}
+
+/// How `netkit chat serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to bind (IP or host name).
+    pub bind: String,
+    /// UDP port (0 picks a free one).
+    pub port: u16,
+    /// Model, workers and the other framework settings.
+    pub config: Config,
+    /// Room size, message size and idle limit.
+    pub limits: Limits,
+    /// Read operator lines from stdin and broadcast them.
+    pub console: bool,
+}
+
+/// Runs the chat server until SIGINT/SIGTERM: binds, sizes the socket
+/// buffers, prints one `listening on udp://ADDR:PORT` line on stderr, starts
+/// the operator's console and serves with the configured model.
+pub fn serve(opts: &ServeOptions) -> Result<(), ServerError> {
+    let model = opts.config.model;
+    // Refuse fork/prefork before binding anything.
+    server::check_datagram(model, false)?;
+    let shutdown = Shutdown::on_signals().map_err(|e| ServerError::io("signal handlers", e))?;
+    let addr = net::resolve(&opts.bind, opts.port)?;
+    // The epoll model runs one loop per worker, each on its own SO_REUSEPORT socket.
+    let socket = net::udp_socket(addr, model == Model::Epoll)?;
+    let (rcv, snd) = size_buffers(&socket, SOCKET_BUFFER);
+    let local = socket
+        .local_addr()
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let service = ChatService::new(opts.limits.clone(), true);
+    let console = socket
+        .try_clone()
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let workers = match model {
+        Model::Pool | Model::Epoll | Model::Async => {
+            format!(", {} workers", opts.config.workers())
+        }
+        _ => String::new(),
+    };
+    eprintln!(
+        "netkit chat: listening on udp://{local} (model {model}{workers}, up to {} members, \
+         socket buffers {} KiB in / {} KiB out)",
+        opts.limits.max_members,
+        rcv / 1024,
+        snd / 1024,
+    );
+    if opts.console {
+        let (svc, sock) = (service.clone(), console.try_clone());
+        if let Ok(sock) = sock {
+            let spawned = std::thread::Builder::new()
+                .name("chat-console".into())
+                .spawn(move || run_console(&svc, &sock, io::stdin().lock()));
+            if let Err(e) = spawned {
+                eprintln!("netkit chat: no operator console ({e})");
+            }
+        }
+    }
+    let served = server::serve_datagrams(socket, &opts.config, service.clone(), shutdown);
+    let mut bye = service.notice("the room is closing; goodbye");
+    server::blocking::send_all(&console, &mut bye);
+    eprintln!("netkit chat: stopped");
+    served
+}
+
+/// The operator's console: each line of `input` goes to every member as
+/// `Admin: <line>`; `/who` lists the members on stderr instead. Returns at
+/// end of input (or a read error), leaving the server running.
+pub fn run_console(service: &ChatService, socket: &UdpSocket, mut input: impl BufRead) {
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        match input.read_until(b'\n', &mut raw) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let line = String::from_utf8_lossy(&raw);
+        let text = line.trim_end_matches(['\r', '\n']).trim();
+        if text.is_empty() {
+            continue;
+        }
+        if text == "/who" {
+            let members = service.members();
+            eprintln!("netkit chat: {} in the room", members.len());
+            for (addr, name) in members {
+                eprintln!("netkit chat:   {name} ({addr})");
+            }
+            continue;
+        }
+        match service.admin(text) {
+            Ok(mut sends) => {
+                eprintln!("netkit chat: Admin: {text} (to {} members)", sends.len());
+                server::blocking::send_all(socket, &mut sends);
+            }
+            Err(why) => eprintln!("netkit chat: not sent: {why}"),
+        }
+    }
+}
+
+/// Makes sure the socket's buffers are at least `want` bytes each way: the
+/// plain request is capped by `net.core.rmem_max`/`wmem_max`, so when that
+/// left them smaller the server insists with SO_RCVBUFFORCE/SO_SNDBUFFORCE
+/// (which works with CAP_NET_ADMIN, e.g. as root). Returns what the kernel
+/// reports (it doubles the request for its bookkeeping).
+pub fn size_buffers(socket: &UdpSocket, want: usize) -> (usize, usize) {
+    let sock = socket2::SockRef::from(socket);
+    if sock.recv_buffer_size().unwrap_or(0) < want {
+        let _ = set_int(socket, libc::SO_RCVBUFFORCE, want);
+    }
+    if sock.send_buffer_size().unwrap_or(0) < want {
+        let _ = set_int(socket, libc::SO_SNDBUFFORCE, want);
+    }
+    (
+        sock.recv_buffer_size().unwrap_or(0),
+        sock.send_buffer_size().unwrap_or(0),
+    )
+}
+
+fn set_int(socket: &UdpSocket, opt: libc::c_int, value: usize) -> io::Result<()> {
+    let v = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid socket descriptor and a c_int that lives across the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            opt,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_log_shows_ten_a_second_then_counts() {
+        let mut log = RefusalLog::default();
+        let t = Instant::now();
+        for _ in 0..25 {
+            assert_eq!(log.admit(t), None);
+        }
+        assert_eq!(log.shown, 25);
+        let note = log.admit(t + Duration::from_millis(1500));
+        assert_eq!(note.as_deref(), Some("... and 15 more refusals not shown"));
+        assert_eq!(log.shown, 1);
+    }
+
+    #[test]
+    fn buffers_are_forced_past_the_sysctl_cap() {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let cap: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(212_992);
+        let want = cap * 2;
+        let (rcv, snd) = size_buffers(&sock, want);
+        assert!(snd > 0);
+        if rcv < want {
+            // Only allowed without CAP_NET_ADMIN.
+            let e = set_int(&sock, libc::SO_RCVBUFFORCE, want).unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::EPERM));
+        }
+    }
+
+    #[test]
+    fn service_wraps_the_room() {
+        let svc = ChatService::new(Limits::default(), false);
+        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut out = Vec::new();
+        svc.on_datagram(a, b"L alice", &mut out);
+        assert_eq!(out, vec![(a, b"OK".to_vec())]);
+        assert_eq!(svc.members(), vec![(a, "alice".to_string())]);
+        assert!(!svc.stateless());
+        assert_eq!(svc.tick_interval(), None);
+    }
+}
