@@ -91,6 +91,8 @@ enum EchoCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// Every model side by side: throughput, latency, CPU and memory per connection, with charts
+    Models(netkit::bench::models::ModelsArgs),
     /// CPU- and IO-bound tasks run sequentially, with threads and with processes
     Tasks(netkit::bench::tasks::TasksArgs),
     /// Chat room delivery rate, latency and loss per model
@@ -175,6 +177,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ftp(cmd) => netkit::ftp::cli::run(cmd),
         Command::Chat(cmd) => netkit::chat::cli::run(cmd),
         Command::Tools(cmd) => netkit::tools::cli::run(cmd),
+        Command::Bench(BenchCmd::Models(args)) => netkit::bench::models::run(args),
         Command::Bench(BenchCmd::Tasks(args)) => netkit::bench::tasks::run(args),
         Command::Bench(BenchCmd::Chat(args)) => netkit::chat::bench::run(args),
         Command::Bench(BenchCmd::Echo {

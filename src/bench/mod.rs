@@ -8,3 +8,4 @@ pub mod echo;
 pub mod loadgen;
 pub mod proc;
 pub mod tasks;
+pub mod models;
