@@ -1,0 +1,594 @@
+//! The `netkit http` directory listing in a real browser: headless Chromium
+//! driven over W3C WebDriver (chromedriver, spoken to with `ureq`).
+//!
+//! The page must render with the right title, every link must show the file's
+//! name and resolve to its correctly percent-encoded URL (spaces, `&`, `<`,
+//! `%`, `#`, `?`, quotes, non-ASCII), clicking an awkward name must open that
+//! file, and the subdirectory link and its `../` must lead there and back.
+//! A screenshot of the listing goes to /tmp/netkit-listing.png.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver` (`.ci/run`
+//! installs them); without them the test fails and says so.
+
+mod util;
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use util::*;
+
+/// The browser the Debian `chromium` package installs.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Everything the test does must finish within this (cleanup comes on top).
+const BUDGET: Duration = Duration::from_secs(50);
+
+/// Where the screenshot of the listing goes.
+const SCREENSHOT: &str = "/tmp/netkit-listing.png";
+
+/// W3C WebDriver's key for element references.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Files of the served directory: awkward names, each with its own content.
+const FILES: &[&str] = &[
+    "a b & c <d>.txt",
+    "100% real.txt",
+    "a%20b.txt",
+    "#1 ?q=x&y.txt",
+    "quote\" 'apos'.txt",
+    "ünïcødé 日本語.txt",
+    "plain.txt",
+];
+
+/// The subdirectory, and the one file inside it.
+const SUBDIR: &str = "sub dir & <x>";
+const INNER: &str = "inner #1?.txt";
+
+/// The file whose link is clicked.
+const CLICKED: &str = "#1 ?q=x&y.txt";
+
+fn content_of(name: &str) -> String {
+    format!("contents of {name}\n")
+}
+
+/// RFC 3986 percent-encoding of one path segment: unreserved bytes stay,
+/// everything else (including every byte of non-ASCII characters) is `%XX`.
+fn encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `PATH` lookup.
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Fails the test (never skips it) when the browser is not installed.
+fn require_browser() -> PathBuf {
+    let driver = which("chromedriver");
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).is_file() {
+        missing.push(format!("{CHROMIUM} (Debian package `chromium`)"));
+    }
+    if driver.is_none() {
+        missing.push("chromedriver (Debian package `chromium-driver`)".to_string());
+    }
+    if !missing.is_empty() {
+        panic!(
+            "the headless browser test needs {}, which is not installed: run .ci/run, \
+             which installs the test peers (or: apt-get install -y chromium chromium-driver)",
+            missing.join(" and ")
+        );
+    }
+    driver.unwrap()
+}
+
+/// A chromedriver child in its own process group; the whole group (driver
+/// and any browser it started) is killed on drop.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Chromedriver {
+    fn start(path: &Path, log: PathBuf) -> Chromedriver {
+        // A free port: bind port 0, note it, let it go for chromedriver.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", log.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+        Chromedriver { child, port, log }
+    }
+
+    /// Polls `/status` until the driver says it is ready.
+    fn wait_ready(&mut self, agent: &ureq::Agent, limit: Duration) {
+        let url = format!("http://127.0.0.1:{}/status", self.port);
+        let until = Instant::now() + limit;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!("chromedriver exited at start ({st})");
+            }
+            let ready = agent
+                .get(&url)
+                .timeout(Duration::from_secs(2))
+                .call()
+                .ok()
+                .and_then(|r| r.into_string().ok())
+                .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                .is_some_and(|v| v["value"]["ready"] == true);
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "chromedriver not ready on port {} after {limit:?}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // SAFETY: signals our own child's process group (it leads the group).
+        unsafe {
+            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            eprintln!("--- chromedriver log (last lines) ---");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+/// A minimal W3C WebDriver client whose every call fits in the test's budget.
+struct WebDriver {
+    agent: ureq::Agent,
+    base: String,
+    deadline: Instant,
+}
+
+impl WebDriver {
+    /// One command; `Ok(value)` or a readable WebDriver error.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<Value, String> {
+        let req = self
+            .agent
+            .request(method, &format!("{}{path}", self.base))
+            .timeout(timeout);
+        let res = match body {
+            Some(b) => req
+                .set("Content-Type", "application/json")
+                .send_string(&b.to_string()),
+            None => req.call(),
+        };
+        let parse = |text: String| serde_json::from_str::<Value>(&text).unwrap_or(json!(text));
+        match res {
+            Ok(r) => {
+                let v = parse(r.into_string().map_err(|e| e.to_string())?);
+                Ok(v["value"].clone())
+            }
+            Err(ureq::Error::Status(code, r)) => {
+                let v = parse(r.into_string().unwrap_or_default());
+                Err(format!(
+                    "{method} {path}: HTTP {code}: {}: {}",
+                    v["value"]["error"].as_str().unwrap_or("?"),
+                    v["value"]["message"].as_str().unwrap_or(&v.to_string())
+                ))
+            }
+            Err(e) => Err(format!("{method} {path}: {e}")),
+        }
+    }
+
+    /// A command that must succeed before the deadline.
+    fn must(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "time budget ({BUDGET:?}) used up before {method} {path}"
+        );
+        self.call(method, path, body, left.min(Duration::from_secs(25)))
+            .unwrap_or_else(|e| panic!("WebDriver: {e}"))
+    }
+}
+
+/// A browser session, deleted (closing the browser) on drop.
+struct Session<'a> {
+    wd: &'a WebDriver,
+    id: String,
+}
+
+impl<'a> Session<'a> {
+    fn new(wd: &'a WebDriver, profile: &Path) -> Session<'a> {
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "pageLoadStrategy": "normal",
+                    "timeouts": { "implicit": 0, "pageLoad": 15000, "script": 10000 },
+                    "goog:chromeOptions": {
+                        "binary": CHROMIUM,
+                        "args": [
+                            "--headless=new",
+                            "--no-sandbox",
+                            "--disable-gpu",
+                            "--disable-dev-shm-usage",
+                            "--disable-quic",
+                            "--no-first-run",
+                            "--disable-background-networking",
+                            "--disable-component-update",
+                            "--disable-sync",
+                            format!("--user-data-dir={}", profile.display()),
+                        ],
+                    },
+                },
+            },
+        });
+        let v = wd.must("POST", "/session", Some(&caps));
+        let id = v["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session id in {v}"))
+            .to_string();
+        Session { wd, id }
+    }
+
+    fn cmd(&self, method: &str, what: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}/{what}", self.id);
+        self.wd.must(method, &path, body.as_ref())
+    }
+
+    fn navigate(&self, url: &str) {
+        self.cmd("POST", "url", Some(json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.cmd("GET", "url", None).as_str().unwrap().to_string()
+    }
+
+    fn title(&self) -> String {
+        self.cmd("GET", "title", None).as_str().unwrap().to_string()
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            "execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    /// Clicks the link whose visible text is exactly `text`.
+    fn click_link(&self, text: &str) {
+        let found = self.cmd(
+            "POST",
+            "element",
+            Some(json!({ "using": "link text", "value": text })),
+        );
+        let id = found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element reference for link {text:?}: {found}"));
+        self.cmd("POST", &format!("element/{id}/click"), Some(json!({})));
+    }
+
+    /// Waits (briefly) for the browser to arrive at `want` after a click.
+    fn wait_url(&self, want: &str) -> String {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.url();
+            if now == want || Instant::now() >= until {
+                return now;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The page's links as (text, resolved href, raw href attribute).
+    fn links(&self) -> Vec<(String, String, String)> {
+        let v = self.script(
+            "return Array.from(document.querySelectorAll('a'))\
+             .map(a => [a.textContent, a.href, a.getAttribute('href')]);",
+        );
+        v.as_array()
+            .expect("links array")
+            .iter()
+            .map(|l| {
+                let s = |i: usize| l[i].as_str().unwrap_or_default().to_string();
+                (s(0), s(1), s(2))
+            })
+            .collect()
+    }
+
+    /// The listing table as rows of cell texts (header row first).
+    fn rows(&self) -> Vec<Vec<String>> {
+        let v = self.script(
+            "return Array.from(document.querySelectorAll('tr'))\
+             .map(tr => Array.from(tr.cells).map(c => c.textContent));",
+        );
+        serde_json::from_value(v).expect("rows of strings")
+    }
+
+    /// The rendered text of the page, without trailing whitespace.
+    fn page_text(&self) -> String {
+        let v = self.script("return document.body.innerText;");
+        v.as_str().unwrap_or_default().trim_end().to_string()
+    }
+
+    fn screenshot(&self) -> Vec<u8> {
+        let v = self.cmd("GET", "screenshot", None);
+        base64_decode(v.as_str().expect("base64 screenshot"))
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        // Closes the browser; bounded even if the test already ran out of time.
+        let path = format!("/session/{}", self.id);
+        if let Err(e) = self.wd.call("DELETE", &path, None, Duration::from_secs(10)) {
+            eprintln!("deleting the WebDriver session: {e}");
+        }
+    }
+}
+
+/// Standard base64 (the screenshot comes that way).
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a' + 26) as u32,
+            b'0'..=b'9' => (c - b'0' + 52) as u32,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {:?}", c as char),
+        }
+    };
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        acc = ((acc << 6) | val(c)) & 0xFF_FFFF;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// A link as the listing must show it: (text, resolved URL).
+fn expected_links(
+    base: &str,
+    dirs: &[&str],
+    files: &[&str],
+    parent: bool,
+) -> Vec<(String, String)> {
+    let mut dirs = dirs.to_vec();
+    let mut files = files.to_vec();
+    // Directories first, then files, each sorted by name (byte order).
+    dirs.sort_unstable();
+    files.sort_unstable();
+    let mut out = Vec::new();
+    if parent {
+        let up = base[..base[..base.len() - 1].rfind('/').unwrap() + 1].to_string();
+        out.push(("../".to_string(), up));
+    }
+    for d in dirs {
+        out.push((format!("{d}/"), format!("{base}{}/", encode(d))));
+    }
+    for f in files {
+        out.push((f.to_string(), format!("{base}{}", encode(f))));
+    }
+    out
+}
+
+fn check_links(page: &str, got: &[(String, String, String)], want: &[(String, String)]) {
+    let got: Vec<(String, String)> = got.iter().map(|(t, h, _)| (t.clone(), h.clone())).collect();
+    for (i, (w, g)) in want.iter().zip(got.iter()).enumerate() {
+        assert_eq!(g, w, "{page}: link #{i} (text, resolved href) differs");
+    }
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{page}: link count differs\n got: {got:#?}\nwant: {want:#?}"
+    );
+}
+
+#[test]
+fn listing_renders_and_links_work_in_headless_chromium() {
+    let deadline = Instant::now() + BUDGET;
+    let driver_path = require_browser();
+
+    // The served directory.
+    let root = tempfile::tempdir().expect("temp root");
+    for f in FILES {
+        std::fs::write(root.path().join(f), content_of(f)).unwrap();
+    }
+    std::fs::write(root.path().join(".hidden"), "not listed").unwrap();
+    std::fs::create_dir(root.path().join(SUBDIR)).unwrap();
+    std::fs::write(root.path().join(SUBDIR).join(INNER), content_of(INNER)).unwrap();
+    let root_str = root.path().to_str().unwrap();
+
+    let server = Server::start(&[
+        "http",
+        root_str,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--model",
+        "epoll",
+        "--quiet",
+    ]);
+    let base = format!("http://{}/", server.tcp());
+
+    // The browser: chromedriver (killed with its browser on drop), one session.
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let profile = scratch.path().join("profile");
+    std::fs::create_dir(&profile).unwrap();
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(5))
+        .build();
+    let mut driver = Chromedriver::start(&driver_path, scratch.path().join("chromedriver.log"));
+    driver.wait_ready(&agent, Duration::from_secs(15));
+    let wd = WebDriver {
+        agent,
+        base: format!("http://127.0.0.1:{}", driver.port),
+        deadline,
+    };
+    let browser = Session::new(&wd, &profile);
+    browser.cmd(
+        "POST",
+        "window/rect",
+        Some(json!({ "width": 1100, "height": 640 })),
+    );
+
+    // The listing: title, encoding, link texts and resolved hrefs, table cells.
+    browser.navigate(&base);
+    assert_eq!(browser.url(), base);
+    assert_eq!(browser.title(), "Index of /");
+    assert_eq!(
+        browser.script("return document.characterSet;"),
+        json!("UTF-8")
+    );
+    assert_eq!(
+        browser.script("return document.querySelector('h1').textContent;"),
+        json!("Index of /")
+    );
+    let links = browser.links();
+    check_links("/", &links, &expected_links(&base, &[SUBDIR], FILES, false));
+    assert!(
+        links.iter().all(|(t, _, _)| !t.contains("hidden")),
+        "hidden file listed: {links:?}"
+    );
+    let rows = browser.rows();
+    assert_eq!(rows[0], ["Name", "Size", "Modified"], "header row");
+    for row in &rows[1..] {
+        assert_eq!(row.len(), 3, "row {row:?}");
+        let name = row[0].as_str();
+        let want_size = match name.strip_suffix('/') {
+            Some(_) => "-".to_string(),
+            None => format!("{} B", content_of(name).len()),
+        };
+        assert_eq!(row[1], want_size, "size cell of {name:?}");
+        assert!(row[2].ends_with(" GMT"), "date cell of {name:?}: {row:?}");
+    }
+    assert_eq!(rows.len(), 1 + 1 + FILES.len());
+
+    // The screenshot, while the listing is on screen.
+    let png = browser.screenshot();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "screenshot is a PNG");
+    std::fs::write(SCREENSHOT, &png).expect("write screenshot");
+    let (w, h) = (
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        u32::from_be_bytes(png[20..24].try_into().unwrap()),
+    );
+    assert!(w >= 600 && h >= 300, "screenshot is {w}x{h}");
+    eprintln!("listing screenshot ({w}x{h}) saved to {SCREENSHOT}");
+
+    // Click an awkward file name: the browser lands on that file.
+    let want = format!("{base}{}", encode(CLICKED));
+    browser.click_link(CLICKED);
+    assert_eq!(
+        browser.wait_url(&want),
+        want,
+        "URL after clicking {CLICKED:?}"
+    );
+    assert_eq!(
+        browser.script("return document.contentType;"),
+        json!("text/plain")
+    );
+    assert_eq!(
+        browser.page_text(),
+        content_of(CLICKED).trim_end(),
+        "page text after clicking {CLICKED:?}"
+    );
+
+    // The non-ASCII name, followed through its resolved href.
+    let unicode = FILES.iter().find(|f| !f.is_ascii()).unwrap();
+    browser.navigate(&base);
+    browser.click_link(unicode);
+    let want = format!("{base}{}", encode(unicode));
+    assert_eq!(
+        browser.wait_url(&want),
+        want,
+        "URL after clicking {unicode:?}"
+    );
+    assert_eq!(
+        browser.page_text(),
+        content_of(unicode).trim_end(),
+        "page text after clicking {unicode:?}"
+    );
+
+    // Into the subdirectory via its link, and back up via `../`.
+    browser.navigate(&base);
+    browser.click_link(&format!("{SUBDIR}/"));
+    let sub = format!("{base}{}/", encode(SUBDIR));
+    assert_eq!(
+        browser.wait_url(&sub),
+        sub,
+        "URL after clicking the subdirectory"
+    );
+    assert_eq!(browser.title(), format!("Index of /{SUBDIR}/"));
+    check_links(
+        SUBDIR,
+        &browser.links(),
+        &expected_links(&sub, &[], &[INNER], true),
+    );
+    browser.click_link(INNER);
+    let want = format!("{sub}{}", encode(INNER));
+    assert_eq!(
+        browser.wait_url(&want),
+        want,
+        "URL after clicking {INNER:?}"
+    );
+    assert_eq!(browser.page_text(), content_of(INNER).trim_end());
+    browser.navigate(&sub);
+    browser.click_link("../");
+    assert_eq!(browser.wait_url(&base), base, "URL after clicking ../");
+    assert_eq!(browser.title(), "Index of /");
+
+    drop(browser);
+    drop(driver);
+    drop(server);
+    assert!(
+        Instant::now() < deadline + Duration::from_secs(10),
+        "the browser test took too long"
+    );
+}
