@@ -647,3 +647,39 @@ fn prefork_workers_die_with_a_killed_master() {
         "workers still running after the master was killed: {workers:?}"
     );
 }
+
+/// Two servers never share a port, even though epoll workers use SO_REUSEPORT
+/// among themselves (TCP and UDP).
+#[test]
+fn a_second_server_cannot_join_a_reuseport_group() {
+    for transport in [None, Some("--udp")] {
+        let mut first_args = vec!["--workers", "2"];
+        first_args.extend(transport);
+        let first = serve("epoll", &first_args);
+        let port = first.tcp().port().to_string();
+        let mut args = vec![
+            "echo",
+            "serve",
+            "--model",
+            "epoll",
+            "--workers",
+            "2",
+            "--port",
+            &port,
+        ];
+        args.extend(transport);
+        let out = std::process::Command::new(bin())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "{transport:?}: second server started on a taken port"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("already in use"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -199,12 +199,8 @@ impl StaticFiles {
         }
         // SAFETY: fd is a fresh descriptor we own.
         let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-        // Back to blocking reads (O_NONBLOCK only kept FIFOs from hanging the open).
-        // SAFETY: fcntl on our own descriptor.
-        unsafe {
-            let fl = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
-            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
-        }
+        // O_NONBLOCK stays set: it only kept a FIFO from hanging the open (such
+        // files are refused), and regular-file reads and sendfile ignore it.
         Ok(file)
     }
 
@@ -417,8 +413,8 @@ impl StaticFiles {
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
              <title>Index of {t}</title><style>body{{font-family:system-ui,sans-serif;margin:2em}}\
              table{{border-collapse:collapse}}td,th{{padding:.2em 1.2em .2em 0;text-align:left}}\
-             td.size{{text-align:right}}</style></head>\n<body><h1>Index of {t}</h1>\n<table>\n\
-             <tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n",
+             .size{{text-align:right;font-variant-numeric:tabular-nums}}</style></head>\n<body><h1>Index of {t}</h1>\n<table>\n\
+             <tr><th>Name</th><th class=\"size\">Size</th><th>Modified</th></tr>\n",
             t = html_escape(&title)
         );
         if !rel.as_os_str().is_empty() {

@@ -49,11 +49,14 @@ pub struct Conn<S> {
     read_closed: bool,
     /// Last time bytes moved in either direction (for the idle timeout).
     pub last_activity: Instant,
+    /// Edge-triggered readiness: reads must go on until EAGAIN.
+    edge: bool,
 }
 
 impl<S: Session> Conn<S> {
     /// Wraps an accepted stream, making it non-blocking and running the session's greeting.
-    pub fn new(stream: Stream, mut session: S) -> io::Result<Self> {
+    /// With `edge`, reads continue until EAGAIN (edge-triggered epoll needs it).
+    pub fn new(stream: Stream, mut session: S, edge: bool) -> io::Result<Self> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay();
         let mut out = Output::new();
@@ -65,6 +68,7 @@ impl<S: Session> Conn<S> {
             out,
             read_closed: false,
             last_activity: Instant::now(),
+            edge,
         })
     }
 
@@ -95,6 +99,13 @@ impl<S: Session> Conn<S> {
                         progressed = true;
                         if !self.feed(&scratch[..n]) {
                             return Want::Close;
+                        }
+                        // A short read under level-triggered readiness means the socket is
+                        // (almost surely) empty; the loop will say so if it is not. This
+                        // saves the extra recv that would only return EAGAIN.
+                        if !self.edge && n < scratch.len() {
+                            read_drained = true;
+                            break;
                         }
                     }
                     Err(e) if sys::would_block(&e) => {

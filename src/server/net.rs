@@ -75,8 +75,23 @@ fn bind_error(what: &str, err: io::Error) -> ServerError {
     ServerError::Bind(msg)
 }
 
-/// Makes a TCP listening socket with SO_REUSEADDR (and SO_REUSEPORT when asked).
+/// Makes a TCP listening socket with SO_REUSEADDR (and SO_REUSEPORT when
+/// asked). With SO_REUSEPORT the port is first checked to be free, so a second
+/// server can never silently join (and split the traffic of) one that is
+/// already running there.
 pub fn tcp_listener(addr: SocketAddr, reuse_port: bool) -> Result<TcpListener, ServerError> {
+    if reuse_port && addr.port() != 0 {
+        ensure_free(addr, Type::STREAM)?;
+    }
+    tcp_socket(addr, reuse_port)
+}
+
+/// Another listening socket in the SO_REUSEPORT group of `addr` (one per epoll worker).
+pub fn tcp_join(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    tcp_socket(addr, true)
+}
+
+fn tcp_socket(addr: SocketAddr, reuse_port: bool) -> Result<TcpListener, ServerError> {
     let what = format!("tcp address {addr}");
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .map_err(|e| bind_error(&what, e))?;
@@ -91,12 +106,24 @@ pub fn tcp_listener(addr: SocketAddr, reuse_port: bool) -> Result<TcpListener, S
     Ok(sock.into())
 }
 
-/// Makes a UDP socket bound to `addr`, with SO_REUSEADDR (and SO_REUSEPORT when asked).
+/// Makes a UDP socket bound to `addr` (SO_REUSEPORT when asked, after
+/// checking the port is free; no SO_REUSEADDR, which for UDP would let
+/// unrelated servers share a port).
 pub fn udp_socket(addr: SocketAddr, reuse_port: bool) -> Result<UdpSocket, ServerError> {
+    if reuse_port && addr.port() != 0 {
+        ensure_free(addr, Type::DGRAM)?;
+    }
+    udp_bind(addr, reuse_port)
+}
+
+/// Another UDP socket in the SO_REUSEPORT group of `addr` (one per epoll worker).
+pub fn udp_join(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
+    udp_bind(addr, true)
+}
+
+fn udp_bind(addr: SocketAddr, reuse_port: bool) -> Result<UdpSocket, ServerError> {
     let what = format!("udp address {addr}");
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .map_err(|e| bind_error(&what, e))?;
-    sock.set_reuse_address(true)
         .map_err(|e| bind_error(&what, e))?;
     if reuse_port {
         sock.set_reuse_port(true)
@@ -107,6 +134,25 @@ pub fn udp_socket(addr: SocketAddr, reuse_port: bool) -> Result<UdpSocket, Serve
     let _ = sock.set_send_buffer_size(4 << 20);
     sock.bind(&addr.into()).map_err(|e| bind_error(&what, e))?;
     Ok(sock.into())
+}
+
+/// Fails with "already in use" if a plain socket cannot bind `addr`.
+fn ensure_free(addr: SocketAddr, ty: Type) -> Result<(), ServerError> {
+    let (proto, what) = if ty == Type::STREAM {
+        (Protocol::TCP, "tcp")
+    } else {
+        (Protocol::UDP, "udp")
+    };
+    let what = format!("{what} address {addr}");
+    let probe = Socket::new(Domain::for_address(addr), ty, Some(proto))
+        .map_err(|e| bind_error(&what, e))?;
+    if ty == Type::STREAM {
+        // Ignore connections lingering in TIME_WAIT, as the real listener will.
+        probe
+            .set_reuse_address(true)
+            .map_err(|e| bind_error(&what, e))?;
+    }
+    probe.bind(&addr.into()).map_err(|e| bind_error(&what, e))
 }
 
 /// Binds a Unix stream socket, replacing a stale socket file left by a dead server.

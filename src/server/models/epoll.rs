@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
-use crate::server::net::{tcp_listener, udp_socket};
+use crate::server::net::{tcp_join, udp_join};
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
 
@@ -136,7 +136,7 @@ pub fn serve<S: Service>(
         let l = match &listener {
             Listener::Tcp(t) if !exclusive => {
                 let addr = t.local_addr().map_err(|e| ServerError::io("listener", e))?;
-                Listener::Tcp(tcp_listener(addr, true)?)
+                Listener::Tcp(tcp_join(addr)?)
             }
             other => other
                 .try_clone()
@@ -277,7 +277,7 @@ pub fn serve_datagrams<D: DatagramService>(
             .local_addr()
             .map_err(|e| ServerError::io("udp socket", e))?;
         for _ in 1..config.workers() {
-            sockets.push(udp_socket(addr, true)?);
+            sockets.push(udp_join(addr)?);
         }
     }
     sockets.insert(0, socket);

@@ -21,6 +21,8 @@ pub(crate) struct Table<'s, S: Service> {
     /// Where reads land before the session sees them (shared by all connections).
     scratch: Vec<u8>,
     max: usize,
+    /// Edge-triggered readiness (connections must drain their sockets).
+    edge: bool,
     /// Reply for clients over the limit (from [`Service::overload_reply`]).
     overload: Option<Vec<u8>>,
     idle: Option<Duration>,
@@ -35,6 +37,7 @@ impl<'s, S: Service> Table<'s, S> {
             scratch: vec![0; SCRATCH],
             max,
             overload: service.overload_reply(),
+            edge: config.edge_triggered,
             idle: config.idle_timeout,
             last_sweep: Instant::now(),
         }
@@ -88,7 +91,7 @@ impl<'s, S: Service> Table<'s, S> {
                         continue; // dropped: closed
                     }
                     let session = self.service.session(&peer);
-                    let Ok(mut conn) = Conn::new(stream, session) else {
+                    let Ok(mut conn) = Conn::new(stream, session, self.edge) else {
                         continue;
                     };
                     let want = conn.drive(&mut self.scratch);
