@@ -703,3 +703,118 @@ fn the_route_example_serves_its_routes() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Resident memory of a process, from /proc.
+fn rss_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A client that pipelines thousands of requests without reading cannot make
+/// the server queue their responses all at once; every response still arrives, in order.
+#[test]
+fn pipelined_flood_is_bounded_and_complete() {
+    let site = Site::new("flood");
+    std::fs::write(site.dir.join("small.bin"), payload(30_000, 9)).unwrap();
+    for model in ["epoll", "thread", "async", "poll"] {
+        let s = http(&site, model, &[]);
+        let before = rss_kib(s.pid());
+        let requests = 2000;
+        let one = b"GET /small.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+        let (mut w, mut r) = raw(s.tcp());
+        let flood: Vec<u8> = one
+            .iter()
+            .copied()
+            .cycle()
+            .take(one.len() * requests)
+            .collect();
+        let writer = std::thread::spawn(move || {
+            let _ = w.write_all(&flood);
+            w
+        });
+        // Let the server read as much as it will while nobody reads its answers.
+        std::thread::sleep(Duration::from_millis(500));
+        let grown = rss_kib(s.pid()).saturating_sub(before);
+        assert!(
+            grown < 20 * 1024,
+            "{model}: server grew by {grown} KiB for one pipelining client"
+        );
+        let body = payload(30_000, 9);
+        for i in 0..requests {
+            let resp =
+                read_resp(&mut r, false).unwrap_or_else(|| panic!("{model}: response {i} missing"));
+            assert_eq!(resp.status, 200, "{model}: response {i}");
+            assert!(resp.body == body, "{model}: response {i} body");
+        }
+        drop(writer.join());
+    }
+}
+
+/// Server CPU time (user + system) in clock ticks, from /proc.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
+/// A client that half-closes and then reads slowly must not make the server spin.
+#[test]
+fn half_closed_slow_reader_does_not_spin_the_server() {
+    let site = Site::new("halfclose");
+    for edge in [false, true] {
+        let extra: &[&str] = if edge {
+            &["--edge", "--workers", "1"]
+        } else {
+            &["--workers", "1"]
+        };
+        let s = http(&site, "epoll", extra);
+        let (mut w, mut r) = raw(s.tcp());
+        w.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        w.shutdown(std::net::Shutdown::Write).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let before = cpu_ticks(s.pid());
+        std::thread::sleep(Duration::from_secs(1));
+        let used = cpu_ticks(s.pid()) - before;
+        // 100 ticks = one core for the whole second; an idle wait uses ~0.
+        assert!(
+            used < 30,
+            "edge={edge}: server burned {used} ticks/s waiting on a slow reader"
+        );
+        // The download still completes.
+        let resp = read_resp(&mut r, false).unwrap();
+        assert!(resp.body == payload(8 << 20, 42));
+    }
+}
+
+#[test]
+fn redirects_and_listings_never_point_elsewhere() {
+    let site = Site::new("redir");
+    let fifo = site.dir.join("docs/sub/pipe");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::symlink(&fifo, site.dir.join("abs-pipe")).unwrap();
+    let s = http(&site, "poll", &[]);
+    // `//docs` must not redirect to the host "docs".
+    let r = get(s.tcp(), "//docs", &[]);
+    assert_eq!((r.status, r.header("location")), (301, Some("/docs/")));
+    // Outside symlinks are not listed; inside ones are.
+    let html = String::from_utf8(get(s.tcp(), "/", &[]).body).unwrap();
+    assert!(
+        !html.contains("escape.txt") && html.contains("inside-link.txt"),
+        "{html}"
+    );
+    // A FIFO behind an absolute symlink is refused without hanging the server.
+    assert_eq!(get(s.tcp(), "/abs-pipe", &[]).status, 403);
+    assert_eq!(get(s.tcp(), "/docs/sub/pipe", &[]).status, 403);
+    assert_eq!(get(s.tcp(), "/hello.txt", &[]).status, 200);
+}

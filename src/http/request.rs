@@ -174,7 +174,7 @@ pub fn parse_head(buf: &[u8]) -> Head {
     };
     let (path, query) = match origin.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (target.to_string(), None),
+        None => (origin.to_string(), None),
     };
     let request = Request {
         method: method.to_string(),
@@ -187,7 +187,14 @@ pub fn parse_head(buf: &[u8]) -> Head {
         peer: None,
     };
     // Body framing (RFC 9112 section 6).
-    let te = request.header("transfer-encoding");
+    // Every Transfer-Encoding line counts (a proxy may read the last one, or all).
+    let te_lines: Vec<&str> = request
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "transfer-encoding")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let te = (!te_lines.is_empty()).then(|| te_lines.join(","));
     let cls: Vec<&str> = request
         .headers
         .iter()
@@ -201,14 +208,8 @@ pub fn parse_head(buf: &[u8]) -> Head {
         if version == Version::Http10 {
             return Head::Error(400, "Transfer-Encoding in an HTTP/1.0 request");
         }
-        if te
-            .rsplit(',')
-            .next()
-            .map(|t| t.trim().eq_ignore_ascii_case("chunked"))
-            != Some(true)
-        {
-            return Head::Error(501, "unsupported transfer coding");
-        }
+        // Only plain `chunked` is understood; anything else could be read
+        // differently by another hop, so it is refused outright.
         if !te.trim().eq_ignore_ascii_case("chunked") {
             return Head::Error(501, "unsupported transfer coding");
         }
@@ -217,10 +218,13 @@ pub fn parse_head(buf: &[u8]) -> Head {
         if cls.iter().any(|v| v != first) {
             return Head::Error(400, "conflicting Content-Length");
         }
+        if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
+            return Head::Error(400, "invalid Content-Length");
+        }
         match first.parse::<u64>() {
             Ok(0) => BodyKind::None,
-            Ok(n) if first.bytes().all(|b| b.is_ascii_digit()) => BodyKind::Length(n),
-            _ => return Head::Error(400, "invalid Content-Length"),
+            Ok(n) => BodyKind::Length(n),
+            Err(_) => return Head::Error(400, "invalid Content-Length"),
         }
     } else {
         BodyKind::None
@@ -304,8 +308,11 @@ impl ChunkedDecoder {
                             let Ok(text) = std::str::from_utf8(size_part) else {
                                 return Ok(Chunked::Invalid);
                             };
-                            let text = text.trim();
-                            if text.is_empty() || text.len() > 15 {
+                            // Strict: hex digits only (no spaces, no sign), bounded length.
+                            if text.is_empty()
+                                || text.len() > 15
+                                || !text.bytes().all(|b| b.is_ascii_hexdigit())
+                            {
                                 return Ok(Chunked::Invalid);
                             }
                             let Ok(size) = u64::from_str_radix(text, 16) else {
@@ -371,6 +378,8 @@ mod tests {
         let (r, _, _) = complete(b"GET http://example.com/x/y?q HTTP/1.1\r\n\r\n");
         assert_eq!(r.path, "/x/y");
         assert_eq!(r.query.as_deref(), Some("q"));
+        let (r, _, _) = complete(b"GET http://example.com/a.txt HTTP/1.1\r\n\r\n");
+        assert_eq!(r.path, "/a.txt");
     }
 
     #[test]
@@ -428,6 +437,15 @@ mod tests {
             ),
             Head::Error(400, _)
         ));
+        // TE.TE: a second Transfer-Encoding line is not ignored.
+        assert!(matches!(
+            parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"),
+            Head::Error(501, _)
+        ));
+        assert!(matches!(
+            parse_head(b"POST / HTTP/1.1\r\nContent-Length: +0\r\n\r\n"),
+            Head::Error(400, _)
+        ));
     }
 
     #[test]
@@ -464,6 +482,10 @@ mod tests {
             d.feed(b"zz\r\n", &mut Vec::new(), 100),
             Ok(Chunked::Invalid)
         );
+        for bad in [&b" 5 \r\n"[..], b"+5\r\n", b"-5\r\n"] {
+            let mut d = ChunkedDecoder::default();
+            assert_eq!(d.feed(bad, &mut Vec::new(), 100), Ok(Chunked::Invalid));
+        }
         let mut d = ChunkedDecoder::default();
         assert_eq!(
             d.feed(b"2\r\nabX\r\n", &mut Vec::new(), 100),

@@ -17,6 +17,9 @@ use super::request::{BodyKind, Chunked, ChunkedDecoder, Head, MAX_HEAD, Request,
 use super::response::Response;
 use crate::server::{Output, Peer, Service, Session};
 
+/// Queued output above which further pipelined requests wait (bounds memory per connection).
+const PIPELINE_HOLD: usize = 256 * 1024;
+
 /// Counters shared by every connection (per process).
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -111,7 +114,9 @@ pub struct HttpSession {
 impl Session for HttpSession {
     fn on_input(&mut self, input: &[u8], out: &mut Output) -> usize {
         let mut used = 0;
-        while !self.done && used < input.len() {
+        // Stop taking pipelined requests while much output is queued; the
+        // driver offers the rest again once it has been written.
+        while !self.done && used < input.len() && out.pending() < PIPELINE_HOLD {
             if self.started.is_none() {
                 self.started = Some(Instant::now());
             }

@@ -108,10 +108,19 @@ impl StaticFiles {
         };
         if meta.is_dir() {
             if !req.path.ends_with('/') {
-                let location = match &req.query {
-                    Some(q) => format!("{}/?{q}", req.path),
-                    None => format!("{}/", req.path),
-                };
+                // Built from the cleaned path, so `//host`-style paths cannot
+                // turn into a redirect to another site.
+                let mut location = String::from("/");
+                for part in rel.iter() {
+                    location.push_str(
+                        &percent_encoding::percent_encode(part.as_bytes(), LINK).to_string(),
+                    );
+                    location.push('/');
+                }
+                if let Some(q) = &req.query {
+                    location.push('?');
+                    location.push_str(q);
+                }
                 return Response::error(301, "moved to the directory's address")
                     .header("Location", location);
             }
@@ -207,11 +216,18 @@ impl StaticFiles {
     /// Fallback when the kernel cannot resolve beneath the root itself (old
     /// kernels, or absolute symlinks): resolve fully and check the result.
     fn open_checked(&self, rel: &Path) -> Result<File, Refusal> {
+        use std::os::unix::fs::OpenOptionsExt;
         let full = std::fs::canonicalize(self.root.join(rel)).map_err(|_| Refusal::NotFound)?;
         if !full.starts_with(&self.root) {
             return Err(Refusal::Forbidden);
         }
-        File::open(full).map_err(|_| Refusal::Forbidden)
+        // O_NONBLOCK: a FIFO must not hang the worker; O_NOFOLLOW: the canonical
+        // path has no symlinks left, so one appearing now is a race — refuse it.
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
+            .open(full)
+            .map_err(|_| Refusal::Forbidden)
     }
 
     /// A file's response: validators, conditional requests, ranges, encodings.
@@ -242,9 +258,11 @@ impl StaticFiles {
                 }
             }
         }
+        // Nanoseconds too, so two changes within a second give different tags.
         let etag = format!(
-            "\"{:x}-{:x}{}\"",
+            "\"{:x}.{:x}-{:x}{}\"",
             mtime.as_secs(),
+            mtime.subsec_nanos(),
             size,
             encoding.map(|e| format!("-{e}")).unwrap_or_default()
         );
@@ -366,7 +384,16 @@ impl StaticFiles {
                 if name.first() == Some(&b'.') && !self.hidden {
                     return None;
                 }
-                let meta = std::fs::metadata(e.path()).or_else(|_| e.metadata()).ok()?;
+                // A symlink is described by what it leads to only if that may be
+                // served; one that points outside the root is not listed at all.
+                let meta = match e.file_type() {
+                    Ok(t) if t.is_symlink() => self
+                        .open(&rel.join(OsStr::from_bytes(&name)))
+                        .ok()?
+                        .metadata()
+                        .ok()?,
+                    _ => e.metadata().ok()?,
+                };
                 Some(Entry {
                     name,
                     is_dir: meta.is_dir(),

@@ -93,11 +93,21 @@ pub fn run_session<S: Session>(conn: Connection, mut session: S) -> io::Result<(
 
     let result = (|| -> io::Result<()> {
         loop {
+            let had_output = !out.is_empty();
             if flush(fd, &mut out, &mut clock).is_err() {
                 return Ok(());
             }
             if out.wants_close() {
                 return Ok(());
+            }
+            // Output drained: offer input the session held back while it was queued.
+            if had_output && filled > 0 {
+                let used = session.on_input(&buf[..filled], &mut out).min(filled);
+                buf.copy_within(used..filled, 0);
+                filled -= used;
+                if used > 0 || !out.is_empty() {
+                    continue;
+                }
             }
             if session.deadline().is_some_and(|d| Instant::now() >= d) {
                 session.on_deadline(&mut out);
@@ -137,7 +147,21 @@ pub fn run_session<S: Session>(conn: Connection, mut session: S) -> io::Result<(
                 }
             };
             if n == 0 {
-                session.on_eof(&mut out);
+                // Answer whatever the session still holds, then tell it about EOF.
+                while filled > 0 && !out.wants_close() {
+                    if flush(fd, &mut out, &mut clock).is_err() {
+                        return Ok(());
+                    }
+                    let used = session.on_input(&buf[..filled], &mut out).min(filled);
+                    buf.copy_within(used..filled, 0);
+                    filled -= used;
+                    if used == 0 && out.is_empty() {
+                        break;
+                    }
+                }
+                if !out.wants_close() {
+                    session.on_eof(&mut out);
+                }
                 let _ = flush(fd, &mut out, &mut clock);
                 return Ok(());
             }

@@ -51,6 +51,8 @@ pub struct Conn<S> {
     pub last_activity: Instant,
     /// Edge-triggered readiness: reads must go on until EAGAIN.
     edge: bool,
+    /// The peer sent EOF while the session still held unconsumed input.
+    eof_pending: bool,
 }
 
 impl<S: Session> Conn<S> {
@@ -69,6 +71,7 @@ impl<S: Session> Conn<S> {
             read_closed: false,
             last_activity: Instant::now(),
             edge,
+            eof_pending: false,
         })
     }
 
@@ -92,7 +95,12 @@ impl<S: Session> Conn<S> {
                 match sys::recv_now(self.fd(), scratch) {
                     Ok(0) => {
                         self.read_closed = true;
-                        self.session.on_eof(&mut self.out);
+                        // Input the session is still holding is answered before EOF is.
+                        if self.leftover.is_empty() {
+                            self.session.on_eof(&mut self.out);
+                        } else {
+                            self.eof_pending = true;
+                        }
                         progressed = true;
                     }
                     Ok(n) => {
@@ -116,6 +124,7 @@ impl<S: Session> Conn<S> {
                 }
             }
             // Write until done or the socket is full.
+            let had_output = !self.out.is_empty();
             let mut write_blocked = false;
             while !self.out.is_empty() {
                 match sys::write_output(self.fd(), &mut self.out) {
@@ -130,6 +139,26 @@ impl<S: Session> Conn<S> {
             }
             if progressed {
                 self.last_activity = Instant::now();
+            }
+            // Output drained: offer input the session held back (it stops taking
+            // pipelined requests while a lot of output is queued).
+            if had_output
+                && self.out.is_empty()
+                && !self.out.wants_close()
+                && !self.leftover.is_empty()
+            {
+                let before = self.leftover.len();
+                if !self.feed(&[]) {
+                    return Want::Close;
+                }
+                if self.leftover.len() < before || !self.out.is_empty() {
+                    continue;
+                }
+            }
+            if self.eof_pending && (self.leftover.is_empty() || self.out.is_empty()) {
+                self.eof_pending = false;
+                self.session.on_eof(&mut self.out);
+                continue;
             }
             if self.out.is_empty() && (self.out.wants_close() || self.read_closed) {
                 return Want::Close;
@@ -166,6 +195,9 @@ impl<S: Session> Conn<S> {
 
     /// Hands input to the session; false if the session overflowed its buffer limit.
     fn feed(&mut self, data: &[u8]) -> bool {
+        if self.leftover.is_empty() && data.is_empty() {
+            return true;
+        }
         if self.leftover.is_empty() {
             let used = self.session.on_input(data, &mut self.out).min(data.len());
             if used < data.len() {

@@ -53,7 +53,8 @@ pub trait Session: Send + 'static {
 
     /// Called with every byte received and not yet consumed. Returns how many
     /// bytes of `input` were consumed; the rest is offered again, with more data
-    /// appended, on the next call. A session that consumes nothing from a full
+    /// appended, on the next call — and also once queued output has drained, so
+    /// a session may stop early to bound its output (HTTP does, for pipelining). A session that consumes nothing from a full
     /// buffer (see [`Session::max_buffer`]) is closed by the driver.
     fn on_input(&mut self, input: &[u8], out: &mut Output) -> usize;
 

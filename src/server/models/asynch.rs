@@ -196,8 +196,10 @@ async fn run_conn<T: AsyncSock, S: Session>(
     };
     let far = Duration::from_secs(365 * 24 * 3600);
     let idle_for = idle.unwrap_or(far);
+    let (mut read_closed, mut eof_told) = (false, false);
     'conn: loop {
         // Write everything queued.
+        let had_output = !out.is_empty();
         while !out.is_empty() {
             match sock.try_io_write(|| sys::write_output(fd, &mut out)) {
                 Ok(0) => break 'conn,
@@ -217,6 +219,23 @@ async fn run_conn<T: AsyncSock, S: Session>(
         }
         if out.wants_close() {
             break;
+        }
+        // Output drained: offer input the session held back while it was queued.
+        if had_output && !leftover.is_empty() {
+            let before = leftover.len();
+            let used = session.on_input(&leftover, &mut out).min(before);
+            leftover.drain(..used);
+            if used > 0 || !out.is_empty() {
+                continue;
+            }
+        }
+        if read_closed {
+            if eof_told {
+                break;
+            }
+            eof_told = true;
+            session.on_eof(&mut out);
+            continue;
         }
         if stopping.is_some() && session.is_idle() && leftover.is_empty() {
             // Shutting down between requests: take what already arrived, else close.
@@ -247,24 +266,8 @@ async fn run_conn<T: AsyncSock, S: Session>(
         }
         match read_into_session(&sock, &mut session, &mut leftover, &mut out) {
             ReadResult::Data | ReadResult::WouldBlock => {}
-            ReadResult::Eof => {
-                session.on_eof(&mut out);
-                // Flush what the session still had to say, then close.
-                while !out.is_empty() {
-                    match sock.try_io_write(|| sys::write_output(fd, &mut out)) {
-                        Ok(0) => break,
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            tokio::select! {
-                                r = sock.ready_write() => if r.is_err() { break },
-                                _ = tokio::time::sleep(idle_for) => break,
-                            }
-                        }
-                        Err(_) => break,
-                    }
-                }
-                break;
-            }
+            // The loop's top answers held input, then tells the session.
+            ReadResult::Eof => read_closed = true,
             ReadResult::Close => break,
         }
     }

@@ -89,9 +89,11 @@ impl Epoll {
 fn level_bits(want: Want) -> u32 {
     match want {
         Want::Io { read, write } => {
-            let mut bits = libc::EPOLLRDHUP as u32;
+            // EPOLLRDHUP only with EPOLLIN: once the peer has half-closed it
+            // stays set, and with only EPOLLOUT wanted it would wake us forever.
+            let mut bits = 0;
             if read {
-                bits |= libc::EPOLLIN as u32;
+                bits |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
             }
             if write {
                 bits |= libc::EPOLLOUT as u32;
@@ -214,7 +216,17 @@ fn run_loop<S: Service>(
             if let Some(l) = listener.take() {
                 ep.delete(l.as_raw_fd());
             }
-            table.close_for_shutdown(&shutdown, config.shutdown_timeout, |_, fd| ep.delete(fd));
+            table.close_for_shutdown(
+                &shutdown,
+                config.shutdown_timeout,
+                |key, fd, want| match want {
+                    Want::Close => ep.delete(fd),
+                    _ if !edge => {
+                        let _ = ep.modify(fd, level_bits(want), key as u64);
+                    }
+                    _ => {}
+                },
+            );
             if table.conns.is_empty() {
                 return Ok(());
             }

@@ -173,21 +173,25 @@ impl<'s, S: Service> Table<'s, S> {
         &mut self,
         shutdown: &Shutdown,
         grace: Duration,
-        mut closing: impl FnMut(usize, RawFd),
+        mut changed: impl FnMut(usize, RawFd, Want),
     ) {
         let force = shutdown.past_deadline(grace);
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             if !force {
-                if self.drive(key) == Want::Close {
-                    continue; // already removed; the loop's deregistration happens via `closing` below
+                let fd = self.conns[key].0.fd();
+                let want = self.drive(key);
+                if want == Want::Close {
+                    continue; // removed and closed by `drive`
                 }
                 if !self.conns[key].0.is_idle() {
+                    // Still mid-request: keep serving it, with up-to-date interest.
+                    changed(key, fd, want);
                     continue;
                 }
             }
             if let Some((conn, _)) = self.conns.try_remove(key) {
-                closing(key, conn.fd());
+                changed(key, conn.fd(), Want::Close);
                 conn.close();
             }
         }

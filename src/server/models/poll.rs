@@ -65,7 +65,7 @@ pub fn serve<S: Service>(
     loop {
         if shutdown.is_set() {
             listener = None;
-            table.close_for_shutdown(&shutdown, config.shutdown_timeout, |_, _| {});
+            table.close_for_shutdown(&shutdown, config.shutdown_timeout, |_, _, _| {});
             if table.conns.is_empty() {
                 return Ok(());
             }
