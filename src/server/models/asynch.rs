@@ -337,15 +337,21 @@ pub fn serve_datagrams<D: DatagramService>(
     let rt = runtime(config)?;
     rt.block_on(async move {
         let mut stop = watch_shutdown(shutdown);
-        let socket = tokio::net::UdpSocket::from_std(socket)
-            .map_err(|e| ServerError::io("udp socket", e))?;
+        // Registered for readability only: with write interest too, the reactor
+        // would wake after every datagram of a fan-out as send space frees up.
+        // Sends go straight to the non-blocking socket and only wait when full.
+        // SAFETY: the AsyncFd owns the UdpSocket, whose descriptor stays open and
+        // unchanged until the AsyncFd (and the socket with it) is dropped.
+        let socket =
+            unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, Interest::READABLE) }
+                .map_err(|e| ServerError::io("udp socket", io::Error::other(e.to_string())))?;
         let mut buf = vec![0u8; 65536];
         let mut out = Vec::new();
         let every = service.tick_interval();
         let mut ticker = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
         loop {
             tokio::select! {
-                r = socket.recv_from(&mut buf) => match r {
+                r = socket.async_io(Interest::READABLE, |s| s.recv_from(&mut buf)) => match r {
                     Ok((n, from)) => service.on_datagram(from, &buf[..n], &mut out),
                     Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
                     Err(e) => return Err(ServerError::io("udp receive", e)),
@@ -354,7 +360,15 @@ pub fn serve_datagrams<D: DatagramService>(
                 _ = stop.changed() => return Ok(()),
             }
             for (to, bytes) in out.drain(..) {
-                let _ = socket.send_to(&bytes, to).await;
+                // A full send buffer is rare (4 MiB); wait briefly, then give up on this one.
+                for _ in 0..100 {
+                    match socket.get_ref().send_to(&bytes, to) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                        _ => break,
+                    }
+                }
             }
         }
     })
