@@ -45,7 +45,7 @@ pub struct Options {
 }
 
 /// The Markdown table header every report ends with (before its row).
-pub const TABLE_HEADER: &str = "| server | workers | clients | req/s | p50 ms | p99 ms | max ms | errors | starved | server RSS | server CPU | loadgen CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+pub const TABLE_HEADER: &str = "| server | workers | clients | req/s | p50 ms | p99 ms | max ms | errors | starved | server RSS | server PSS | server CPU | loadgen CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
 
 /// How long the server may take to report its port.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -259,6 +259,13 @@ fn report(
         (0, 0, 0)
     };
     let rps = load.throughput();
+    let lat = |us: u64| {
+        if load.completed > 0 {
+            ms(us)
+        } else {
+            "-".into()
+        }
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -382,14 +389,15 @@ fn report(
     let _ = writeln!(out, "{TABLE_HEADER}");
     let _ = write!(
         out,
-        "| {label} | {workers} | {} | {rps:.0} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {label} | {workers} | {} | {rps:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         opts.clients,
-        ms(p50),
-        ms(p99),
-        ms(max),
+        lat(p50),
+        lat(p99),
+        lat(max),
         load.errors(),
         load.starved,
         usage.map_or("?".into(), |u| mib(u.rss)),
+        usage.map_or("?".into(), |u| mib(u.pss)),
         server_cpu.map_or("?".into(), |c| pct(c, cfg.duration)),
         pct(load.cpu, cfg.duration),
     );

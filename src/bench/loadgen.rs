@@ -445,6 +445,25 @@ pub fn run(cfg: &LoadConfig, at_warm_end: impl FnOnce()) -> io::Result<LoadResul
     let (fds, connect_errors) = connect_all(cfg.addr, cfg.clients, cfg.connect_timeout)?;
     let connect_time = t.elapsed();
     let connected = fds.len();
+    if connected == 0 {
+        // Nothing to drive: report at once instead of idling through the phases.
+        at_warm_end();
+        return Ok(LoadResult {
+            hist: new_hist(),
+            completed: 0,
+            measured: cfg.duration,
+            connected,
+            connect_time,
+            connect_errors,
+            io_errors: 0,
+            starved: 0,
+            outstanding: 0,
+            oldest_outstanding: Duration::ZERO,
+            cpu: Duration::ZERO,
+            threads: 0,
+            open: Vec::new(),
+        });
+    }
     let threads = cfg.threads.clamp(1, connected.max(1));
     let mut shares: Vec<Vec<OwnedFd>> = (0..threads).map(|_| Vec::new()).collect();
     for (i, fd) in fds.into_iter().enumerate() {
