@@ -196,6 +196,12 @@ async fn run_conn<T: AsyncSock, S: Session>(
     };
     let far = Duration::from_secs(365 * 24 * 3600);
     let idle_for = idle.unwrap_or(far);
+    // One idle timer per connection, re-armed only when it fires: creating a
+    // fresh timer for every wait would cost a timer-wheel insert and removal
+    // per request.
+    let mut last_read = Instant::now();
+    let idle_timer = tokio::time::sleep(idle_for);
+    tokio::pin!(idle_timer);
     let (mut read_closed, mut eof_told) = (false, false);
     'conn: loop {
         // Write everything queued.
@@ -261,11 +267,19 @@ async fn run_conn<T: AsyncSock, S: Session>(
                 }
                 continue;
             }
-            _ = tokio::time::sleep(idle_for) => break,
+            _ = &mut idle_timer => {
+                let due = last_read + idle_for;
+                if Instant::now() >= due {
+                    break;
+                }
+                idle_timer.as_mut().reset(tokio::time::Instant::from_std(due));
+                continue;
+            }
             _ = sleep_until_opt(deadline) => break,
         }
         match read_into_session(&sock, &mut session, &mut leftover, &mut out) {
-            ReadResult::Data | ReadResult::WouldBlock => {}
+            ReadResult::Data => last_read = Instant::now(),
+            ReadResult::WouldBlock => {}
             // The loop's top answers held input, then tells the session.
             ReadResult::Eof => read_closed = true,
             ReadResult::Close => break,
