@@ -116,7 +116,8 @@ pub fn run(opts: &Options) -> Result<String> {
     let cfg = LoadConfig {
         addr,
         clients: opts.clients,
-        size: opts.size,
+        request: vec![b'x'; opts.size],
+        response_len: opts.size,
         threads: opts.threads.max(1),
         warmup: warmup(opts.duration),
         duration: opts.duration,
@@ -209,6 +210,7 @@ fn workers_cell(model: Model, workers: Option<usize>) -> String {
 fn workers_text(model: Model, workers: Option<usize>) -> String {
     match workers_cell(model, workers).as_str() {
         "-" => "no worker setting".into(),
+        "1" => "1 worker".into(),
         n => format!("{n} workers"),
     }
 }

@@ -1,10 +1,13 @@
-//! The echo load generator: many TCP connections driven by a few epoll loops.
+//! The load generator: many TCP connections driven by a few epoll loops.
 //!
 //! Cheap per request on purpose, so it measures the server and not itself:
 //! each loop thread owns its share of the connections and one epoll instance
 //! (level-triggered, `EPOLLIN` always on, `EPOLLOUT` only while a send is
-//! short). Every connection has one request outstanding at a time: send `size`
-//! bytes, wait until `size` bytes came back, record the latency, send again.
+//! short). Every connection has one request outstanding at a time: send the
+//! request, wait until `response_len` bytes came back, record the latency, send
+//! again. For echo the request is `size` bytes and so is the answer; for HTTP
+//! it is a GET of one file, whose responses all have the same length (the
+//! `Date` header is fixed-width).
 //! In the steady state a request costs one `recv`, one `send`, one clock read
 //! and a share of an `epoll_wait`.
 //!
@@ -32,8 +35,10 @@ pub struct LoadConfig {
     pub addr: SocketAddr,
     /// Connections.
     pub clients: usize,
-    /// Bytes per request.
-    pub size: usize,
+    /// The bytes each request sends (an echo payload, an HTTP request, ...).
+    pub request: Vec<u8>,
+    /// Bytes in the answer to each request (the payload's length for echo).
+    pub response_len: usize,
     /// Event-loop threads (each with its share of the connections).
     pub threads: usize,
     /// Requests before the measurement starts are not counted.
@@ -281,7 +286,7 @@ fn send_rest(ep: &Epoll, c: &mut Client, token: u64, payload: &[u8]) -> bool {
 }
 
 /// One loop thread: drives `fds` from `phases.start` until `phases.end`.
-fn drive(fds: Vec<OwnedFd>, size: usize, phases: Phases) -> ThreadResult {
+fn drive(fds: Vec<OwnedFd>, payload: &[u8], response_len: usize, phases: Phases) -> ThreadResult {
     let mut r = ThreadResult {
         hist: new_hist(),
         completed: 0,
@@ -297,8 +302,7 @@ fn drive(fds: Vec<OwnedFd>, size: usize, phases: Phases) -> ThreadResult {
         r.fds = fds;
         return r;
     };
-    let payload = vec![b'x'; size];
-    let mut scratch = vec![0u8; size.clamp(4096, 256 * 1024)];
+    let mut scratch = vec![0u8; response_len.clamp(4096, 256 * 1024)];
     let mut clients: Vec<Client> = fds
         .iter()
         .enumerate()
@@ -328,7 +332,7 @@ fn drive(fds: Vec<OwnedFd>, size: usize, phases: Phases) -> ThreadResult {
     for (i, c) in clients.iter_mut().enumerate() {
         if c.alive {
             c.sent_at = t0;
-            if !send_rest(&ep, c, i as u64, &payload) {
+            if !send_rest(&ep, c, i as u64, payload) {
                 fail(&ep, c, &mut r.io_errors);
             }
         }
@@ -356,7 +360,7 @@ fn drive(fds: Vec<OwnedFd>, size: usize, phases: Phases) -> ThreadResult {
             if !c.alive {
                 continue;
             }
-            if ev.events & OUT != 0 && !send_rest(&ep, c, token, &payload) {
+            if ev.events & OUT != 0 && !send_rest(&ep, c, token, payload) {
                 fail(&ep, c, &mut r.io_errors);
                 continue;
             }
@@ -385,11 +389,11 @@ fn drive(fds: Vec<OwnedFd>, size: usize, phases: Phases) -> ThreadResult {
                 continue;
             }
             c.received += got as usize;
-            if c.received > c.sent {
-                fail(&ep, c, &mut r.io_errors); // more bytes than were sent: not an echo
+            if c.received > response_len {
+                fail(&ep, c, &mut r.io_errors); // more bytes than the answer has: not the answer expected
                 continue;
             }
-            if c.received < size {
+            if c.received < response_len {
                 continue;
             }
             // One request done.
@@ -404,7 +408,7 @@ fn drive(fds: Vec<OwnedFd>, size: usize, phases: Phases) -> ThreadResult {
                 c.sent = 0;
                 c.received = 0;
                 c.sent_at = t;
-                if !send_rest(&ep, c, token, &payload) {
+                if !send_rest(&ep, c, token, payload) {
                     fail(&ep, c, &mut r.io_errors);
                 }
             }
@@ -479,11 +483,11 @@ pub fn run(cfg: &LoadConfig, at_warm_end: impl FnOnce()) -> io::Result<LoadResul
     let mut handles = Vec::new();
     let mut io_errors = 0;
     for (i, share) in shares.into_iter().enumerate() {
-        let size = cfg.size;
+        let (request, response_len) = (cfg.request.clone(), cfg.response_len);
         let n = share.len();
         let spawned = std::thread::Builder::new()
             .name(format!("bench-loadgen-{i}"))
-            .spawn(move || drive(share, size, phases));
+            .spawn(move || drive(share, &request, response_len, phases));
         match spawned {
             Ok(h) => handles.push((h, n)),
             Err(_) => io_errors += n, // the share was dropped: those connections are closed
