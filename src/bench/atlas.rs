@@ -180,8 +180,10 @@ pub fn size(bytes: f64) -> String {
         format!("{:.2} KiB", bytes / 1024.0)
     } else if bytes.abs() < 1024.0 * 1024.0 {
         format!("{:.0} KiB", bytes / 1024.0)
-    } else {
+    } else if bytes.abs() < 1024.0 * 1024.0 * 1024.0 {
         format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} GiB", bytes / (1024.0 * 1024.0 * 1024.0))
     }
 }
 
@@ -672,6 +674,7 @@ mod tests {
         assert_eq!(thousands(999.0), "999");
         assert_eq!(size(700.0), "0.68 KiB");
         assert_eq!(size(20.0 * 1024.0), "20 KiB");
+        assert_eq!(size(31560.1 * 1024.0 * 1024.0), "30.8 GiB");
         assert_eq!(csv_field("a, b"), "\"a, b\"");
     }
 }

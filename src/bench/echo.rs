@@ -165,7 +165,9 @@ fn resolve_target(t: &str) -> Result<SocketAddr> {
 
 /// Arguments for `netkit echo serve` that the benchmark starts.
 fn server_args(opts: &Options) -> Vec<String> {
-    let enough = (opts.clients + 64).max(10_000).to_string();
+    // Twice the clients: epoll splits --max-connections evenly between its
+    // workers and SO_REUSEPORT spreads clients only roughly evenly.
+    let enough = (2 * opts.clients + 64).max(10_000).to_string();
     let mut a: Vec<String> = [
         "echo",
         "serve",

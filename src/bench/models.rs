@@ -603,7 +603,8 @@ fn estimate(n: usize, duration: Duration, idle: bool) -> Duration {
 
 /// One line per finished point.
 fn point_line(i: usize, count: usize, p: &Point) -> String {
-    let mut s = format!("[{i}/{count}] {:<9} {:>6} clients:", p.model, p.clients);
+    let what = if p.clients == 1 { "client" } else { "clients" };
+    let mut s = format!("[{i}/{count}] {:<9} {:>6} {what}:", p.model, p.clients);
     match &p.load {
         Some(l) if l.completed > 0 => s.push_str(&format!(
             " {:>9} req/s, p99 {:.2} ms",
