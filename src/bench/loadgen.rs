@@ -93,11 +93,11 @@ impl LoadResult {
     }
 }
 
-/// A minimal owner of an epoll instance.
-struct Epoll(OwnedFd);
+/// A minimal owner of an epoll instance (shared with [`super::idle`]).
+pub(crate) struct Epoll(OwnedFd);
 
 impl Epoll {
-    fn new() -> io::Result<Self> {
+    pub(crate) fn new() -> io::Result<Self> {
         // SAFETY: plain syscall; the descriptor is owned below.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if fd < 0 {
@@ -107,7 +107,13 @@ impl Epoll {
         Ok(Epoll(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
-    fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+    pub(crate) fn ctl(
+        &self,
+        op: libc::c_int,
+        fd: RawFd,
+        events: u32,
+        token: u64,
+    ) -> io::Result<()> {
         let mut ev = libc::epoll_event { events, u64: token };
         // SAFETY: valid descriptors; ev outlives the call.
         if unsafe { libc::epoll_ctl(self.0.as_raw_fd(), op, fd, &mut ev) } < 0 {
@@ -118,7 +124,7 @@ impl Epoll {
     }
 
     /// Waits at most `timeout` (rounded up to a millisecond); EINTR counts as no events.
-    fn wait(&self, events: &mut [libc::epoll_event], timeout: Duration) -> usize {
+    pub(crate) fn wait(&self, events: &mut [libc::epoll_event], timeout: Duration) -> usize {
         let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
         // SAFETY: events is a valid buffer of the given length.
         let n = unsafe {
