@@ -20,8 +20,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::loadgen::{self, LoadConfig, LoadResult};
-use super::proc::{self, ServerProcess, TreeUsage};
-use crate::server::{Config, Model};
+use super::proc::{self, ServerProcess, TreeUsage, model_args, workers_cell};
+use crate::server::Model;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -167,46 +167,9 @@ fn resolve_target(t: &str) -> Result<SocketAddr> {
 fn server_args(opts: &Options) -> Vec<String> {
     // Twice the clients: epoll splits --max-connections evenly between its
     // workers and SO_REUSEPORT spreads clients only roughly evenly.
-    let enough = (2 * opts.clients + 64).max(10_000).to_string();
-    let mut a: Vec<String> = [
-        "echo",
-        "serve",
-        "--model",
-        opts.model.name(),
-        "--port",
-        "0",
-        "--bind",
-        "127.0.0.1",
-        "--max-connections",
-        &enough,
-        "--max-children",
-        &enough,
-        "--shutdown-timeout",
-        "2s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if let Some(w) = opts.workers {
-        a.push("--workers".into());
-        a.push(w.to_string());
-    }
+    let mut a = vec!["echo".to_string(), "serve".to_string()];
+    a.extend(model_args(opts.model, opts.workers, opts.clients));
     a
-}
-
-/// The worker count a model really runs with, or "-" where it has none.
-fn workers_cell(model: Model, workers: Option<usize>) -> String {
-    match model {
-        Model::Prefork | Model::Pool | Model::Epoll | Model::Async => {
-            let cfg = Config {
-                model,
-                workers,
-                ..Config::default()
-            };
-            cfg.workers().to_string()
-        }
-        _ => "-".into(),
-    }
 }
 
 fn workers_text(model: Model, workers: Option<usize>) -> String {

@@ -36,9 +36,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::atlas::{Atlas, IdleStats, LoadStats, Point};
 use super::idle;
 use super::loadgen::{self, LoadConfig};
-use super::proc::{self, ServerProcess};
+use super::proc::{self, ServerProcess, model_args, workers_cell};
 use crate::cli::parse_duration;
-use crate::server::{Config, Model};
+use crate::server::Model;
 
 /// The service the servers run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -344,10 +344,6 @@ fn server_args(
     workers: Option<usize>,
     clients: usize,
 ) -> Vec<String> {
-    // Twice the level: epoll splits --max-connections evenly between its
-    // workers while SO_REUSEPORT spreads connections only roughly evenly, so
-    // an exact limit would turn the unlucky worker's extra clients away.
-    let enough = (2 * clients + FD_MARGIN).max(10_000).to_string();
     let mut a: Vec<String> = match service {
         ServiceKind::Echo => vec!["echo".into(), "serve".into()],
         ServiceKind::Http => vec![
@@ -356,43 +352,8 @@ fn server_args(
             "--quiet".into(),
         ],
     };
-    a.extend(
-        [
-            "--model",
-            model.name(),
-            "--port",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--max-connections",
-            &enough,
-            "--max-children",
-            &enough,
-            "--shutdown-timeout",
-            "2s",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    if let Some(w) = workers {
-        a.push("--workers".into());
-        a.push(w.to_string());
-    }
+    a.extend(model_args(model, workers, clients));
     a
-}
-
-/// The worker count a model runs with, or "-" where it has none.
-fn workers_cell(model: Model, workers: Option<usize>) -> String {
-    match model {
-        Model::Prefork | Model::Pool | Model::Epoll | Model::Async => Config {
-            model,
-            workers,
-            ..Config::default()
-        }
-        .workers()
-        .to_string(),
-        _ => "-".into(),
-    }
 }
 
 /// A started server and what it answers.

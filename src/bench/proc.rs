@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::server::{Config, Model};
 use anyhow::{Context, Result, bail};
 
 /// How many of the server's last stderr lines are kept for error messages.
@@ -408,6 +409,52 @@ pub fn self_cpu() -> Duration {
     }
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// The command-line options every benchmark gives the server under test:
+/// model and workers, loopback port 0, and limits high enough for `clients`.
+/// The connection limit is twice the level: epoll splits `--max-connections`
+/// evenly between its workers while SO_REUSEPORT spreads connections only
+/// roughly evenly, so an exact limit would turn the unlucky worker's extra
+/// clients away.
+pub(crate) fn model_args(model: Model, workers: Option<usize>, clients: usize) -> Vec<String> {
+    let enough = (2 * clients + 64).max(10_000).to_string();
+    let mut a: Vec<String> = [
+        "--model",
+        model.name(),
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--max-connections",
+        &enough,
+        "--max-children",
+        &enough,
+        "--shutdown-timeout",
+        "2s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(w) = workers {
+        a.push("--workers".into());
+        a.push(w.to_string());
+    }
+    a
+}
+
+/// The worker count a model really runs with, or "-" where it has none.
+pub(crate) fn workers_cell(model: Model, workers: Option<usize>) -> String {
+    match model {
+        Model::Prefork | Model::Pool | Model::Epoll | Model::Async => Config {
+            model,
+            workers,
+            ..Config::default()
+        }
+        .workers()
+        .to_string(),
+        _ => "-".into(),
+    }
 }
 
 #[cfg(test)]
