@@ -671,6 +671,38 @@ fn connection_limit_answers_503() {
     }
 }
 
+/// epoll's workers share one connection count: however the kernel spreads
+/// clients across their listeners, exactly --max-connections are served.
+#[test]
+fn connection_limit_is_shared_by_epoll_workers() {
+    let site = Site::new("limit-workers");
+    let s = http(
+        &site,
+        "epoll",
+        &["--max-connections", "12", "--workers", "2"],
+    );
+    let held: Vec<_> = (0..12)
+        .map(|i| {
+            let (mut w, mut r) = raw(s.tcp());
+            w.write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n").unwrap();
+            let status = read_resp(&mut r, false).unwrap().status;
+            assert_eq!(status, 200, "connection {i} of 12 refused");
+            (w, r)
+        })
+        .collect();
+    let (mut w, mut r) = raw(s.tcp());
+    let _ = w.write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n");
+    let resp = read_resp(&mut r, false).expect("an answer, not a hang");
+    assert_eq!(resp.status, 503, "the 13th connection");
+    drop(held);
+    assert!(
+        eventually(Duration::from_secs(5), || get(s.tcp(), "/hello.txt", &[])
+            .status
+            == 200),
+        "no recovery"
+    );
+}
+
 #[test]
 fn the_route_example_serves_its_routes() {
     let status = Command::new(env!("CARGO"))

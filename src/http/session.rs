@@ -90,10 +90,11 @@ enum State {
     /// Waiting for (the rest of) a request head.
     Head,
     /// Reading a body of known length.
-    Body { req: Request, left: u64 },
+    /// (Requests are boxed so an idle connection's session stays small.)
+    Body { req: Box<Request>, left: u64 },
     /// Reading a chunked body.
     Chunked {
-        req: Request,
+        req: Box<Request>,
         decoder: ChunkedDecoder,
     },
 }
@@ -151,7 +152,7 @@ impl Session for HttpSession {
                                 }
                                 request.body.reserve(n.min(1 << 20) as usize);
                                 self.state = State::Body {
-                                    req: request,
+                                    req: Box::new(request),
                                     left: n,
                                 };
                             }
@@ -160,7 +161,7 @@ impl Session for HttpSession {
                                     out.write(b"HTTP/1.1 100 Continue\r\n\r\n");
                                 }
                                 self.state = State::Chunked {
-                                    req: request,
+                                    req: Box::new(request),
                                     decoder: ChunkedDecoder::default(),
                                 };
                             }
@@ -172,7 +173,7 @@ impl Session for HttpSession {
                     req.body.extend_from_slice(&input[used..used + take]);
                     used += take;
                     if left == take as u64 {
-                        self.dispatch(req, out);
+                        self.dispatch(*req, out);
                     } else {
                         self.state = State::Body {
                             req,
@@ -191,7 +192,7 @@ impl Session for HttpSession {
                     }
                     Ok(Chunked::Done(n)) => {
                         used += n;
-                        self.dispatch(req, out);
+                        self.dispatch(*req, out);
                     }
                     Ok(Chunked::Invalid) => self.fail(400, "malformed chunked body", out),
                     Err(_) => self.fail(413, "request body too large", out),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::drain_deadline;
 use crate::server::conn::SCRATCH;
@@ -154,16 +154,18 @@ pub fn serve<S: Service>(
             };
             let session = service.session(&peer);
             let (stop, idle, grace) = (stop.clone(), config.idle_timeout, config.shutdown_timeout);
-            tokio::spawn(async move {
-                match sock {
-                    Either::Tcp(s) => {
-                        let _ = s.set_nodelay(true);
-                        run_conn(s, session, stop, idle, grace).await
-                    }
-                    Either::Unix(s) => run_conn(s, session, stop, idle, grace).await,
+            // The connection future is spawned as it is (no wrapping async
+            // block): a wrapper would store a second copy of its arguments in
+            // every idle task.
+            match sock {
+                Either::Tcp(s) => {
+                    let _ = s.set_nodelay(true);
+                    tokio::spawn(run_conn(s, session, stop, idle, grace, permit));
                 }
-                drop(permit);
-            });
+                Either::Unix(s) => {
+                    tokio::spawn(run_conn(s, session, stop, idle, grace, permit));
+                }
+            }
         }
         drop(l);
         // Wait for in-flight connections to finish (each closes itself at its deadline).
@@ -178,12 +180,17 @@ enum Either {
 }
 
 /// Drives one connection until it closes, idles out, or a shutdown finds it idle.
+///
+/// An idle connection is this future parked in its read wait, so its size is
+/// what an idle connection costs: one timer serves the idle timeout, the
+/// session's deadline and the shutdown grace period alike.
 async fn run_conn<T: AsyncSock, S: Session>(
     sock: T,
     mut session: S,
     mut stop: watch::Receiver<bool>,
     idle: Option<Duration>,
     grace: Duration,
+    _permit: OwnedSemaphorePermit,
 ) {
     let fd: RawFd = sock.as_raw_fd();
     let mut out = Output::new();
@@ -194,30 +201,30 @@ async fn run_conn<T: AsyncSock, S: Session>(
     } else {
         None
     };
-    let far = Duration::from_secs(365 * 24 * 3600);
-    let idle_for = idle.unwrap_or(far);
-    // One idle timer per connection, re-armed only when it fires: creating a
-    // fresh timer for every wait would cost a timer-wheel insert and removal
-    // per request.
+    let idle_for = idle.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+    // The one timer, re-aimed before each wait. Moving it later (the common
+    // case: the idle deadline after each request) only updates the entry;
+    // tokio re-files it in the wheel when the old time comes.
     let mut last_read = Instant::now();
-    let idle_timer = tokio::time::sleep(idle_for);
-    tokio::pin!(idle_timer);
+    let timer = tokio::time::sleep(idle_for);
+    tokio::pin!(timer);
     let (mut read_closed, mut eof_told) = (false, false);
     'conn: loop {
         // Write everything queued.
         let had_output = !out.is_empty();
+        let mut write_wait: Option<Instant> = None;
         while !out.is_empty() {
             match sock.try_io_write(|| sys::write_output(fd, &mut out)) {
                 Ok(0) => break 'conn,
-                Ok(_) => {}
+                Ok(_) => write_wait = None,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let deadline = stopping
-                        .map(|t| t + grace)
-                        .map(tokio::time::Instant::from_std);
+                    // A peer that takes nothing for the idle timeout is gone.
+                    let since = *write_wait.get_or_insert_with(Instant::now);
+                    let due = earliest(since + idle_for, &[stopping.map(|t| t + grace)]);
+                    aim(timer.as_mut(), due);
                     tokio::select! {
                         r = sock.ready_write() => if r.is_err() { break 'conn },
-                        _ = tokio::time::sleep(idle_for) => break 'conn,
-                        _ = sleep_until_opt(deadline) => break 'conn,
+                        _ = &mut timer => if Instant::now() >= due { break 'conn },
                     }
                 }
                 Err(_) => break 'conn,
@@ -250,32 +257,29 @@ async fn run_conn<T: AsyncSock, S: Session>(
                 _ => break,
             }
         }
-        let deadline = stopping
-            .map(|t| t + grace)
-            .map(tokio::time::Instant::from_std);
-        let session_deadline = session.deadline().map(tokio::time::Instant::from_std);
+        let session_due = session.deadline();
+        let stop_due = stopping.map(|t| t + grace);
+        let due = earliest(last_read + idle_for, &[session_due, stop_due]);
+        aim(timer.as_mut(), due);
         tokio::select! {
             r = sock.ready_read() => if r.is_err() { break },
-            _ = sleep_until_opt(session_deadline) => {
-                session.on_deadline(&mut out);
-                out.close();
-                continue;
-            }
             changed = stop.changed(), if stopping.is_none() => {
                 if changed.is_err() || *stop.borrow() {
                     stopping = Some(Instant::now());
                 }
                 continue;
             }
-            _ = &mut idle_timer => {
-                let due = last_read + idle_for;
-                if Instant::now() >= due {
+            _ = &mut timer => {
+                let now = Instant::now();
+                if stop_due.is_some_and(|d| now >= d) || now >= last_read + idle_for {
                     break;
                 }
-                idle_timer.as_mut().reset(tokio::time::Instant::from_std(due));
+                if session_due.is_some_and(|d| now >= d) {
+                    session.on_deadline(&mut out);
+                    out.close();
+                }
                 continue;
             }
-            _ = sleep_until_opt(deadline) => break,
         }
         match read_into_session(&sock, &mut session, &mut leftover, &mut out) {
             ReadResult::Data => last_read = Instant::now(),
@@ -288,10 +292,16 @@ async fn run_conn<T: AsyncSock, S: Session>(
     sys::graceful_close(fd);
 }
 
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+/// The earliest of `first` and whichever of `others` are set.
+fn earliest(first: Instant, others: &[Option<Instant>]) -> Instant {
+    others.iter().flatten().fold(first, |a, &b| a.min(b))
+}
+
+/// Points the connection's timer at `due`, touching it only when that changes.
+fn aim(timer: std::pin::Pin<&mut tokio::time::Sleep>, due: Instant) {
+    let due = tokio::time::Instant::from_std(due);
+    if timer.deadline() != due {
+        timer.reset(due);
     }
 }
 

@@ -10,6 +10,8 @@
 
 use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use super::evloop::{Pump, Table};
@@ -147,7 +149,9 @@ pub fn serve<S: Service>(
         listeners.push(l);
     }
     listeners.insert(0, listener);
-    let per_worker_max = config.max_connections.div_ceil(workers).max(1);
+    // One connection count for all workers, checked against --max-connections.
+    let open = Arc::new(AtomicUsize::new(0));
+    let open = &open;
     let service = &service;
     std::thread::scope(|scope| {
         let handles: Vec<_> = listeners
@@ -155,10 +159,11 @@ pub fn serve<S: Service>(
             .enumerate()
             .map(|(i, l)| {
                 let stop = shutdown.clone();
+                let open = Arc::clone(open);
                 std::thread::Builder::new()
                     .name(format!("netkit-epoll-{i}"))
                     .spawn_scoped(scope, move || {
-                        run_loop(l, exclusive, config, service, per_worker_max, stop)
+                        run_loop(l, exclusive, config, service, open, stop)
                     })
                     .map_err(|e| ServerError::io("starting epoll worker", e))
             })
@@ -184,7 +189,7 @@ fn run_loop<S: Service>(
     exclusive: bool,
     config: &Config,
     service: &S,
-    max: usize,
+    open: Arc<AtomicUsize>,
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
     let ep = Epoll::new().map_err(|e| ServerError::io("epoll_create", e))?;
@@ -202,7 +207,7 @@ fn run_loop<S: Service>(
     let mut listener = Some(listener);
     let mut listening = true;
     let edge = config.edge_triggered;
-    let mut table = Table::new(service, config, max);
+    let mut table = Table::new(service, config, open);
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
 
     let register = |ep: &Epoll, table: &Table<'_, S>, key: usize| {

@@ -5,6 +5,8 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
@@ -20,6 +22,10 @@ pub(crate) struct Table<'s, S: Service> {
     pub conns: Slab<(Conn<S::Session>, Want)>,
     /// Where reads land before the session sees them (shared by all connections).
     scratch: Vec<u8>,
+    /// Open connections across every loop sharing the limit (epoll's workers
+    /// share one count: SO_REUSEPORT spreads clients unevenly, so a fixed
+    /// share per loop would refuse clients while others have room).
+    open: Arc<AtomicUsize>,
     max: usize,
     /// Edge-triggered readiness (connections must drain their sockets).
     edge: bool,
@@ -30,12 +36,14 @@ pub(crate) struct Table<'s, S: Service> {
 }
 
 impl<'s, S: Service> Table<'s, S> {
-    pub(crate) fn new(service: &'s S, config: &Config, max: usize) -> Self {
+    /// A table counting its connections in `open` against `config.max_connections`.
+    pub(crate) fn new(service: &'s S, config: &Config, open: Arc<AtomicUsize>) -> Self {
         Table {
             service,
             conns: Slab::new(),
             scratch: vec![0; SCRATCH],
-            max,
+            open,
+            max: config.max_connections.max(1),
             overload: service.overload_reply(),
             edge: config.edge_triggered,
             idle: config.idle_timeout,
@@ -45,7 +53,24 @@ impl<'s, S: Service> Table<'s, S> {
 
     /// True while another connection may be accepted.
     pub(crate) fn has_room(&self) -> bool {
-        self.conns.len() < self.max
+        self.open.load(Ordering::Relaxed) < self.max
+    }
+
+    /// Claims a place for one more connection, if the limit allows.
+    fn reserve(&self) -> bool {
+        let claimed = self.open.fetch_add(1, Ordering::Relaxed);
+        if claimed >= self.max {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Takes connection `key` out of the table, giving back its place.
+    fn remove(&mut self, key: usize) -> Option<Conn<S::Session>> {
+        let (conn, _) = self.conns.try_remove(key)?;
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        Some(conn)
     }
 
     /// True while the listener should be watched: there is room, or clients
@@ -67,35 +92,43 @@ impl<'s, S: Service> Table<'s, S> {
         let mut refused = 0;
         while keys.len() + refused < batch && self.accepting() {
             match listener.accept() {
-                Ok((stream, _)) if !self.has_room() => {
-                    // Over the limit: say so and close, rather than leave the client hanging.
-                    use std::os::fd::AsRawFd;
-                    refused += 1;
-                    if let Some(reply) = &self.overload {
-                        let _ = stream.set_nonblocking(true);
-                        // SAFETY: writing an owned buffer to our own socket.
-                        unsafe {
-                            libc::send(
-                                stream.as_raw_fd(),
-                                reply.as_ptr().cast(),
-                                reply.len(),
-                                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                            );
-                        }
-                        sys::graceful_close(stream.as_raw_fd());
-                    }
-                }
                 Ok((stream, peer)) => {
                     use std::os::fd::AsRawFd;
+                    if !self.reserve() {
+                        if let Some(reply) = &self.overload {
+                            // Over the limit: say so and close, rather than
+                            // leave the client hanging.
+                            refused += 1;
+                            let _ = stream.set_nonblocking(true);
+                            // SAFETY: writing an owned buffer to our own socket.
+                            unsafe {
+                                libc::send(
+                                    stream.as_raw_fd(),
+                                    reply.as_ptr().cast(),
+                                    reply.len(),
+                                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                                );
+                            }
+                            sys::graceful_close(stream.as_raw_fd());
+                            continue;
+                        }
+                        // Another loop took the last place after our check: with
+                        // nothing to tell the client, serve it slightly over the
+                        // limit rather than close it unanswered.
+                        self.open.fetch_add(1, Ordering::Relaxed);
+                    }
                     if !admit(stream.as_raw_fd()) {
+                        self.open.fetch_sub(1, Ordering::Relaxed);
                         continue; // dropped: closed
                     }
                     let session = self.service.session(&peer);
                     let Ok(mut conn) = Conn::new(stream, session, self.edge) else {
+                        self.open.fetch_sub(1, Ordering::Relaxed);
                         continue;
                     };
                     let want = conn.drive(&mut self.scratch);
                     if want == Want::Close {
+                        self.open.fetch_sub(1, Ordering::Relaxed);
                         conn.close();
                         continue;
                     }
@@ -118,8 +151,9 @@ impl<'s, S: Service> Table<'s, S> {
         };
         let w = conn.drive(&mut self.scratch);
         *want = w;
-        if w == Want::Close {
-            let (conn, _) = self.conns.remove(key);
+        if w == Want::Close
+            && let Some(conn) = self.remove(key)
+        {
             conn.close();
         }
         w
@@ -147,8 +181,9 @@ impl<'s, S: Service> Table<'s, S> {
             *want = conn.expire(&mut self.scratch);
             let (w, fd) = (*want, conn.fd());
             changed(key, fd, w);
-            if w == Want::Close {
-                let (conn, _) = self.conns.remove(key);
+            if w == Want::Close
+                && let Some(conn) = self.remove(key)
+            {
                 conn.close();
             }
         }
@@ -160,9 +195,10 @@ impl<'s, S: Service> Table<'s, S> {
             .map(|(k, _)| k)
             .collect();
         for key in stale {
-            let (conn, _) = self.conns.remove(key);
-            changed(key, conn.fd(), Want::Close);
-            conn.close();
+            if let Some(conn) = self.remove(key) {
+                changed(key, conn.fd(), Want::Close);
+                conn.close();
+            }
         }
     }
 
@@ -190,7 +226,7 @@ impl<'s, S: Service> Table<'s, S> {
                     continue;
                 }
             }
-            if let Some((conn, _)) = self.conns.try_remove(key) {
+            if let Some(conn) = self.remove(key) {
                 changed(key, conn.fd(), Want::Close);
                 conn.close();
             }

@@ -59,7 +59,7 @@ pub fn serve<S: Service>(
         .set_nonblocking(true)
         .map_err(|e| ServerError::io("listener", e))?;
     let mut listener = Some(listener);
-    let mut table = Table::new(&service, config, config.max_connections);
+    let mut table = Table::new(&service, config, Default::default());
     let mut fds: Vec<libc::pollfd> = Vec::new();
     let mut keys: Vec<usize> = Vec::new();
     loop {

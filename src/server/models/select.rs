@@ -110,7 +110,7 @@ pub fn serve<S: Service>(
         .set_nonblocking(true)
         .map_err(|e| ServerError::io("listener", e))?;
     let mut listener = Some(listener);
-    let mut table = Table::new(&service, config, config.max_connections);
+    let mut table = Table::new(&service, config, Default::default());
     loop {
         if shutdown.is_set() {
             listener = None; // stop accepting: new clients are refused by the kernel
