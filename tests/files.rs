@@ -366,27 +366,32 @@ fn disk_full_while_receiving_gets_err_and_removes_the_temporary_file() {
         }
     }
     let _unmount = Unmount(&mnt);
-    let server = serve(&mnt, &["--writable", "--model", "thread"]);
-    // A declared size over the free space is refused up front.
-    let mut s = raw(&server);
-    assert_eq!(
-        ask(&mut s, b"P huge 5000000"),
-        "ERR not enough space on the server"
-    );
-    // Two uploads that each fit alone but not together: the second to write runs out mid-way.
-    let mut a = raw(&server);
-    assert_eq!(ask(&mut a, b"P a.bin 700000"), "OK");
-    a.write_all(&payload(100_000, 1)).unwrap();
-    let mut b = raw(&server);
-    assert_eq!(ask(&mut b, b"P b.bin 700000"), "OK");
-    b.write_all(&payload(700_000, 2)).unwrap();
-    assert_eq!(recv(&mut b).unwrap(), "OK 700000");
-    a.write_all(&payload(600_000, 3)).unwrap();
-    assert_eq!(recv(&mut a).unwrap(), "ERR not enough space on the server");
-    // The connection stays in step and usable; the temporary file is gone.
-    assert!(ask(&mut a, b"L").starts_with("OK\nb.bin\t700000\t"));
-    assert_eq!(names(&mnt), ["b.bin"]);
-    drop(server);
+    // Each kind of driver: blocking (thread), readiness (epoll), async. Upload
+    // bodies are spliced into the file, so ENOSPC comes from splice there.
+    for model in ["thread", "epoll", "async"] {
+        let server = serve(&mnt, &["--writable", "--model", model]);
+        // A declared size over the free space is refused up front.
+        let mut s = raw(&server);
+        assert_eq!(
+            ask(&mut s, b"P huge 5000000"),
+            "ERR not enough space on the server"
+        );
+        // Two uploads that each fit alone but not together: the second to write runs out mid-way.
+        let mut a = raw(&server);
+        assert_eq!(ask(&mut a, b"P a.bin 700000"), "OK");
+        a.write_all(&payload(100_000, 1)).unwrap();
+        let mut b = raw(&server);
+        assert_eq!(ask(&mut b, b"P b.bin 700000"), "OK");
+        b.write_all(&payload(700_000, 2)).unwrap();
+        assert_eq!(recv(&mut b).unwrap(), "OK 700000");
+        a.write_all(&payload(600_000, 3)).unwrap();
+        assert_eq!(recv(&mut a).unwrap(), "ERR not enough space on the server");
+        // The connection stays in step and usable; the temporary file is gone.
+        assert!(ask(&mut a, b"L").starts_with("OK\nb.bin\t700000\t"));
+        assert_eq!(names(&mnt), ["b.bin"], "{model}");
+        drop(server);
+        std::fs::remove_file(mnt.join("b.bin")).unwrap();
+    }
 }
 
 // ---- the command line client ----------------------------------------------

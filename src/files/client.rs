@@ -11,13 +11,14 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::time::Duration;
 
 use super::library::Entry;
 use super::progress::Meter;
 use super::store::{AtomicFile, DOWNLOAD_PREFIX};
+use crate::server::sys;
 use crate::wire::frame::{self, MAX_FRAME};
 
 /// The port `netkit files serve` uses unless told otherwise.
@@ -224,7 +225,7 @@ impl Client {
         let mut left = size;
         if is_fifo(out) {
             while left > 0 {
-                match splice(sock, out.as_raw_fd(), left.min(SPLICE_CHUNK)) {
+                match sys::splice(sock, out.as_raw_fd(), left.min(SPLICE_CHUNK) as usize) {
                     Ok(0) => return Err(cut_short(size, left)),
                     Ok(n) => {
                         left -= n as u64;
@@ -241,11 +242,15 @@ impl Client {
             }
             return Ok(0);
         }
-        let Ok(pipe) = Pipe::new() else {
+        let Ok(pipe) = sys::Pipe::new() else {
             return Ok(left);
         };
         while left > 0 {
-            let n = match splice(sock, pipe.write.as_raw_fd(), left.min(pipe.capacity)) {
+            let n = match sys::splice(
+                sock,
+                pipe.write_fd(),
+                left.min(pipe.capacity() as u64) as usize,
+            ) {
                 Ok(0) => return Err(cut_short(size, left)),
                 Ok(n) => n,
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) && left == size => {
@@ -256,12 +261,12 @@ impl Client {
             };
             let mut in_pipe = n as u64;
             while in_pipe > 0 {
-                match splice(pipe.read.as_raw_fd(), out.as_raw_fd(), in_pipe) {
+                match sys::splice(pipe.read_fd(), out.as_raw_fd(), in_pipe as usize) {
                     Ok(m) => in_pipe -= m as u64,
                     Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                         // `out` cannot take spliced data: copy what the pipe holds, then fall back.
                         let mut rest = vec![0u8; in_pipe as usize];
-                        let mut reader = File::from(pipe.read.try_clone().map_err(&local)?);
+                        let mut reader = File::from(pipe.reader().map_err(&local)?);
                         reader.read_exact(&mut rest).map_err(&local)?;
                         FdWriter(out).write_all(&rest).map_err(&local)?;
                         left -= n as u64;
@@ -382,54 +387,6 @@ impl std::fmt::Debug for Sink<'_> {
 
 /// Largest piece moved by one `splice` call straight into a pipe.
 const SPLICE_CHUNK: u64 = 1 << 20;
-
-/// A pipe used as the kernel-side buffer between the socket and the destination.
-struct Pipe {
-    read: OwnedFd,
-    write: OwnedFd,
-    /// Bytes the pipe holds (raised to 1 MiB where allowed).
-    capacity: u64,
-}
-
-impl Pipe {
-    fn new() -> io::Result<Pipe> {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for the two descriptors pipe2 returns.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: pipe2 succeeded, so both descriptors are open and ours alone.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        // SAFETY: fcntl on a descriptor we own.
-        let size = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
-        let capacity = if size > 0 { size as u64 } else { 64 * 1024 };
-        Ok(Pipe {
-            read,
-            write,
-            capacity,
-        })
-    }
-}
-
-/// One `splice(2)` call moving up to `len` bytes from `from` to `to`.
-fn splice(from: RawFd, to: RawFd, len: u64) -> io::Result<usize> {
-    // SAFETY: plain syscall on open descriptors; null offsets use the file positions.
-    let n = unsafe {
-        libc::splice(
-            from,
-            std::ptr::null_mut(),
-            to,
-            std::ptr::null_mut(),
-            len as usize,
-            libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
-        )
-    };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
 
 fn is_fifo(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: fstat fills the zeroed struct for an open descriptor.

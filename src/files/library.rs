@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::name::{self, NameError};
 use super::store::{self, AtomicFile, UPLOAD_PREFIX};
+use crate::server::InputSink;
 
 /// What a library allows.
 #[derive(Debug, Clone)]
@@ -201,7 +202,7 @@ impl FileLibrary {
         {
             return Err(LibraryError::NoSpace);
         }
-        let file = AtomicFile::create(&dest, UPLOAD_PREFIX, self.options.overwrite)?;
+        let file = AtomicFile::create(&dest, UPLOAD_PREFIX, self.options.overwrite)?.write_behind();
         Ok(Upload {
             file: Some(file),
             size,
@@ -249,6 +250,34 @@ impl Upload {
         }
         self.received += take as u64;
         take
+    }
+
+    /// Where the driver may splice the rest of the upload (while writing works).
+    pub fn sink(&self) -> Option<InputSink> {
+        use std::os::fd::AsRawFd;
+        let file = self.file.as_ref()?;
+        (self.remaining() > 0).then(|| InputSink {
+            fd: file.file().as_raw_fd(),
+            len: self.remaining(),
+        })
+    }
+
+    /// Records `n` bytes the driver spliced into the file; with `error`, the
+    /// file refused them: the upload fails and the rest is discarded.
+    pub fn sunk(&mut self, n: u64, error: Option<io::Error>) {
+        let n = n.min(self.remaining());
+        self.received += n;
+        match error {
+            Some(e) => {
+                self.file = None; // drops the temporary file
+                self.failed.get_or_insert(e.into());
+            }
+            None => {
+                if let Some(file) = &mut self.file {
+                    file.wrote(n);
+                }
+            }
+        }
     }
 
     /// Completes the upload once every byte arrived: fsync and rename into place.

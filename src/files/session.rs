@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use super::library::{FileLibrary, LibraryError, Upload};
-use crate::server::{Output, Peer, Service, Session};
+use crate::server::{InputSink, Output, Peer, Service, Session};
 use crate::wire::frame::{self, FrameError, HEADER_LEN, MAX_FRAME};
 
 /// Listing bytes one batch of input may produce before the client is judged to
@@ -77,12 +77,7 @@ impl Session for FilesSession {
                 if upload.remaining() > 0 {
                     return used;
                 }
-                if let Some(upload) = self.upload.take() {
-                    match upload.finish() {
-                        Ok(size) => reply(out, &format!("OK {size}")),
-                        Err(e) => reply_err(out, &e.to_string()),
-                    }
-                }
+                self.finish_upload(out);
                 continue;
             }
             match frame::parse(rest, MAX_FRAME) {
@@ -112,9 +107,33 @@ impl Session for FilesSession {
     fn max_buffer(&self) -> usize {
         HEADER_LEN + MAX_FRAME
     }
+
+    fn input_sink(&self) -> Option<InputSink> {
+        self.upload.as_ref()?.sink()
+    }
+
+    fn on_sunk(&mut self, moved: u64, error: Option<std::io::Error>, out: &mut Output) {
+        let Some(upload) = &mut self.upload else {
+            return;
+        };
+        upload.sunk(moved, error);
+        if upload.remaining() == 0 {
+            self.finish_upload(out);
+        }
+    }
 }
 
 impl FilesSession {
+    /// Every byte of the upload arrived: store it for good and say how it went.
+    fn finish_upload(&mut self, out: &mut Output) {
+        if let Some(upload) = self.upload.take() {
+            match upload.finish() {
+                Ok(size) => reply(out, &format!("OK {size}")),
+                Err(e) => reply_err(out, &e.to_string()),
+            }
+        }
+    }
+
     /// Handles one request frame.
     fn request(&mut self, payload: &[u8], out: &mut Output, listed: &mut usize) {
         let Ok(text) = std::str::from_utf8(payload) else {
@@ -375,6 +394,60 @@ mod tests {
             b"0123456789"
         );
         assert!(s.is_idle());
+    }
+
+    /// What a driver does with the sink: write into its descriptor, then report.
+    fn splice_by_hand(s: &mut FilesSession, bytes: &[u8], out: &mut Output) {
+        let sink = s.input_sink().expect("an upload offers its file");
+        assert!(bytes.len() as u64 <= sink.len);
+        // SAFETY: the sink's descriptor stays open while the session holds the upload.
+        let n = unsafe { libc::write(sink.fd, bytes.as_ptr().cast(), bytes.len()) };
+        assert_eq!(n, bytes.len() as isize);
+        s.on_sunk(bytes.len() as u64, None, out);
+    }
+
+    #[test]
+    fn upload_body_through_the_sink_after_buffered_bytes() {
+        let (d, svc) = service(true);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        assert_eq!(s.input_sink(), None);
+        let mut input = req("P new.txt 10");
+        input.extend_from_slice(b"012");
+        assert_eq!(s.on_input(&input, &mut out), input.len());
+        assert_eq!(s.input_sink().map(|k| k.len), Some(7));
+        splice_by_hand(&mut s, b"3456", &mut out);
+        assert_eq!(s.input_sink().map(|k| k.len), Some(3));
+        splice_by_hand(&mut s, b"789", &mut out);
+        assert_eq!(s.input_sink(), None);
+        assert_eq!(replies(&mut out), ["OK", "OK 10"]);
+        assert_eq!(
+            std::fs::read(d.path().join("new.txt")).unwrap(),
+            b"0123456789"
+        );
+        assert!(s.is_idle());
+    }
+
+    #[test]
+    fn a_sink_write_error_fails_the_upload_and_the_rest_is_discarded() {
+        let (d, svc) = service(true);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        let input = req("P new.txt 10");
+        assert_eq!(s.on_input(&input, &mut out), input.len());
+        let err = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        s.on_sunk(4, Some(err), &mut out);
+        // No file to splice into any more: the remaining 6 bytes come as input.
+        assert_eq!(s.input_sink(), None);
+        let mut rest = b"456789".to_vec();
+        rest.extend(req("L"));
+        assert_eq!(s.on_input(&rest, &mut out), rest.len());
+        let r = replies(&mut out);
+        assert_eq!(r[..2], ["OK", "ERR not enough space on the server"]);
+        assert!(!r[2].contains("new.txt"));
+        assert!(!d.path().join("new.txt").exists());
+        let leftovers = std::fs::read_dir(d.path()).unwrap().count();
+        assert_eq!(leftovers, 4, "temporary file removed");
     }
 
     #[test]

@@ -644,7 +644,7 @@ impl Control<'_> {
             }
         }
         let mut file = match AtomicFile::create(&dest, UPLOAD_PREFIX, self.opts.overwrite) {
-            Ok(f) => f,
+            Ok(f) => f.write_behind(),
             Err(e) => return self.reply(451, &format!("Cannot create the file: {e}")),
         };
         let Some(mut stream) = self.open_data()? else {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::session::{Output, Service, Session};
 use super::shutdown::{Shutdown, TICK};
-use super::{Connection, DatagramService, Handler, sys};
+use super::{Connection, DatagramService, Handler, sink, sys};
 
 /// Read size for blocking connections.
 const READ_CHUNK: usize = 64 * 1024;
@@ -119,6 +119,29 @@ pub fn run_session<S: Session>(conn: Connection, mut session: S) -> io::Result<(
                     return Ok(()); // The session will not take more: protocol violation.
                 }
                 buf.resize((buf.len() * 2).min(session.max_buffer().max(READ_CHUNK)), 0);
+            }
+            // An upload's body goes from the socket straight into its file.
+            if filled == 0
+                && let Some(r) = sink::splice_input(&mut session, fd, &mut out)
+            {
+                match r {
+                    Ok(0) => {
+                        if !out.wants_close() {
+                            session.on_eof(&mut out);
+                        }
+                        let _ = flush(fd, &mut out, &mut clock);
+                        return Ok(());
+                    }
+                    Ok(_) => clock.last_progress = Instant::now(),
+                    // The read timeout (one tick) passed with nothing to move.
+                    Err(e) if sys::would_block(&e) => {
+                        if clock.check().is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Err(_) => return Ok(()),
+                }
+                continue;
             }
             let stopping = shutdown.is_set();
             let n = if stopping {

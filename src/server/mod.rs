@@ -20,6 +20,7 @@ pub mod models;
 pub mod net;
 pub mod session;
 pub mod shutdown;
+pub mod sink;
 pub mod sys;
 
 use std::fmt;
@@ -29,7 +30,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use net::{Endpoint, Listener, Stream};
-pub use session::{Chunk, Output, Peer, Service, Session};
+pub use session::{Chunk, InputSink, Output, Peer, Service, Session};
 pub use shutdown::Shutdown;
 
 /// A way of serving many clients.

@@ -4,12 +4,17 @@
 //! from the socket and hands them to [`Session::on_input`]; the session answers by
 //! filling an [`Output`] with byte chunks, file regions (sent zero-copy with
 //! `sendfile(2)` where the model can) and, when it is done, a close request.
+//! The other direction can be zero-copy too: a session with a file to fill (an
+//! upload) names it in [`Session::input_sink`] and every driver splices the
+//! bytes from the socket into it, reporting to [`Session::on_sunk`].
 //! Because a session does no IO it runs unchanged on every model and is unit-tested
 //! with plain byte strings.
 
 use std::collections::VecDeque;
 use std::fs::File;
+use std::io;
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 
 /// Who is on the other end of a connection.
@@ -88,6 +93,30 @@ pub trait Session: Send + 'static {
     fn on_deadline(&mut self, out: &mut Output) {
         out.close();
     }
+
+    /// A file the next input bytes should go straight into, if the session has
+    /// one (an upload's body). Drivers then move up to `len` bytes from the
+    /// socket into it with `splice(2)`, never through user space, and call
+    /// [`Session::on_sunk`] instead of `on_input`. Input already buffered still
+    /// comes through `on_input` first. The default has no sink.
+    fn input_sink(&self) -> Option<InputSink> {
+        None
+    }
+
+    /// `moved` bytes of input went into the sink's file. With `error` set, the
+    /// file refused them (disk full, say): they have left the connection all
+    /// the same, so the session counts them as received and lost.
+    fn on_sunk(&mut self, _moved: u64, _error: Option<io::Error>, _out: &mut Output) {}
+}
+
+/// Where a session wants raw input written (see [`Session::input_sink`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputSink {
+    /// An open file, written at its current position; it stays open while the
+    /// session returns it.
+    pub fd: RawFd,
+    /// How many of the next input bytes belong in it (more than zero).
+    pub len: u64,
 }
 
 /// One piece of pending output.

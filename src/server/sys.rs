@@ -1,7 +1,7 @@
 //! Thin, safe wrappers over the few raw syscalls the drivers need.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Sends up to `len` bytes of `file` from `*offset` to socket `sock`, advancing `*offset`.
 pub fn sendfile(sock: RawFd, file: &impl AsRawFd, offset: &mut u64, len: u64) -> io::Result<usize> {
@@ -120,4 +120,144 @@ pub fn write_output(sock: RawFd, out: &mut crate::server::Output) -> io::Result<
 
 fn file_is_front(out: &mut crate::server::Output) -> bool {
     matches!(out.front_mut(), Some(crate::server::Chunk::File { .. }))
+}
+
+/// A pipe for moving bytes between descriptors inside the kernel with
+/// [`splice`]: socket -> pipe takes references to the received pages, pipe ->
+/// file copies them into the page cache, so the bytes never visit user space.
+#[derive(Debug)]
+pub struct Pipe {
+    read: OwnedFd,
+    write: OwnedFd,
+    capacity: usize,
+}
+
+impl Pipe {
+    /// Opens a pipe, raised to 1 MiB where the system allows (64 KiB otherwise).
+    pub fn new() -> io::Result<Pipe> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe2 returns.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pipe2 succeeded, so both descriptors are open and ours alone.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: fcntl on a descriptor we own.
+        let size = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+        let capacity = if size > 0 { size as usize } else { 64 * 1024 };
+        Ok(Pipe {
+            read,
+            write,
+            capacity,
+        })
+    }
+
+    /// Bytes the pipe holds when full.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The end to splice into.
+    pub fn write_fd(&self) -> RawFd {
+        self.write.as_raw_fd()
+    }
+
+    /// The end to splice from.
+    pub fn read_fd(&self) -> RawFd {
+        self.read.as_raw_fd()
+    }
+
+    /// A second handle on the read end, to read what a failed splice left behind.
+    pub fn reader(&self) -> io::Result<OwnedFd> {
+        self.read.try_clone()
+    }
+
+    /// Moves exactly `n` bytes the pipe holds into `to`.
+    pub fn drain_into(&self, to: RawFd, mut n: usize) -> io::Result<()> {
+        while n > 0 {
+            match splice(self.read_fd(), to, n) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(m) => n -= m,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and drops whatever the pipe holds (after a failed [`Pipe::drain_into`]).
+    pub fn discard(&self) {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            // Ask how much is there first, so the (blocking) read never waits.
+            let mut held: libc::c_int = 0;
+            // SAFETY: FIONREAD stores an int through the valid pointer.
+            if unsafe { libc::ioctl(self.read_fd(), libc::FIONREAD, &mut held) } != 0 || held <= 0 {
+                return;
+            }
+            let want = (held as usize).min(buf.len());
+            // SAFETY: reading at most buf.len() bytes into buf; the pipe holds at least `want`.
+            if unsafe { libc::read(self.read_fd(), buf.as_mut_ptr().cast(), want) } <= 0 {
+                return;
+            }
+        }
+    }
+}
+
+/// Why [`splice_to_file`] stopped.
+#[derive(Debug)]
+pub enum SpliceError {
+    /// Reading the socket failed (`WouldBlock` included: nothing there yet).
+    Source(io::Error),
+    /// Writing the file failed after `taken` bytes left the socket; they are lost
+    /// (the pipe was emptied), so the caller counts them as received.
+    Dest {
+        /// What the file said.
+        err: io::Error,
+        /// Bytes taken from the socket by the failed call.
+        taken: usize,
+    },
+}
+
+/// Moves up to `len` bytes from socket `from` into file `to` through `pipe`,
+/// without copying them through user space. Returns the bytes moved; 0 means
+/// the peer closed its side.
+pub fn splice_to_file(
+    pipe: &Pipe,
+    from: RawFd,
+    to: RawFd,
+    len: usize,
+) -> Result<usize, SpliceError> {
+    let n = loop {
+        match splice(from, pipe.write_fd(), len.min(pipe.capacity())) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => break r.map_err(SpliceError::Source)?,
+        }
+    };
+    if let Err(err) = pipe.drain_into(to, n) {
+        pipe.discard();
+        return Err(SpliceError::Dest { err, taken: n });
+    }
+    Ok(n)
+}
+
+/// One `splice(2)` call moving up to `len` bytes from `from` to `to` (one of
+/// them a pipe). Non-blocking exactly when the socket end is.
+pub fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    // SAFETY: plain syscall on open descriptors; null offsets use the file positions.
+    let n = unsafe {
+        libc::splice(
+            from,
+            std::ptr::null_mut(),
+            to,
+            std::ptr::null_mut(),
+            len,
+            libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
 }

@@ -20,7 +20,8 @@ use super::drain_deadline;
 use crate::server::conn::SCRATCH;
 use crate::server::shutdown::TICK;
 use crate::server::{
-    Config, DatagramService, Listener, Output, Peer, ServerError, Service, Session, Shutdown, sys,
+    Config, DatagramService, Listener, Output, Peer, ServerError, Service, Session, Shutdown, sink,
+    sys,
 };
 
 thread_local! {
@@ -33,6 +34,7 @@ trait AsyncSock: AsRawFd + Send + 'static {
     async fn ready_read(&self) -> io::Result<()>;
     async fn ready_write(&self) -> io::Result<()>;
     fn try_io_write(&self, f: impl FnOnce() -> io::Result<usize>) -> io::Result<usize>;
+    fn try_io_read(&self, f: impl FnOnce() -> io::Result<usize>) -> io::Result<usize>;
     fn try_read_now(&self, buf: &mut [u8]) -> io::Result<usize>;
 }
 
@@ -47,6 +49,9 @@ macro_rules! impl_async_sock {
             }
             fn try_io_write(&self, f: impl FnOnce() -> io::Result<usize>) -> io::Result<usize> {
                 self.try_io(Interest::WRITABLE, f)
+            }
+            fn try_io_read(&self, f: impl FnOnce() -> io::Result<usize>) -> io::Result<usize> {
+                self.try_io(Interest::READABLE, f)
             }
             fn try_read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
                 self.try_read(buf)
@@ -319,6 +324,26 @@ fn read_into_session<T: AsyncSock, S: Session>(
     leftover: &mut Vec<u8>,
     out: &mut Output,
 ) -> ReadResult {
+    // An upload's body goes from the socket straight into its file (through
+    // `try_io`, so tokio learns when the socket ran dry).
+    if leftover.is_empty() && session.input_sink().is_some() {
+        let fd = sock.as_raw_fd();
+        let mut spliced = true;
+        let r = sock.try_io_read(|| {
+            sink::splice_input(session, fd, out).unwrap_or_else(|| {
+                spliced = false; // no pipe to be had: read as usual below
+                Ok(1)
+            })
+        });
+        if spliced {
+            return match r {
+                Ok(0) => ReadResult::Eof,
+                Ok(_) => ReadResult::Data,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadResult::WouldBlock,
+                Err(_) => ReadResult::Close,
+            };
+        }
+    }
     SCRATCH_BUF.with(|cell| {
         let mut buf = cell.borrow_mut();
         match sock.try_read_now(&mut buf) {
