@@ -342,6 +342,30 @@ fn read_only_and_overwrite_rules() {
     assert!(closed_within(&mut s, Duration::from_secs(5)));
 }
 
+/// `--no-sync` confirms uploads without fsync; they are still whole and atomic.
+#[test]
+fn no_sync_uploads_are_complete_and_need_writable() {
+    let (dir, _files) = library();
+    let server = serve(dir.path(), &["--writable", "--no-sync", "--model", "epoll"]);
+    assert!(
+        server.log().contains("writable, no fsync"),
+        "{}",
+        server.log()
+    );
+    let up = tempfile::tempdir().unwrap();
+    let data = payload((5 << 20) + 3, 99);
+    let mut c = Client::connect(&addr(&server), TIMEOUT).expect("connect");
+    assert_eq!(
+        put(&mut c, up.path(), "fast.bin", &data).unwrap(),
+        data.len() as u64
+    );
+    assert!(std::fs::read(dir.path().join("fast.bin")).unwrap() == data);
+    let refused = netkit(&["files", "serve", ".", "--no-sync"], dir.path());
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--writable"), "{err}");
+}
+
 /// Disk full while receiving: `ERR`, and the temporary file is gone. Needs root
 /// to mount a 1 MiB tmpfs; skipped (with a note) where that is not possible.
 #[test]

@@ -149,6 +149,21 @@ fn curl_lists_downloads_and_uploads() {
 
 use std::os::unix::ffi::OsStrExt;
 
+/// `--no-sync`: STOR is confirmed without fsync, and the file is still whole.
+#[test]
+fn no_sync_stor_stores_the_whole_file() {
+    let (dir, _outside, _big) = root();
+    let server = serve(dir.path(), &["--writable", "--no-sync"]);
+    assert!(server.log().contains("no fsync"), "{}", server.log());
+    let local = tempfile::tempdir().unwrap();
+    let up = payload((3 << 20) + 5, 8);
+    let src = local.path().join("up.bin");
+    std::fs::write(&src, &up).unwrap();
+    let put = curl(&["-T", src.to_str().unwrap(), &url(&server, "/nosync.bin")]);
+    assert!(put.status.success(), "{put:?}");
+    assert!(std::fs::read(dir.path().join("nosync.bin")).unwrap() == up);
+}
+
 #[test]
 fn python_ftplib_script() {
     let (dir, _outside, _big) = root();

@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Largest upload accepted (e.g. 500M, 16G)
     #[arg(long, value_parser = human::parse_size, default_value = "16G")]
     pub max_file_size: u64,
+    /// Confirm uploads once in memory, without waiting for the disk (fsync):
+    /// faster, but a crash can lose files already confirmed
+    #[arg(long, requires = "writable")]
+    pub no_sync: bool,
     /// Model, address and limits.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -161,6 +165,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
         writable: args.writable,
         overwrite: args.overwrite,
         max_file_size: args.max_file_size,
+        sync: !args.no_sync,
     };
     let library = FileLibrary::open(&args.root, options).context("netkit files")?;
     let fd_limit = net::raise_fd_limit();
@@ -168,11 +173,15 @@ fn serve(args: &ServeArgs) -> Result<()> {
     let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
     let listener = Listener::bind(&endpoint, config.model == Model::Epoll)?;
     let local = listener.local_endpoint()?;
-    let mode = match (args.writable, args.overwrite) {
+    let mut mode = match (args.writable, args.overwrite) {
         (false, _) => "read-only",
         (true, false) => "writable",
         (true, true) => "writable, overwrite",
-    };
+    }
+    .to_string();
+    if args.no_sync {
+        mode.push_str(", no fsync");
+    }
     eprintln!(
         "netkit files: serving {} ({mode}, uploads up to {})",
         library.root().display(),

@@ -24,6 +24,10 @@ pub struct Options {
     pub overwrite: bool,
     /// Largest upload accepted, in bytes.
     pub max_file_size: u64,
+    /// Confirm an upload only once it is on disk (fsync). Off, `OK` comes as
+    /// soon as the bytes are in the page cache: faster, but a crash may lose
+    /// files already confirmed (the choice vsftpd and pyftpdlib make).
+    pub sync: bool,
 }
 
 impl Default for Options {
@@ -32,6 +36,7 @@ impl Default for Options {
             writable: false,
             overwrite: false,
             max_file_size: 16 << 30,
+            sync: true,
         }
     }
 }
@@ -202,9 +207,13 @@ impl FileLibrary {
         {
             return Err(LibraryError::NoSpace);
         }
-        let file = AtomicFile::create(&dest, UPLOAD_PREFIX, self.options.overwrite)?.write_behind();
+        let mut file = AtomicFile::create(&dest, UPLOAD_PREFIX, self.options.overwrite)?;
+        if self.options.sync {
+            file = file.write_behind();
+        }
         Ok(Upload {
             file: Some(file),
+            sync: self.options.sync,
             size,
             received: 0,
             failed: None,
@@ -229,6 +238,8 @@ pub struct Upload {
     received: u64,
     /// The first failure; the remaining bytes are discarded and this is reported at the end.
     failed: Option<LibraryError>,
+    /// fsync before the rename (see [`Options::sync`]).
+    sync: bool,
 }
 
 impl Upload {
@@ -280,7 +291,8 @@ impl Upload {
         }
     }
 
-    /// Completes the upload once every byte arrived: fsync and rename into place.
+    /// Completes the upload once every byte arrived: fsync (unless the library
+    /// says not to) and rename into place.
     pub fn finish(mut self) -> Result<u64, LibraryError> {
         if let Some(e) = self.failed.take() {
             return Err(e);
@@ -295,7 +307,7 @@ impl Upload {
             .file
             .take()
             .ok_or_else(|| LibraryError::Io(io::Error::other("upload already finished")))?;
-        file.commit(true)?;
+        file.commit(self.sync)?;
         Ok(self.size)
     }
 }

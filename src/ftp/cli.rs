@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Let uploads replace existing files
     #[arg(long, requires = "writable")]
     pub overwrite: bool,
+    /// Confirm uploads once in memory, without waiting for the disk (fsync):
+    /// faster, but a crash can lose files already confirmed
+    #[arg(long, requires = "writable")]
+    pub no_sync: bool,
     /// Ports for passive data connections, e.g. 50000-50100 (default: any free port)
     #[arg(long, value_parser = parse_port_range, value_name = "A-B")]
     pub passive_ports: Option<(u16, u16)>,
@@ -75,6 +79,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
     let options = FtpOptions {
         writable: args.writable,
         overwrite: args.overwrite,
+        sync: !args.no_sync,
         passive_ports: args.passive_ports,
         passive_timeout: args.passive_timeout,
     };
@@ -84,11 +89,15 @@ fn serve(args: &ServeArgs) -> Result<()> {
     let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
     let listener = Listener::bind(&endpoint, false)?;
     let local = listener.local_endpoint()?;
-    let mode = match (args.writable, args.overwrite) {
+    let mut mode = match (args.writable, args.overwrite) {
         (false, _) => "read-only",
         (true, false) => "writable",
         (true, true) => "writable, overwrite",
-    };
+    }
+    .to_string();
+    if args.no_sync {
+        mode.push_str(", no fsync");
+    }
     let passive = match args.passive_ports {
         Some((a, b)) => format!("passive ports {a}-{b}"),
         None => "passive ports: any".to_string(),

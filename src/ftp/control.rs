@@ -644,7 +644,8 @@ impl Control<'_> {
             }
         }
         let mut file = match AtomicFile::create(&dest, UPLOAD_PREFIX, self.opts.overwrite) {
-            Ok(f) => f.write_behind(),
+            Ok(f) if self.opts.sync => f.write_behind(),
+            Ok(f) => f,
             Err(e) => return self.reply(451, &format!("Cannot create the file: {e}")),
         };
         let Some(mut stream) = self.open_data()? else {
@@ -663,7 +664,7 @@ impl Control<'_> {
                 drop(file);
                 Ok(())
             }
-            Ok(_) => match file.commit(true) {
+            Ok(_) => match file.commit(self.opts.sync) {
                 Ok(()) => self.reply(226, "Transfer complete"),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     self.reply(553, "File exists (created meanwhile); not replaced")

@@ -37,6 +37,8 @@ pub struct FtpOptions {
     pub writable: bool,
     /// Let STOR replace existing files.
     pub overwrite: bool,
+    /// fsync a stored file before confirming it (226); see `files::library::Options::sync`.
+    pub sync: bool,
     /// Ports for passive data connections (inclusive); `None` lets the OS pick.
     pub passive_ports: Option<(u16, u16)>,
     /// How long to wait for the client to open a passive data connection.
@@ -48,6 +50,7 @@ impl Default for FtpOptions {
         FtpOptions {
             writable: false,
             overwrite: false,
+            sync: true,
             passive_ports: None,
             passive_timeout: Duration::from_secs(10),
         }
