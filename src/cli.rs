@@ -38,6 +38,10 @@ pub struct ServerArgs {
     /// Grace period for in-flight work on SIGINT/SIGTERM
     #[arg(long, value_parser = parse_duration, default_value = "5s")]
     pub shutdown_timeout: Duration,
+    /// epoll model: keep polling this long after the last event before
+    /// sleeping (0 = sleep at once; saves wake-ups under load)
+    #[arg(long, value_parser = parse_duration, default_value = "50us")]
+    pub busy_poll: Duration,
 }
 
 impl ServerArgs {
@@ -52,11 +56,12 @@ impl ServerArgs {
             queue: self.queue.max(1),
             edge_triggered: self.edge,
             shutdown_timeout: self.shutdown_timeout,
+            busy_poll: self.busy_poll,
         }
     }
 }
 
-/// Parses `250ms`, `30s`, `2m`, `1h`, or a plain number of seconds.
+/// Parses `50us`, `250ms`, `30s`, `2m`, `1h`, or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s
@@ -67,13 +72,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("invalid duration '{s}' (try 30s, 500ms, 2m)"))?;
     let secs = match unit {
+        "us" | "µs" => n / 1e6,
         "ms" => n / 1000.0,
         "s" | "sec" => n,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
         _ => {
             return Err(format!(
-                "invalid duration unit in '{s}' (use ms, s, m or h)"
+                "invalid duration unit in '{s}' (use us, ms, s, m or h)"
             ));
         }
     };
@@ -81,4 +87,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("invalid duration '{s}'"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(parse_duration("50us"), Ok(Duration::from_micros(50)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
 }

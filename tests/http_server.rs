@@ -788,15 +788,6 @@ fn pipelined_flood_is_bounded_and_complete() {
     }
 }
 
-/// Server CPU time (user + system) in clock ticks, from /proc.
-fn cpu_ticks(pid: i32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
-        + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
-}
-
 /// A client that half-closes and then reads slowly must not make the server spin.
 #[test]
 fn half_closed_slow_reader_does_not_spin_the_server() {

@@ -19,6 +19,35 @@ fn serve(model: &str, extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
+/// epoll's busy polling stops shortly after the last event: a server that has
+/// just served a burst, and is now idle, uses no CPU. Also served with it off.
+#[test]
+fn epoll_busy_polling_stops_when_idle() {
+    for extra in [
+        &["--workers", "2"][..],
+        &["--workers", "2", "--busy-poll", "0"],
+    ] {
+        let s = serve("epoll", extra);
+        std::thread::scope(|sc| {
+            for i in 0..4u64 {
+                let addr = s.addr.clone();
+                sc.spawn(move || {
+                    for round in 0..200 {
+                        let data = payload(64, i * 1000 + round);
+                        assert!(echo_stream(&addr, &data) == data);
+                    }
+                });
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let before = cpu_ticks(s.pid());
+        std::thread::sleep(Duration::from_secs(1));
+        let used = cpu_ticks(s.pid()) - before;
+        // 100 ticks = one core busy for the second; waiting in epoll_wait uses ~0.
+        assert!(used <= 5, "{extra:?}: idle server used {used} ticks in 1 s");
+    }
+}
+
 /// Many concurrent clients with large payloads get exactly their bytes back.
 fn check_concurrent_large(server: &Server) {
     std::thread::scope(|s| {

@@ -143,7 +143,14 @@ pub struct Config {
     pub edge_triggered: bool,
     /// How long a graceful shutdown may take before connections are forced closed.
     pub shutdown_timeout: Duration,
+    /// epoll: how long a loop keeps polling (yielding the CPU between polls)
+    /// after its last event before it sleeps in `epoll_wait`. Zero sleeps at once.
+    pub busy_poll: Duration,
 }
+
+/// Default [`Config::busy_poll`]: about the time a request takes to come back
+/// over loopback, so a loop under load never falls asleep between requests.
+pub const BUSY_POLL: Duration = Duration::from_micros(50);
 
 impl Default for Config {
     fn default() -> Self {
@@ -156,6 +163,7 @@ impl Default for Config {
             queue: 128,
             edge_triggered: false,
             shutdown_timeout: Duration::from_secs(5),
+            busy_poll: BUSY_POLL,
         }
     }
 }

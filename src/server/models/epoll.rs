@@ -12,7 +12,7 @@ use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
@@ -209,6 +209,7 @@ fn run_loop<S: Service>(
     let edge = config.edge_triggered;
     let mut table = Table::new(service, config, open);
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+    let mut last_event = Instant::now();
 
     let register = |ep: &Epoll, table: &Table<'_, S>, key: usize| {
         let (conn, want) = &table.conns[key];
@@ -246,9 +247,20 @@ fn run_loop<S: Service>(
                 listening = true;
             }
         }
+        // Busy polling: right after events, look again without sleeping,
+        // yielding the CPU in between (to the load's other side, often). A
+        // loop that sleeps in epoll_wait after every batch pays a wake-up per
+        // batch, which dominates when loops and clients share a few cores.
+        let spinning = last_event.elapsed() < config.busy_poll;
         let n = ep
-            .wait(&mut events, TICK)
+            .wait(&mut events, if spinning { Duration::ZERO } else { TICK })
             .map_err(|e| ServerError::io("epoll_wait", e))?;
+        if n > 0 {
+            last_event = Instant::now();
+        } else if spinning {
+            // SAFETY: sched_yield has no arguments and cannot fail in a way that matters.
+            unsafe { libc::sched_yield() };
+        }
         for ev in &events[..n] {
             let token = ev.u64;
             if token == LISTENER {
