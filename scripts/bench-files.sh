@@ -10,7 +10,8 @@
 # since uploads are fsynced before they count as stored). Then 300 concurrent
 # clients each getting a 10 MiB file from every model, with the server's peak
 # memory (sum of PSS over the server's process tree, so forked children's
-# shared pages are not counted twice).
+# shared pages are not counted twice). The rows that write a file (cp, get into
+# a file, put) run interleaved in rounds and report best and median.
 #
 # Needs: iperf3, curl, python3 with pyftpdlib (apt-get install iperf3 curl;
 # pip install pyftpdlib). Every file it makes lives in one temporary directory
@@ -106,10 +107,6 @@ for _ in $(seq "$RUNS"); do
     if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
 done
 row "iperf3 -n ${SIZE_MIB}M (memory to memory)" "$best"
-PRE="rm -f $WORK/cp.bin"
-row "cp (same disk, page cache)" "$(best_of cp "$ROOT/big.bin" "$WORK/cp.bin")"
-row "cp + sync (same disk, durable)" "$(best_of "cp $ROOT/big.bin $WORK/cp.bin && sync $WORK/cp.bin")"
-rm -f "$WORK/cp.bin"
 
 # --- netkit files ---------------------------------------------------------------
 start_server "$WORK/files.log" "$NETKIT" files serve "$ROOT" --writable --port 0
@@ -117,22 +114,51 @@ ADDR=127.0.0.1:$PORT
 PRE=true
 row "netkit files get -o - >/dev/null" "$(best_of "$NETKIT files get $ADDR big.bin -o - >/dev/null")"
 row "netkit files get -o - | cat >/dev/null" "$(best_of "$NETKIT files get $ADDR big.bin -o - | cat >/dev/null")"
-PRE="rm -f $WORK/get.bin"
-row "netkit files get -o FILE" "$(best_of "$NETKIT" files get "$ADDR" big.bin -o "$WORK/get.bin")"
-cmp "$WORK/get.bin" "$ROOT/big.bin"
-rm -f "$WORK/get.bin"
-cp "$ROOT/big.bin" "$WORK/src.bin"
-PRE="rm -f $ROOT/put.bin"
-row "netkit files put (fsync on the server)" "$(best_of "$NETKIT" files put "$ADDR" "$WORK/src.bin" --as put.bin)"
-cmp "$ROOT/put.bin" "$ROOT/big.bin"
-rm -f "$ROOT/put.bin"
 stop_server
-start_server "$WORK/files.log" "$NETKIT" files serve "$ROOT" --writable --no-sync --port 0
+
+# --- file writes, in rounds -------------------------------------------------------
+# The disk is shared and its speed drifts by 2x within minutes, so everything
+# that writes a file runs in rounds (each case once per round, after a sync),
+# and each is reported by its best and its median time. Whatever runs right
+# after a 1 GiB file was deleted is slower (ext4 frees its blocks), so the
+# order rotates from round to round.
+start_server "$WORK/files.log" "$NETKIT" files serve "$ROOT" --writable --port 0
 ADDR=127.0.0.1:$PORT
-row "netkit files put (serve --no-sync)" "$(best_of "$NETKIT" files put "$ADDR" "$WORK/src.bin" --as put.bin)"
-cmp "$ROOT/put.bin" "$ROOT/big.bin"
-rm -f "$ROOT/put.bin" "$WORK/src.bin"
+SYNC_PID=$SERVER_PID
+start_server "$WORK/files-nosync.log" "$NETKIT" files serve "$ROOT" --writable --no-sync --port 0
+ADDR_NS=127.0.0.1:$PORT
+cp "$ROOT/big.bin" "$WORK/src.bin"
+WNAMES=("cp (same disk, page cache)" "cp + sync (same disk, durable)" "netkit files get -o FILE"
+    "netkit files put (fsync on the server)" "netkit files put (serve --no-sync)")
+WCMDS=("cp $ROOT/big.bin $WORK/out.bin" "cp $ROOT/big.bin $WORK/out.bin && sync $WORK/out.bin"
+    "$NETKIT files get $ADDR big.bin -o $WORK/out.bin"
+    "$NETKIT files put $ADDR $WORK/src.bin --as put.bin"
+    "$NETKIT files put $ADDR_NS $WORK/src.bin --as put.bin")
+WOUT=("$WORK/out.bin" "$WORK/out.bin" "$WORK/out.bin" "$ROOT/put.bin" "$ROOT/put.bin")
+WTIMES=()
+for r in $(seq "$RUNS"); do
+    # Each round starts at a different case, so none always follows the same one.
+    for k in "${!WNAMES[@]}"; do
+        i=$(((k + r) % ${#WNAMES[@]}))
+        rm -f "$WORK/out.bin" "$ROOT/put.bin"
+        sync
+        t0=$(now)
+        eval "${WCMDS[$i]}"
+        t1=$(now)
+        cmp "${WOUT[$i]}" "$ROOT/big.bin"
+        WTIMES[i]="${WTIMES[i]:-} $(echo "$t1 - $t0" | bc -l)"
+    done
+done
+rm -f "$WORK/out.bin" "$ROOT/put.bin" "$WORK/src.bin"
 stop_server
+kill "$SYNC_PID" 2>/dev/null || true
+wait "$SYNC_PID" 2>/dev/null || true
+declare -A MEDIAN
+for i in "${!WNAMES[@]}"; do
+    sorted=$(printf "%s\n" ${WTIMES[i]} | sort -g)
+    row "${WNAMES[$i]}" "$(echo "$sorted" | head -n 1)"
+    MEDIAN[${WNAMES[$i]}]=$(echo "$sorted" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}')
+done
 
 # --- FTP: netkit ftp and pyftpdlib, both driven by curl --------------------------
 start_server "$WORK/ftp.log" "$NETKIT" ftp serve "$ROOT" --writable --port 0
@@ -183,6 +209,14 @@ PUT_S=${SECS["netkit files put (fsync on the server)"]}
 PUTN_S=${SECS["netkit files put (serve --no-sync)"]}
 echo "  get into a file >= 0.8x cp:       $(ratio "$GETF_S" "$CP_S")x  $(verdict "$CP_S / $GETF_S >= 0.8")"
 echo "  put into a file >= 0.8x cp:       $(ratio "$PUTN_S" "$CP_S")x  $(verdict "$CP_S / $PUTN_S >= 0.8") (--no-sync; with fsync: $(ratio "$PUT_S" "$CPS_S")x cp+sync)"
+echo
+echo "file writes by median of the $RUNS rounds (seconds; ratio to the median cp / cp + sync):"
+CP_M=${MEDIAN["cp (same disk, page cache)"]}
+CPS_M=${MEDIAN["cp + sync (same disk, durable)"]}
+for name in "${WNAMES[@]}"; do
+    m=${MEDIAN[$name]}
+    printf "  %-40s %7.3f  %sx cp, %sx cp+sync\n" "$name" "$m" "$(ratio "$m" "$CP_M")" "$(ratio "$m" "$CPS_M")"
+done
 
 # --- many clients -------------------------------------------------------------------
 # Peak memory of a process tree: sum of PSS (smaps_rollup) over the server and its
