@@ -293,7 +293,7 @@ fn pipelining_keep_alive_and_http10() {
     assert_eq!((b.status, b.header("content-length")), (200, Some("3")));
     assert_eq!(c.body, b"bbb");
     // Connection: close is honoured.
-    w.write_all(b"GET /hello.txt HTTP/1.1\r\nConnection: close\r\n\r\n")
+    w.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .unwrap();
     let d = read_resp(&mut r, false).unwrap();
     assert_eq!(d.header("connection"), Some("close"));
@@ -341,26 +341,26 @@ fn malformed_oversized_and_slow_requests() {
             "{model}"
         );
         assert_eq!(
-            send(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
+            send(b"GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n"),
             (Some(400), true),
             "{model}"
         );
-        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(10_000));
+        let long = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(10_000));
         assert_eq!(send(long.as_bytes()), (Some(414), true), "{model}");
-        let mut big = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut big = b"GET / HTTP/1.1\r\nHost: t\r\n".to_vec();
         for i in 0..1500 {
             big.extend_from_slice(format!("X-H{i}: {}\r\n", "v".repeat(50)).as_bytes());
         }
         big.extend_from_slice(b"\r\n");
         assert_eq!(send(&big), (Some(431), true), "{model}");
         assert_eq!(
-            send(b"POST /api/echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n"),
+            send(b"POST /api/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n"),
             (Some(413), true),
             "{model}"
         );
         // Chunked bodies are read (and limited).
         let (mut w, mut r) = raw(s.tcp());
-        w.write_all(b"POST /api/echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n").unwrap();
+        w.write_all(b"POST /api/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n").unwrap();
         let resp = read_resp(&mut r, false).unwrap();
         assert_eq!(
             (resp.status, resp.body.as_slice()),
@@ -368,19 +368,20 @@ fn malformed_oversized_and_slow_requests() {
             "{model}"
         );
         let chunk = format!(
-            "POST /api/echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+            "POST /api/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n",
             200,
             "x".repeat(200)
         );
         assert_eq!(send(chunk.as_bytes()), (Some(413), true), "{model}");
         assert_eq!(
-            send(b"POST /api/echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"),
+            send(b"POST /api/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"),
             (Some(400), true),
             "{model}"
         );
         // Slowloris: a head that never completes gets 408 and a close.
         let (mut w, mut r) = raw(s.tcp());
-        w.write_all(b"GET / HTTP/1.1\r\nX-Slow: ").unwrap();
+        w.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+            .unwrap();
         std::thread::sleep(Duration::from_millis(200));
         w.write_all(b"a").unwrap();
         let resp = read_resp(&mut r, false).map(|x| x.status);
@@ -642,13 +643,14 @@ fn connection_limit_answers_503() {
         let held: Vec<_> = (0..2)
             .map(|_| {
                 let (mut w, mut r) = raw(s.tcp());
-                w.write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n").unwrap();
+                w.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+                    .unwrap();
                 assert_eq!(read_resp(&mut r, false).unwrap().status, 200);
                 (w, r)
             })
             .collect();
         let (mut w, mut r) = raw(s.tcp());
-        let _ = w.write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n");
+        let _ = w.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
         let resp = read_resp(&mut r, false).expect("an answer, not a hang");
         assert_eq!(
             (resp.status, resp.header("retry-after")),
@@ -684,14 +686,15 @@ fn connection_limit_is_shared_by_epoll_workers() {
     let held: Vec<_> = (0..12)
         .map(|i| {
             let (mut w, mut r) = raw(s.tcp());
-            w.write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n").unwrap();
+            w.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+                .unwrap();
             let status = read_resp(&mut r, false).unwrap().status;
             assert_eq!(status, 200, "connection {i} of 12 refused");
             (w, r)
         })
         .collect();
     let (mut w, mut r) = raw(s.tcp());
-    let _ = w.write_all(b"GET /hello.txt HTTP/1.1\r\n\r\n");
+    let _ = w.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     let resp = read_resp(&mut r, false).expect("an answer, not a hang");
     assert_eq!(resp.status, 503, "the 13th connection");
     drop(held);

@@ -2,7 +2,10 @@
 //!
 //! [`parse_head`] looks at the start of a buffer and either finds a complete
 //! request head, asks for more bytes, or names the error status to answer
-//! (400, 414, 431, 501, 505). It does no IO.
+//! (400, 414, 431, 501, 505). It does no IO. Besides the syntax it enforces
+//! the rules that keep hops from reading a request two ways: one Host in
+//! HTTP/1.1 (RFC 9112 section 3.2), consistent Content-Length, and only plain
+//! `chunked` as a transfer coding, never together with a Content-Length.
 
 use std::net::SocketAddr;
 
@@ -160,6 +163,20 @@ pub fn parse_head(buf: &[u8]) -> Head {
         };
         fields.push((h.name.to_ascii_lowercase(), v.trim().to_string()));
     }
+    // Host (RFC 9112 section 3.2): exactly one in HTTP/1.1 (it may be empty),
+    // at most one in HTTP/1.0, and a plausible authority, not a path or
+    // userinfo, so no later hop can read it differently.
+    let mut hosts = fields.iter().filter(|(n, _)| n == "host");
+    match (hosts.next(), hosts.next()) {
+        (_, Some(_)) => return Head::Error(400, "more than one Host header"),
+        (None, None) if version == Version::Http11 => {
+            return Head::Error(400, "missing Host header (required in HTTP/1.1)");
+        }
+        (Some((_, host)), None) if !valid_host(host) => {
+            return Head::Error(400, "invalid Host header");
+        }
+        _ => {}
+    }
     // Absolute-form targets (`http://host/path`, RFC 9112 section 3.2.2) carry the path after the authority.
     let origin = match target.split_once("://") {
         Some((scheme, rest))
@@ -234,6 +251,13 @@ pub fn parse_head(buf: &[u8]) -> Head {
         body,
         len: skip + len,
     }
+}
+
+/// True for a Host value that is an authority (`name`, `name:port`, `[v6]:port`)
+/// or empty: no whitespace, no path, no userinfo, no backslash.
+fn valid_host(host: &str) -> bool {
+    host.bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'\\' | b'@' | b'?' | b'#'))
 }
 
 /// Incremental decoder for a chunked request body.
@@ -375,11 +399,34 @@ mod tests {
         assert!(r.keep_alive());
         assert_eq!(body, BodyKind::None);
         assert_eq!(len, raw.len() - 4);
-        let (r, _, _) = complete(b"GET http://example.com/x/y?q HTTP/1.1\r\n\r\n");
+        let (r, _, _) = complete(b"GET http://example.com/x/y?q HTTP/1.1\r\nHost: h\r\n\r\n");
         assert_eq!(r.path, "/x/y");
         assert_eq!(r.query.as_deref(), Some("q"));
-        let (r, _, _) = complete(b"GET http://example.com/a.txt HTTP/1.1\r\n\r\n");
+        let (r, _, _) = complete(b"GET http://example.com/a.txt HTTP/1.1\r\nHost: h\r\n\r\n");
         assert_eq!(r.path, "/a.txt");
+    }
+
+    #[test]
+    fn host_is_required_once_in_http11() {
+        let missing = parse_head(b"GET / HTTP/1.1\r\n\r\n");
+        assert!(matches!(missing, Head::Error(400, m) if m.contains("missing Host")));
+        let twice = parse_head(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+        assert!(matches!(twice, Head::Error(400, m) if m.contains("more than one")));
+        let twice10 = parse_head(b"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n");
+        assert!(matches!(twice10, Head::Error(400, _)));
+        for bad in ["a b", "a/b", "user@a", "a\\b", "a?x"] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
+            assert!(
+                matches!(parse_head(raw.as_bytes()), Head::Error(400, m) if m.contains("invalid Host")),
+                "{bad}"
+            );
+        }
+        // HTTP/1.0 needs none; an empty Host is allowed; so are ports and IPv6 literals.
+        complete(b"GET / HTTP/1.0\r\n\r\n");
+        for good in ["", "example.com", "127.0.0.1:8000", "[::1]:8000"] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
+            complete(raw.as_bytes());
+        }
     }
 
     #[test]
@@ -388,7 +435,7 @@ mod tests {
         assert!(!r.keep_alive());
         let (r, _, _) = complete(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
         assert!(r.keep_alive());
-        let (r, _, _) = complete(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+        let (r, _, _) = complete(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
         assert!(!r.keep_alive());
     }
 
@@ -407,43 +454,45 @@ mod tests {
             Head::Error(505 | 400, _)
         ));
         let long = format!(
-            "GET /{} HTTP/1.1\r\n\r\n",
+            "GET /{} HTTP/1.1\r\nHost: h\r\n\r\n",
             "a".repeat(MAX_REQUEST_LINE + 10)
         );
         assert!(matches!(parse_head(long.as_bytes()), Head::Error(414, _)));
-        let mut big = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut big = b"GET / HTTP/1.1\r\nHost: h\r\n".to_vec();
         for i in 0..2000 {
             big.extend_from_slice(format!("X-{i}: {}\r\n", "v".repeat(40)).as_bytes());
         }
         assert!(matches!(parse_head(&big), Head::Error(431, _)));
         let many: String = (0..150).map(|i| format!("X-{i}: v\r\n")).collect();
-        let req = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        let req = format!("GET / HTTP/1.1\r\nHost: h\r\n{many}\r\n");
         assert!(matches!(parse_head(req.as_bytes()), Head::Error(431, _)));
         assert!(matches!(
-            parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+            parse_head(
+                b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
+            ),
             Head::Error(400, _)
         ));
         assert!(matches!(
-            parse_head(b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
+            parse_head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -5\r\n\r\n"),
             Head::Error(400, _)
         ));
         assert!(matches!(
-            parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            parse_head(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n"),
             Head::Error(501, _)
         ));
         assert!(matches!(
             parse_head(
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+                b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
             ),
             Head::Error(400, _)
         ));
         // TE.TE: a second Transfer-Encoding line is not ignored.
         assert!(matches!(
-            parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"),
+            parse_head(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"),
             Head::Error(501, _)
         ));
         assert!(matches!(
-            parse_head(b"POST / HTTP/1.1\r\nContent-Length: +0\r\n\r\n"),
+            parse_head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +0\r\n\r\n"),
             Head::Error(400, _)
         ));
     }

@@ -363,7 +363,7 @@ mod tests {
         let svc = service();
         let mut s = svc.session(&Peer::Unix);
         let mut out = Output::new();
-        feed_all(&mut s, b"GET /hi HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /nope HTTP/1.1\r\n\r\n", &mut out);
+        feed_all(&mut s, b"GET /hi HTTP/1.1\r\nHost: h\r\n\r\nPOST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET /nope HTTP/1.1\r\nHost: h\r\n\r\n", &mut out);
         let text = drain(&mut out);
         let statuses: Vec<&str> = text
             .match_indices("HTTP/1.1 ")
@@ -380,13 +380,13 @@ mod tests {
         let svc = service();
         let mut s = svc.session(&Peer::Unix);
         let mut out = Output::new();
-        feed_all(&mut s, b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", &mut out);
+        feed_all(&mut s, b"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", &mut out);
         assert!(drain(&mut out).ends_with("\r\n\r\nabcde"));
 
         let mut s = svc.session(&Peer::Unix);
         let mut out = Output::new();
         let used = s.on_input(
-            b"POST /echo HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999\r\n\r\n",
             &mut out,
         );
         assert!(drain(&mut out).starts_with("HTTP/1.1 413"));
@@ -399,7 +399,7 @@ mod tests {
         let svc = service();
         let mut s = svc.session(&Peer::Unix);
         let mut out = Output::new();
-        s.on_input(b"DELETE /hi HTTP/1.1\r\n\r\n", &mut out);
+        s.on_input(b"DELETE /hi HTTP/1.1\r\nHost: h\r\n\r\n", &mut out);
         let text = drain(&mut out);
         assert!(text.starts_with("HTTP/1.1 405"));
         assert!(text.contains("Allow: GET, HEAD"));
