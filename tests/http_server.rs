@@ -478,6 +478,36 @@ fn conditional_range_and_precompressed() {
         .status,
         200
     );
+    // Preconditions that fail with 412: If-Match, If-Unmodified-Since.
+    assert_eq!(get(a, "/hello.txt", &[("If-Match", &etag)]).status, 200);
+    assert_eq!(get(a, "/hello.txt", &[("If-Match", "*")]).status, 200);
+    let r = get(a, "/hello.txt", &[("If-Match", "\"other\", \"more\"")]);
+    assert_eq!((r.status, r.body.len()), (412, 0));
+    let weak = format!("W/{etag}");
+    assert_eq!(get(a, "/hello.txt", &[("If-Match", &weak)]).status, 412);
+    assert_eq!(
+        get(a, "/hello.txt", &[("If-Unmodified-Since", &lm)]).status,
+        200
+    );
+    let old = "Thu, 01 Jan 1970 00:00:00 GMT";
+    assert_eq!(
+        get(a, "/hello.txt", &[("If-Unmodified-Since", old)]).status,
+        412
+    );
+    // If-Match wins over If-Unmodified-Since; a bad date is ignored.
+    assert_eq!(
+        get(
+            a,
+            "/hello.txt",
+            &[("If-Match", &etag), ("If-Unmodified-Since", old)]
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        get(a, "/hello.txt", &[("If-Unmodified-Since", "yesterday")]).status,
+        200
+    );
     // Ranges.
     let r = get(a, "/hello.txt", &[("Range", "bytes=0-4")]);
     assert_eq!(

@@ -7,7 +7,8 @@
 //! - Directories redirect to their trailing-slash form, serve `index.html`, or
 //!   list their entries as HTML or JSON.
 //! - Files carry `ETag`, `Last-Modified`, `Content-Type` (with charset for
-//!   text); conditional requests get `304`, `Range` gets `206`, `416` or
+//!   text); conditional requests get `304` (If-None-Match, If-Modified-Since)
+//!   or `412` (If-Match, If-Unmodified-Since), `Range` gets `206`, `416` or
 //!   `multipart/byteranges`; precompressed `.br`/`.gz` siblings are used when
 //!   the client accepts them. Large bodies go out with sendfile.
 //! - Error pages never name filesystem paths.
@@ -281,7 +282,27 @@ impl StaticFiles {
             r
         };
 
-        // Conditional GET (RFC 9110 section 13.2.2): If-None-Match wins over If-Modified-Since.
+        // Preconditions, in the order of RFC 9110 section 13.2.2. First the
+        // ones that fail with 412: If-Match (strong comparison), else
+        // If-Unmodified-Since.
+        let unmodified_since = |v: &str| {
+            httpdate::parse_http_date(v)
+                .ok()
+                .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
+                .map(|d| mtime.as_secs() <= d.as_secs())
+        };
+        let precondition_failed = match req.header("if-match") {
+            Some(im) => !etag_list_matches_strongly(im, &etag),
+            // An unparsable date is ignored (section 13.1.4).
+            None => req
+                .header("if-unmodified-since")
+                .and_then(unmodified_since)
+                .is_some_and(|ok| !ok),
+        };
+        if precondition_failed {
+            return with_validators(Response::new(412));
+        }
+        // Then the cache validators: If-None-Match wins over If-Modified-Since.
         if let Some(inm) = req.header("if-none-match") {
             if etag_list_matches(inm, &etag) {
                 return with_validators(Response::new(304));
@@ -535,6 +556,13 @@ fn accepts(header: &str, coding: &str) -> bool {
 }
 
 /// Weak comparison of `If-None-Match` against our ETag (`*` matches anything).
+/// If-Match's strong comparison: `*`, or an equal tag that is not weak.
+fn etag_list_matches_strongly(list: &str, etag: &str) -> bool {
+    list.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || (!t.starts_with("W/") && t == etag))
+}
+
 fn etag_list_matches(list: &str, etag: &str) -> bool {
     let ours = etag.trim_start_matches("W/");
     list.split(',')
