@@ -57,11 +57,7 @@ pub fn open_idle(
                 libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
             )
         };
-        if sent != request.len() as isize
-            || ep
-                .ctl(libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, i as u64)
-                .is_err()
-        {
+        if sent != request.len() as isize || ep.add(fd, libc::EPOLLIN as u32, i as u64).is_err() {
             got[i] = None;
             failed += 1;
         } else {
@@ -77,7 +73,7 @@ pub fn open_idle(
         if now >= deadline {
             break;
         }
-        let k = ep.wait(&mut events, deadline - now);
+        let k = ep.wait(&mut events, deadline - now).unwrap_or(0);
         for ev in &events[..k] {
             let i = ev.u64 as usize;
             let Some(so_far) = got[i] else { continue };
@@ -110,7 +106,7 @@ pub fn open_idle(
             if let Some(ok) = outcome {
                 got[i] = None;
                 waiting -= 1;
-                let _ = ep.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0);
+                ep.delete(fd);
                 if ok {
                     answered += 1;
                 } else {

@@ -17,7 +17,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -93,51 +93,7 @@ impl LoadResult {
     }
 }
 
-/// A minimal owner of an epoll instance (shared with [`super::idle`]).
-pub(crate) struct Epoll(OwnedFd);
-
-impl Epoll {
-    pub(crate) fn new() -> io::Result<Self> {
-        // SAFETY: plain syscall; the descriptor is owned below.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor nobody else owns.
-        Ok(Epoll(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-
-    pub(crate) fn ctl(
-        &self,
-        op: libc::c_int,
-        fd: RawFd,
-        events: u32,
-        token: u64,
-    ) -> io::Result<()> {
-        let mut ev = libc::epoll_event { events, u64: token };
-        // SAFETY: valid descriptors; ev outlives the call.
-        if unsafe { libc::epoll_ctl(self.0.as_raw_fd(), op, fd, &mut ev) } < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Waits at most `timeout` (rounded up to a millisecond); EINTR counts as no events.
-    pub(crate) fn wait(&self, events: &mut [libc::epoll_event], timeout: Duration) -> usize {
-        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        // SAFETY: events is a valid buffer of the given length.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.0.as_raw_fd(),
-                events.as_mut_ptr(),
-                events.len() as i32,
-                ms,
-            )
-        };
-        n.max(0) as usize
-    }
-}
+pub(crate) use crate::server::sys::Epoll;
 
 const IN: u32 = libc::EPOLLIN as u32;
 const OUT: u32 = libc::EPOLLOUT as u32;
@@ -177,10 +133,7 @@ pub fn connect_all(
                 pending.push(None);
             }
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-                if ep
-                    .ctl(libc::EPOLL_CTL_ADD, sock.as_raw_fd(), OUT, i as u64)
-                    .is_ok()
-                {
+                if ep.add(sock.as_raw_fd(), OUT, i as u64).is_ok() {
                     waiting += 1;
                     pending.push(Some(sock));
                 } else {
@@ -200,13 +153,13 @@ pub fn connect_all(
         if now >= deadline {
             break;
         }
-        let k = ep.wait(&mut events, deadline - now);
+        let k = ep.wait(&mut events, deadline - now).unwrap_or(0);
         for ev in &events[..k] {
             let Some(sock) = pending.get_mut(ev.u64 as usize).and_then(Option::take) else {
                 continue;
             };
             waiting -= 1;
-            let _ = ep.ctl(libc::EPOLL_CTL_DEL, sock.as_raw_fd(), 0, 0);
+            ep.delete(sock.as_raw_fd());
             match sock.take_error() {
                 Ok(None) => done.push(OwnedFd::from(sock)),
                 _ => failed += 1,
@@ -274,7 +227,7 @@ fn send_rest(ep: &Epoll, c: &mut Client, token: u64, payload: &[u8]) -> bool {
                 Some(libc::EAGAIN) => {
                     if !c.want_out {
                         c.want_out = true;
-                        let _ = ep.ctl(libc::EPOLL_CTL_MOD, c.fd, IN | OUT, token);
+                        let _ = ep.modify(c.fd, IN | OUT, token);
                     }
                     return true;
                 }
@@ -286,7 +239,7 @@ fn send_rest(ep: &Epoll, c: &mut Client, token: u64, payload: &[u8]) -> bool {
     }
     if c.want_out {
         c.want_out = false;
-        let _ = ep.ctl(libc::EPOLL_CTL_MOD, c.fd, IN, token);
+        let _ = ep.modify(c.fd, IN, token);
     }
     true
 }
@@ -313,9 +266,7 @@ fn drive(fds: Vec<OwnedFd>, payload: &[u8], response_len: usize, phases: Phases)
         .iter()
         .enumerate()
         .map(|(i, fd)| {
-            let ok = ep
-                .ctl(libc::EPOLL_CTL_ADD, fd.as_raw_fd(), IN, i as u64)
-                .is_ok();
+            let ok = ep.add(fd.as_raw_fd(), IN, i as u64).is_ok();
             Client {
                 fd: fd.as_raw_fd(),
                 alive: ok,
@@ -359,7 +310,7 @@ fn drive(fds: Vec<OwnedFd>, payload: &[u8], response_len: usize, phases: Phases)
         } else {
             phases.warm_end
         };
-        let n = ep.wait(&mut events, until - now);
+        let n = ep.wait(&mut events, until - now).unwrap_or(0);
         for ev in &events[..n] {
             let token = ev.u64;
             let c = &mut clients[token as usize];
@@ -440,7 +391,7 @@ fn drive(fds: Vec<OwnedFd>, payload: &[u8], response_len: usize, phases: Phases)
 fn fail(ep: &Epoll, c: &mut Client, errors: &mut usize) {
     c.alive = false;
     *errors += 1;
-    let _ = ep.ctl(libc::EPOLL_CTL_DEL, c.fd, 0, 0);
+    ep.delete(c.fd);
     // SAFETY: fd is open (owned by the thread's fd list); shutting it down is harmless.
     unsafe {
         libc::shutdown(c.fd, libc::SHUT_RDWR);

@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,6 +34,7 @@ use clap::Args;
 use hdrhistogram::Histogram;
 
 use crate::cli::parse_duration;
+use crate::server::sys::Epoll;
 use crate::server::{self, Model, net};
 
 /// The models that can run the room (fork and prefork cannot share it).
@@ -473,7 +474,7 @@ struct Crowd {
     socks: Vec<UdpSocket>,
     /// Member index by local port, to attribute kernel drop counters.
     by_port: HashMap<u16, usize>,
-    epoll: OwnedFd,
+    epoll: Epoll,
     server: SocketAddr,
     server_pid: i32,
     /// Send timestamps are nanoseconds since this instant.
@@ -485,35 +486,16 @@ struct Crowd {
 
 impl Crowd {
     fn new(members: usize, server: SocketAddr, server_pid: i32) -> Result<Crowd> {
-        // SAFETY: plain syscall; the descriptor is owned right below.
-        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if ep < 0 {
-            return Err(std::io::Error::last_os_error()).context("epoll_create1");
-        }
-        // SAFETY: ep is a fresh descriptor nobody else owns.
-        let epoll = unsafe { OwnedFd::from_raw_fd(ep) };
+        let epoll = Epoll::new().context("epoll_create1")?;
         let mut socks = Vec::with_capacity(members);
         let mut by_port = HashMap::new();
         for i in 0..members {
             let s = UdpSocket::bind("127.0.0.1:0").context("binding a member socket")?;
             s.set_nonblocking(true)?;
             let _ = socket2::SockRef::from(&s).set_recv_buffer_size(1 << 20);
-            let mut ev = libc::epoll_event {
-                events: libc::EPOLLIN as u32,
-                u64: i as u64,
-            };
-            // SAFETY: valid descriptors; ev lives across the call.
-            let rc = unsafe {
-                libc::epoll_ctl(
-                    epoll.as_raw_fd(),
-                    libc::EPOLL_CTL_ADD,
-                    s.as_raw_fd(),
-                    &mut ev,
-                )
-            };
-            if rc < 0 {
-                return Err(std::io::Error::last_os_error()).context("epoll_ctl");
-            }
+            epoll
+                .add(s.as_raw_fd(), libc::EPOLLIN as u32, i as u64)
+                .context("epoll_ctl")?;
             by_port.insert(s.local_addr()?.port(), i);
             socks.push(s);
         }
@@ -533,18 +515,10 @@ impl Crowd {
     /// Returns how many arrived.
     fn poll(&mut self, timeout: Duration, mut f: impl FnMut(usize, &[u8])) -> usize {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 256];
-        let ms = timeout.as_millis().min(1000) as i32;
-        // SAFETY: valid epoll descriptor and a buffer of the length given.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.epoll.as_raw_fd(),
-                events.as_mut_ptr(),
-                events.len() as i32,
-                ms,
-            )
-        };
+        let timeout = timeout.min(Duration::from_secs(1));
+        let n = self.epoll.wait(&mut events, timeout).unwrap_or(0);
         let mut got = 0;
-        for ev in events.iter().take(n.max(0) as usize) {
+        for ev in events.iter().take(n) {
             let i = ev.u64 as usize;
             let Some(sock) = self.socks.get(i) else {
                 continue;

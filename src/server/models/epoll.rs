@@ -9,7 +9,7 @@
 //! and always drains the socket until it would block.
 
 use std::net::UdpSocket;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
@@ -18,74 +18,11 @@ use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
 use crate::server::net::{tcp_join, udp_join};
 use crate::server::shutdown::TICK;
+use crate::server::sys::Epoll;
 use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
 
 /// Token of the listening socket in the interest list.
 const LISTENER: u64 = u64::MAX;
-
-/// A thin owner of an epoll instance.
-struct Epoll {
-    fd: OwnedFd,
-}
-
-impl Epoll {
-    fn new() -> std::io::Result<Self> {
-        // SAFETY: plain syscall; the returned descriptor is owned below.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor we own.
-        Ok(Epoll {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
-    }
-
-    fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> std::io::Result<()> {
-        let mut ev = libc::epoll_event { events, u64: token };
-        // SAFETY: valid epoll and target descriptors; ev lives across the call.
-        let rc = unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut ev) };
-        if rc < 0 {
-            Err(std::io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
-    }
-
-    fn add(&self, fd: RawFd, events: u32, token: u64) -> std::io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_ADD, fd, events, token)
-    }
-
-    fn modify(&self, fd: RawFd, events: u32, token: u64) -> std::io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_MOD, fd, events, token)
-    }
-
-    fn delete(&self, fd: RawFd) {
-        let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0);
-    }
-
-    fn wait(&self, events: &mut [libc::epoll_event], timeout: Duration) -> std::io::Result<usize> {
-        // SAFETY: events is a valid buffer of the given length.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.fd.as_raw_fd(),
-                events.as_mut_ptr(),
-                events.len() as i32,
-                timeout.as_millis() as i32,
-            )
-        };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                Ok(0)
-            } else {
-                Err(e)
-            }
-        } else {
-            Ok(n as usize)
-        }
-    }
-}
 
 /// Interest bits for a level-triggered connection.
 fn level_bits(want: Want) -> u32 {
