@@ -41,11 +41,13 @@ trait AsyncSock: AsRawFd + Send + 'static {
 macro_rules! impl_async_sock {
     ($t:ty) => {
         impl AsyncSock for $t {
+            // poll_*_ready keeps one waker slot per direction; `readable()`
+            // would add and remove a waiter list entry (under a lock) per wait.
             async fn ready_read(&self) -> io::Result<()> {
-                self.readable().await
+                std::future::poll_fn(|cx| self.poll_read_ready(cx)).await
             }
             async fn ready_write(&self) -> io::Result<()> {
-                self.writable().await
+                std::future::poll_fn(|cx| self.poll_write_ready(cx)).await
             }
             fn try_io_write(&self, f: impl FnOnce() -> io::Result<usize>) -> io::Result<usize> {
                 self.try_io(Interest::WRITABLE, f)
@@ -207,12 +209,20 @@ async fn run_conn<T: AsyncSock, S: Session>(
         None
     };
     let idle_for = idle.unwrap_or(Duration::from_secs(365 * 24 * 3600));
-    // The one timer, re-aimed before each wait. Moving it later (the common
-    // case: the idle deadline after each request) only updates the entry;
-    // tokio re-files it in the wheel when the old time comes.
+    // The one timer, aimed before each wait at the earliest of the idle check,
+    // the session's deadline and the shutdown grace. The idle check moves only
+    // when the timer fires (then to last_read + idle), so a busy connection
+    // does not touch its timer per request.
     let mut last_read = Instant::now();
+    let mut idle_check = last_read + idle_for;
     let timer = tokio::time::sleep(idle_for);
     tokio::pin!(timer);
+    // The shutdown signal, registered once for the connection's life rather
+    // than once per wait (each registration takes the channel's lock).
+    let stop_signal = async move {
+        let _ = stop.changed().await;
+    };
+    tokio::pin!(stop_signal);
     let (mut read_closed, mut eof_told) = (false, false);
     'conn: loop {
         // Write everything queued.
@@ -264,14 +274,13 @@ async fn run_conn<T: AsyncSock, S: Session>(
         }
         let session_due = session.deadline();
         let stop_due = stopping.map(|t| t + grace);
-        let due = earliest(last_read + idle_for, &[session_due, stop_due]);
+        let due = earliest(idle_check, &[session_due, stop_due]);
         aim(timer.as_mut(), due);
         tokio::select! {
             r = sock.ready_read() => if r.is_err() { break },
-            changed = stop.changed(), if stopping.is_none() => {
-                if changed.is_err() || *stop.borrow() {
-                    stopping = Some(Instant::now());
-                }
+            // The only value ever sent is `true`; a closed channel means the same.
+            () = &mut stop_signal, if stopping.is_none() => {
+                stopping = Some(Instant::now());
                 continue;
             }
             _ = &mut timer => {
@@ -279,6 +288,7 @@ async fn run_conn<T: AsyncSock, S: Session>(
                 if stop_due.is_some_and(|d| now >= d) || now >= last_read + idle_for {
                     break;
                 }
+                idle_check = last_read + idle_for;
                 if session_due.is_some_and(|d| now >= d) {
                     session.on_deadline(&mut out);
                     out.close();
