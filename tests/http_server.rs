@@ -516,6 +516,12 @@ fn conditional_range_and_precompressed() {
     );
     let r = get(a, "/hello.txt", &[("Range", "bytes=-3")]);
     assert_eq!(r.body, b"ld\n");
+    // Overlapping ranges are merged: no byte is sent twice.
+    let r = get(a, "/hello.txt", &[("Range", "bytes=0-,0-,2-5")]);
+    assert_eq!(
+        (r.status, r.body.as_slice(), r.header("content-range")),
+        (206, &b"hello world\n"[..], Some("bytes 0-11/12"))
+    );
     let r = get(a, "/hello.txt", &[("Range", "bytes=100-200")]);
     assert_eq!(
         (r.status, r.header("content-range")),

@@ -629,7 +629,26 @@ fn parse_ranges(spec: &str, size: u64) -> Ranges {
     if out.len() > MAX_RANGES {
         return Ranges::Ignore;
     }
-    Ranges::Some(out)
+    Ranges::Some(coalesce(out))
+}
+
+/// Merges ranges that overlap or touch (RFC 9110 section 14.6 allows it, in
+/// any order), so a request cannot make the server send any byte twice.
+/// Ranges that are all apart keep the order they were asked in.
+fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    let mut sorted = ranges.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).all(|w| w[0].1.saturating_add(1) < w[1].0) {
+        return ranges;
+    }
+    ranges.clear();
+    for (start, end) in sorted {
+        match ranges.last_mut() {
+            Some(last) if start <= last.1.saturating_add(1) => last.1 = last.1.max(end),
+            _ => ranges.push((start, end)),
+        }
+    }
+    ranges
 }
 
 /// `1.5 KiB`-style sizes for listings.
@@ -678,6 +697,17 @@ mod tests {
             Ranges::Some(vec![(0, 0), (5, 6)])
         );
         assert_eq!(parse_ranges("bytes=100-", 100), Ranges::Unsatisfiable);
+        // Apart: kept as asked, even out of order. Overlapping or touching: merged.
+        assert_eq!(
+            parse_ranges("bytes=50-59,0-9", 100),
+            Ranges::Some(vec![(50, 59), (0, 9)])
+        );
+        assert_eq!(
+            parse_ranges("bytes=0-49,10-20,50-59,90-", 100),
+            Ranges::Some(vec![(0, 59), (90, 99)])
+        );
+        let many = format!("bytes={}", vec!["0-"; 16].join(","));
+        assert_eq!(parse_ranges(&many, 100), Ranges::Some(vec![(0, 99)]));
         assert_eq!(parse_ranges("bytes=5-1", 100), Ranges::Ignore);
         assert_eq!(parse_ranges("items=0-1", 100), Ranges::Ignore);
         assert_eq!(parse_ranges("bytes=-0", 100), Ranges::Unsatisfiable);
