@@ -466,3 +466,80 @@ fn read_lines(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Strin
     });
     rx
 }
+
+/// The UDP sockets bound to `port` in this process, by descriptor.
+fn udp_sockets_on(port: u16) -> Vec<std::os::fd::RawFd> {
+    use std::os::fd::BorrowedFd;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let is_socket = std::fs::read_link(entry.path())
+            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"));
+        if !is_socket {
+            continue;
+        }
+        // SAFETY: the descriptor is open for the duration of this look (the
+        // server holds it until shutdown, which waits for this test).
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let sock = socket2::SockRef::from(&borrowed);
+        let udp = sock.r#type().is_ok_and(|t| t == socket2::Type::DGRAM);
+        let here = sock
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .is_some_and(|a| a.port() == port);
+        if udp && here {
+            found.push(fd);
+        }
+    }
+    found
+}
+
+/// epoll's extra UDP workers bind sibling sockets on the same port; they get
+/// the buffers the server forced on its own socket (32 MiB here), not the
+/// system's default cap.
+#[test]
+fn epoll_sibling_udp_sockets_get_the_same_buffers() {
+    let socket = net::udp_socket("127.0.0.1:0".parse().unwrap(), true).expect("bind");
+    let (rcv, snd) = netkit::chat::server::size_buffers(&socket, 32 << 20);
+    if rcv < 32 << 20 {
+        eprintln!("skipped: cannot force 32 MiB socket buffers here (needs root)");
+        return;
+    }
+    let port = socket.local_addr().unwrap().port();
+    let shutdown = Shutdown::new();
+    let config = Config {
+        model: Model::Epoll,
+        workers: Some(3),
+        ..Config::default()
+    };
+    let served = {
+        let stop = shutdown.clone();
+        let svc = ChatService::new(Limits::default(), false);
+        std::thread::spawn(move || server::serve_datagrams(socket, &config, svc, stop))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut fds = udp_sockets_on(port);
+    while fds.len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        fds = udp_sockets_on(port);
+    }
+    assert_eq!(fds.len(), 3, "one socket per worker");
+    for fd in fds {
+        // SAFETY: as above.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let sock = socket2::SockRef::from(&borrowed);
+        assert!(
+            sock.recv_buffer_size().unwrap() >= rcv,
+            "fd {fd}: receive buffer"
+        );
+        assert!(
+            sock.send_buffer_size().unwrap() >= snd,
+            "fd {fd}: send buffer"
+        );
+    }
+    shutdown.trigger();
+    served.join().unwrap().unwrap();
+}

@@ -5,7 +5,6 @@
 
 use std::io::{self, BufRead};
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -274,34 +273,15 @@ pub fn run_console(service: &ChatService, socket: &UdpSocket, mut input: impl Bu
 pub fn size_buffers(socket: &UdpSocket, want: usize) -> (usize, usize) {
     let sock = socket2::SockRef::from(socket);
     if sock.recv_buffer_size().unwrap_or(0) < want {
-        let _ = set_int(socket, libc::SO_RCVBUFFORCE, want);
+        let _ = net::set_int_opt(socket, libc::SO_RCVBUFFORCE, want);
     }
     if sock.send_buffer_size().unwrap_or(0) < want {
-        let _ = set_int(socket, libc::SO_SNDBUFFORCE, want);
+        let _ = net::set_int_opt(socket, libc::SO_SNDBUFFORCE, want);
     }
     (
         sock.recv_buffer_size().unwrap_or(0),
         sock.send_buffer_size().unwrap_or(0),
     )
-}
-
-fn set_int(socket: &UdpSocket, opt: libc::c_int, value: usize) -> io::Result<()> {
-    let v = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
-    // SAFETY: a valid socket descriptor and a c_int that lives across the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            opt,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 #[cfg(test)]
@@ -333,7 +313,7 @@ mod tests {
         assert!(snd > 0);
         if rcv < want {
             // Only allowed without CAP_NET_ADMIN.
-            let e = set_int(&sock, libc::SO_RCVBUFFORCE, want).unwrap_err();
+            let e = net::set_int_opt(&sock, libc::SO_RCVBUFFORCE, want).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::EPERM));
         }
     }

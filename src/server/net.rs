@@ -16,7 +16,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::ServerError;
 use super::session::Peer;
@@ -134,6 +134,49 @@ fn udp_bind(addr: SocketAddr, reuse_port: bool) -> Result<UdpSocket, ServerError
     let _ = sock.set_send_buffer_size(4 << 20);
     sock.bind(&addr.into()).map_err(|e| bind_error(&what, e))?;
     Ok(sock.into())
+}
+
+/// Gives `sibling` (another SO_REUSEPORT socket on the same port) buffers at
+/// least as large as `model`'s, which a service may have enlarged past the
+/// system's default cap. The kernel reports twice what was asked, so half is
+/// asked for: plainly first, then with the FORCE options (CAP_NET_ADMIN).
+pub fn copy_buffer_sizes(model: &UdpSocket, sibling: &UdpSocket) {
+    let (m, s) = (SockRef::from(model), SockRef::from(sibling));
+    let rcv = m.recv_buffer_size().unwrap_or(0);
+    if s.recv_buffer_size().unwrap_or(0) < rcv {
+        let _ = s.set_recv_buffer_size(rcv / 2);
+        if s.recv_buffer_size().unwrap_or(0) < rcv {
+            let _ = set_int_opt(sibling, libc::SO_RCVBUFFORCE, rcv / 2);
+        }
+    }
+    let snd = m.send_buffer_size().unwrap_or(0);
+    if s.send_buffer_size().unwrap_or(0) < snd {
+        let _ = s.set_send_buffer_size(snd / 2);
+        if s.send_buffer_size().unwrap_or(0) < snd {
+            let _ = set_int_opt(sibling, libc::SO_SNDBUFFORCE, snd / 2);
+        }
+    }
+}
+
+/// `setsockopt(SOL_SOCKET, opt, value)` with an int value (capped at `c_int::MAX`).
+pub(crate) fn set_int_opt(socket: &UdpSocket, opt: libc::c_int, value: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let v = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid socket descriptor and a c_int that lives across the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            opt,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Fails with "already in use" if a plain socket cannot bind `addr`.

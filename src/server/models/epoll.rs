@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
-use crate::server::net::{tcp_join, udp_join};
+use crate::server::net::{copy_buffer_sizes, tcp_join, udp_join};
 use crate::server::shutdown::TICK;
 use crate::server::sys::Epoll;
 use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
@@ -243,7 +243,9 @@ pub fn serve_datagrams<D: DatagramService>(
             .local_addr()
             .map_err(|e| ServerError::io("udp socket", e))?;
         for _ in 1..config.workers() {
-            sockets.push(udp_join(addr)?);
+            let sibling = udp_join(addr)?;
+            copy_buffer_sizes(&socket, &sibling);
+            sockets.push(sibling);
         }
     }
     sockets.insert(0, socket);
