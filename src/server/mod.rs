@@ -7,7 +7,9 @@
 //! - [`DatagramService`]: UDP services, `(from, bytes) -> [(to, bytes)]`.
 //! - [`net`]: endpoints, listeners and streams; [`shutdown`]: the stop flag.
 //! - [`blocking`] and [`conn`]: the two connection drivers (blocking socket,
-//!   non-blocking readiness) that feed bytes to sessions and write their output.
+//!   non-blocking readiness) that feed bytes to sessions and write their output;
+//!   [`sink`]: the zero-copy input path they (and the async model) use for a
+//!   session's [`InputSink`]; [`sys`]: the raw syscalls (sendfile, splice, epoll).
 //! - `models/`: one file per model, each the only code that knows how that
 //!   model accepts and schedules connections.
 //!
