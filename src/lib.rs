@@ -13,7 +13,7 @@
 //! - [`chat`]: `netkit chat`, the course's UDP chat room (a datagram service) and client.
 //! - [`tools`]: echo and the toolbox (host info, addresses, services, UDP,
 //!   broadcast, file send/recv, select-log).
-//! - [`bench`]: the built-in load generator and benchmarks.
+//! - [`bench`](mod@bench): the built-in load generator and benchmarks.
 //! - [`cli`]: clap options shared by every server subcommand.
 //! - [`wire`]: framing (length-prefixed frames, lines), pure and unit-tested.
 //! - `src/main.rs`: the `netkit` command line, a thin shell over the above.

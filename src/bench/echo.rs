@@ -2,7 +2,7 @@
 //!
 //! Unless a `--target` is given, the benchmark starts the server itself (this
 //! same executable, `echo serve --model M --port 0`), waits for the port it
-//! reports on stderr, drives it with the [`loadgen`](super::loadgen) for a
+//! reports on stderr, drives it with the [`super::loadgen`] for a
 //! warm-up plus the measured duration, samples the server's memory (summed
 //! over its whole process tree) and CPU while every client is still
 //! connected, and stops it with SIGTERM.

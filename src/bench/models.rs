@@ -9,7 +9,7 @@
 //!    and PSS (summed over its process tree), opens N keep-alive connections
 //!    that each make exactly one request and then stay silent, and reads them
 //!    again. The difference divided by N is what an idle connection costs.
-//! 2. **Load.** The [`loadgen`](super::loadgen) drives N keep-alive
+//! 2. **Load.** The [`super::loadgen`] drives N keep-alive
 //!    connections with one request in flight each, for a warm-up and the
 //!    measured duration: throughput, p50/p99/max latency, errors, connections
 //!    that got no answer at all (starved), the server's CPU time and its peak

@@ -78,7 +78,7 @@ pub struct ServeArgs {
 /// Options every client subcommand takes.
 #[derive(Debug, Args, Clone)]
 pub struct ClientArgs {
-    /// Server address: HOST, HOST:PORT or [IPv6]:PORT (default port 7070)
+    /// Server address: HOST, HOST:PORT or `[IPv6]:PORT` (default port 7070)
     pub addr: String,
     /// Give up on a silent server after this long (0 = wait forever)
     #[arg(long, value_parser = parse_duration, default_value = "30s")]

@@ -1,4 +1,4 @@
-//! Zero-copy input for sessions that name an [`InputSink`]: every driver calls
+//! Zero-copy input for sessions that name an [`InputSink`](super::InputSink): every driver calls
 //! [`splice_input`] before an ordinary read, and it moves the bytes from the
 //! socket into the session's file through a per-thread pipe.
 

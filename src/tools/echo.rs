@@ -3,7 +3,7 @@
 //! Three forms of the same service, so it runs on every model and transport:
 //! [`Echo`] (a sans-IO session, all models), [`BlockingEcho`] (the course's
 //! recv/send loop as a blocking handler, to compare with the session form) and
-//! [`UdpEcho`] (a stateless datagram service). [`client`] is the course's
+//! [`UdpEcho`] (a stateless datagram service). The client ([`interactive`], [`pipe`]) is the course's
 //! interactive client done right.
 
 use std::io::{self, BufRead, Read, Write};

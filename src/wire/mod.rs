@@ -2,7 +2,7 @@
 //!
 //! - [`frame`]: length-prefixed frames (4-byte big-endian length, then the
 //!   payload), the control messages of the netkit file protocol.
-//! - [`line`]: lines ending in LF (CR optional), the control messages of FTP.
+//! - [`line`](mod@line): lines ending in LF (CR optional), the control messages of FTP.
 //!
 //! Both follow the same shape: a pure `parse` that looks at a buffer and says
 //! "here is one message and this many bytes were used", "incomplete, bring more
