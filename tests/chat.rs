@@ -6,6 +6,7 @@
 
 #[path = "chat/harness.rs"]
 mod harness;
+mod util;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::UdpSocket;

@@ -7,6 +7,7 @@
 
 #[path = "chat/harness.rs"]
 mod harness;
+mod util;
 
 use std::process::{Command, Output};
 use std::time::Duration;

@@ -28,30 +28,6 @@ fn serve(root: &Path, extra: &[&str]) -> Running {
     Running(Server::start(&args))
 }
 
-/// A server that is stopped with SIGTERM when dropped, so that prefork workers
-/// and forked children exit with it (a killed master would leave them behind).
-struct Running(Server);
-
-impl std::ops::Deref for Running {
-    type Target = Server;
-    fn deref(&self) -> &Server {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Running {
-    fn deref_mut(&mut self) -> &mut Server {
-        &mut self.0
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.signal(libc::SIGTERM);
-        let _ = self.0.wait_exit(Duration::from_secs(10));
-    }
-}
-
 /// A root with a random 3 MiB file, a 1-byte and a 0-byte file, a
 /// subdirectory, a hidden file and a symlink that leads outside.
 fn root() -> (tempfile::TempDir, tempfile::TempDir, Vec<u8>) {

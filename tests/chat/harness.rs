@@ -2,117 +2,40 @@
 //! 127.0.0.1 port 0, and raw UDP members that speak the wire contract.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Path of the binary under test.
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_netkit")
-}
+pub use crate::util::*;
 
-/// How long a test waits for something that should happen at once.
-pub const WAIT: Duration = Duration::from_secs(3);
-
-/// A running `netkit chat serve`, killed on drop.
+/// A running `netkit chat serve` with its console (stdin), killed on drop;
+/// everything else is [`Server`]'s.
 pub struct ChatServer {
-    pub child: Child,
+    server: Server,
+    /// Where the room listens.
     pub addr: SocketAddr,
-    /// The server's console (its stdin).
-    pub console: Option<ChildStdin>,
-    log: Arc<Mutex<String>>,
 }
 
 impl ChatServer {
     /// Runs `netkit chat serve --port 0 <args>` and waits for its listening line.
     pub fn start(args: &[&str]) -> ChatServer {
-        let mut child = Command::new(bin())
-            .args(["chat", "serve", "--port", "0"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start netkit chat serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log2 = Arc::clone(&log);
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                {
-                    let mut l = log2.lock().unwrap();
-                    l.push_str(&line);
-                    l.push('\n');
-                }
-                if let Some(pos) = line.find("listening on udp://") {
-                    let rest = &line[pos + "listening on udp://".len()..];
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                    if let Some(t) = tx.take() {
-                        let _ = t.send(addr);
-                    }
-                }
-            }
-        });
-        let console = child.stdin.take();
-        let Ok(addr) = rx.recv_timeout(Duration::from_secs(10)) else {
-            let _ = child.kill();
-            panic!("server did not start; log:\n{}", log.lock().unwrap());
-        };
-        ChatServer {
-            child,
-            addr: addr.parse().expect("listening address"),
-            console,
-            log,
-        }
-    }
-
-    /// Everything the server wrote on stderr so far.
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits until the log contains `needle`.
-    pub fn wait_log(&self, needle: &str) -> bool {
-        eventually(WAIT, || self.log().contains(needle))
-    }
-
-    /// Types a line on the server's console.
-    pub fn type_line(&mut self, line: &str) {
-        let c = self.console.as_mut().expect("console");
-        writeln!(c, "{line}").expect("write to console");
-        c.flush().expect("flush console");
-    }
-
-    /// Sends a signal to the server.
-    pub fn signal(&self, sig: i32) {
-        // SAFETY: kill on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, sig);
-        }
-    }
-
-    /// Waits up to `limit` for the server to exit.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let until = Instant::now() + limit;
-        while Instant::now() < until {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                return Some(st);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        let mut all = vec!["chat", "serve", "--port", "0"];
+        all.extend_from_slice(args);
+        let server = Server::start_with_console(&all);
+        let addr = server.tcp();
+        ChatServer { server, addr }
     }
 }
 
-impl Drop for ChatServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for ChatServer {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for ChatServer {
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.server
     }
 }
 
@@ -199,19 +122,5 @@ impl Member {
         if let Some(got) = self.recv_within(d) {
             panic!("{} expected silence, got {got:?}", self.name);
         }
-    }
-}
-
-/// Polls `f` until it returns true or `limit` passes.
-pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_netkit")
 }
+
+/// How long a test waits for something that should happen at once.
+pub const WAIT: Duration = Duration::from_secs(3);
 
 /// Where a test server listens.
 #[derive(Debug, Clone)]
@@ -29,14 +32,29 @@ pub struct Server {
     pub addr: Addr,
     /// Everything the server printed on stderr so far.
     pub log: Arc<Mutex<String>>,
+    /// The server's stdin, when started with [`Server::start_with_console`].
+    pub console: Option<ChildStdin>,
 }
 
 impl Server {
     /// Runs `netkit <args>` and waits for its "listening on" line.
     pub fn start(args: &[&str]) -> Server {
+        Server::spawn(args, false)
+    }
+
+    /// Like [`Server::start`], with the server's stdin kept for [`Server::type_line`].
+    pub fn start_with_console(args: &[&str]) -> Server {
+        Server::spawn(args, true)
+    }
+
+    fn spawn(args: &[&str], console: bool) -> Server {
         let mut child = Command::new(bin())
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(if console {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -76,7 +94,25 @@ impl Server {
         } else {
             panic!("unexpected listening line: {url}")
         };
-        Server { child, addr, log }
+        let console = child.stdin.take();
+        Server {
+            child,
+            addr,
+            log,
+            console,
+        }
+    }
+
+    /// Types a line on the server's console (its stdin).
+    pub fn type_line(&mut self, line: &str) {
+        let c = self.console.as_mut().expect("started with a console");
+        writeln!(c, "{line}").expect("write to console");
+        c.flush().expect("flush console");
+    }
+
+    /// Waits (up to [`WAIT`]) until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str) -> bool {
+        eventually(WAIT, || self.log().contains(needle))
     }
 
     pub fn pid(&self) -> i32 {
@@ -119,6 +155,30 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A server that is stopped with SIGTERM when dropped, so that prefork workers
+/// and forked children exit with it (a killed master would leave them behind).
+pub struct Running(pub Server);
+
+impl std::ops::Deref for Running {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.signal(libc::SIGTERM);
+        let _ = self.0.wait_exit(Duration::from_secs(10));
     }
 }
 
