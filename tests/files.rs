@@ -302,6 +302,54 @@ fn upload_cut_off_halfway_leaves_no_file_on_every_kind_of_driver() {
     }
 }
 
+/// fork: a child killed outright mid-upload cannot remove its temporary file;
+/// the next upload's child sweeps it (its process is gone), without touching
+/// the temporary file of an upload still in progress.
+#[test]
+fn temp_file_of_a_killed_fork_child_is_swept_by_the_next_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path(), &["--writable", "--model", "fork"]);
+    let mut doomed = raw(&server);
+    assert_eq!(ask(&mut doomed, b"P doomed.bin 1000000"), "OK");
+    doomed.write_all(&payload(300_000, 1)).unwrap();
+    assert!(eventually(Duration::from_secs(5), || names(dir.path())
+        .len()
+        == 1));
+    let mut alive = raw(&server);
+    assert_eq!(ask(&mut alive, b"P alive.bin 1000000"), "OK");
+    alive.write_all(&payload(300_000, 2)).unwrap();
+    assert!(eventually(Duration::from_secs(5), || names(dir.path())
+        .len()
+        == 2));
+    // SIGKILL the child serving the first upload (the older child).
+    let children: Vec<i32> = children_of(server.pid())
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(children.len(), 2, "{children:?}");
+    let doomed_pid = *children.iter().min().unwrap();
+    let doomed_tmp = format!(".netkit-upload-{doomed_pid}-");
+    assert!(names(dir.path()).iter().any(|n| n.starts_with(&doomed_tmp)));
+    // SAFETY: kill on a child of the server we started.
+    unsafe { libc::kill(doomed_pid, libc::SIGKILL) };
+    assert!(eventually(Duration::from_secs(5), || {
+        !children_of(server.pid())
+            .iter()
+            .any(|&(p, _)| p == doomed_pid)
+    }));
+    assert!(names(dir.path()).iter().any(|n| n.starts_with(&doomed_tmp)));
+    // The next upload sweeps the dead child's file, and only that one.
+    let mut next = raw(&server);
+    assert_eq!(ask(&mut next, b"P next.bin 3"), "OK");
+    next.write_all(b"abc").unwrap();
+    assert_eq!(recv(&mut next).unwrap(), "OK 3");
+    let left = names(dir.path());
+    assert!(!left.iter().any(|n| n.starts_with(&doomed_tmp)), "{left:?}");
+    assert_eq!(left.len(), 2, "next.bin and the live upload: {left:?}");
+    alive.write_all(&payload(700_000, 3)).unwrap();
+    assert_eq!(recv(&mut alive).unwrap(), "OK 1000000");
+}
+
 #[test]
 fn read_only_and_overwrite_rules() {
     let (dir, _files) = library();

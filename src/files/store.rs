@@ -45,10 +45,14 @@ pub struct AtomicFile {
 const WRITE_BEHIND_WINDOW: u64 = 8 << 20;
 
 impl AtomicFile {
-    /// Creates a temporary file (named `prefix` + pid + counter) in `dest`'s directory.
+    /// Creates a temporary file (named `prefix` + pid + counter) in `dest`'s
+    /// directory. Now and then (at most once a minute per process) it first
+    /// removes temporaries there whose process has died (a forked server
+    /// child killed mid-upload, say): see [`remove_stale`].
     pub fn create(dest: &Path, prefix: &str, overwrite: bool) -> io::Result<AtomicFile> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let dir = parent_dir(dest);
+        sweep_now_and_then(&dir, prefix);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -222,6 +226,22 @@ pub fn remove_stale(dir: &Path, prefix: &str) -> usize {
         }
     }
     removed
+}
+
+/// [`remove_stale`] on `dir`, unless this process swept within the last minute.
+fn sweep_now_and_then(dir: &Path, prefix: &str) {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last + 60
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        remove_stale(dir, prefix);
+    }
 }
 
 fn process_alive(pid: i32) -> bool {
