@@ -250,14 +250,18 @@ impl Output {
         }
     }
 
-    /// Up to `max` iovecs-worth of leading byte chunks, for vectored writes.
-    pub fn byte_slices<'a>(&'a self, into: &mut Vec<std::io::IoSlice<'a>>, max: usize) {
-        for c in self.chunks.iter().take(max) {
+    /// Fills `into` with the leading byte chunks (as many as fit, up to the
+    /// first file region), for vectored writes; returns how many were filled.
+    pub fn byte_slices<'a>(&'a self, into: &mut [std::io::IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, c) in into.iter_mut().zip(&self.chunks) {
             match c {
-                Chunk::Bytes { buf, pos } => into.push(std::io::IoSlice::new(&buf[*pos..])),
+                Chunk::Bytes { buf, pos } => *slot = std::io::IoSlice::new(&buf[*pos..]),
                 Chunk::File { .. } => break,
             }
+            n += 1;
         }
+        n
     }
 
     /// Records that `n` bytes were written across leading byte chunks.

@@ -99,11 +99,24 @@ pub fn write_output(sock: RawFd, out: &mut crate::server::Output) -> io::Result<
             n
         }
         None => {
-            let mut slices = Vec::with_capacity(16);
-            out.byte_slices(&mut slices, 16);
-            // SAFETY: IoSlice is ABI-compatible with iovec; the slices outlive the call.
-            let n =
-                unsafe { libc::writev(sock, slices.as_ptr().cast(), slices.len() as libc::c_int) };
+            // On the stack: a write per response must not cost an allocation.
+            let mut slices = [io::IoSlice::new(&[]); 16];
+            let count = out.byte_slices(&mut slices);
+            let n = if count == 1 {
+                // One chunk (the usual reply): a plain send.
+                // SAFETY: the slice is valid for its length during the call.
+                unsafe {
+                    libc::send(
+                        sock,
+                        slices[0].as_ptr().cast(),
+                        slices[0].len(),
+                        libc::MSG_NOSIGNAL,
+                    )
+                }
+            } else {
+                // SAFETY: IoSlice is ABI-compatible with iovec; the slices outlive the call.
+                unsafe { libc::writev(sock, slices.as_ptr().cast(), count as libc::c_int) }
+            };
             if n < 0 {
                 return Err(io::Error::last_os_error());
             }
