@@ -277,6 +277,10 @@ async fn run_conn<T: AsyncSock, S: Session>(
         let due = earliest(idle_check, &[session_due, stop_due]);
         aim(timer.as_mut(), due);
         tokio::select! {
+            // In this order, without select!'s random start: readiness is the
+            // common case. The others are still seen on a flooded socket:
+            // tokio's cooperative budget makes readiness Pending after a burst.
+            biased;
             r = sock.ready_read() => if r.is_err() { break },
             // The only value ever sent is `true`; a closed channel means the same.
             () = &mut stop_signal, if stopping.is_none() => {
