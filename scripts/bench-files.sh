@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of `netkit files` and `netkit ftp` on 127.0.0.1 (not a test).
 #
-#   scripts/bench-files.sh            # 1 GiB file, best of 3 runs, 300 concurrent clients
+#   scripts/bench-files.sh            # 1 GiB file, 3 interleaved rounds, 300 concurrent clients
 #   SIZE_MIB=256 RUNS=1 CLIENTS=50 scripts/bench-files.sh   # quicker
 #
 # Prints one table of GB/s (1 GB = 10^9 bytes) and ratios against the ceilings:
@@ -10,8 +10,8 @@
 # since uploads are fsynced before they count as stored). Then 300 concurrent
 # clients each getting a 10 MiB file from every model, with the server's peak
 # memory (sum of PSS over the server's process tree, so forked children's
-# shared pages are not counted twice). The rows that write a file (cp, get into
-# a file, put) run interleaved in rounds and report best and median.
+# shared pages are not counted twice). All transfers run interleaved in rounds
+# (network transfers, then file writes) and report best and median.
 #
 # Needs: iperf3, curl, python3 with pyftpdlib (apt-get install iperf3 curl;
 # pip install pyftpdlib). Every file it makes lives in one temporary directory
@@ -44,29 +44,12 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 BYTES=$((SIZE_MIB * 1024 * 1024))
-echo "bench-files: $SIZE_MIB MiB file in $WORK, best of $RUNS runs, $(nproc) cores"
+echo "bench-files: $SIZE_MIB MiB file in $WORK, $RUNS interleaved rounds, $(nproc) cores"
 head -c "$BYTES" /dev/urandom > "$ROOT/big.bin"
 head -c $((10 << 20)) /dev/urandom > "$ROOT/ten.bin"
 cat "$ROOT/big.bin" > /dev/null # in the page cache, like every later read
 
 now() { date +%s.%N; }
-
-# best_of CMD...: runs the command RUNS times (sync and a cleanup hook before
-# each), prints the best wall time in seconds.
-PRE=true
-best_of() {
-    local best="" t0 t1 t
-    for _ in $(seq "$RUNS"); do
-        eval "$PRE"
-        sync
-        t0=$(now)
-        eval "$@"
-        t1=$(now)
-        t=$(echo "$t1 - $t0" | bc -l)
-        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
-    done
-    echo "$best"
-}
 
 # start_server LOG CMD...: starts a netkit server on port 0, sets PORT.
 start_server() {
@@ -94,129 +77,125 @@ gbps() { printf "%.2f" "$(echo "$BYTES / $1 / 1000000000" | bc -l)"; }
 declare -A SECS
 ROWS=()
 row() { SECS[$1]=$2; ROWS+=("$1"); }
+declare -A MEDIAN
 
-# --- ceilings ----------------------------------------------------------------
-best=""
-for _ in $(seq "$RUNS"); do
-    iperf3 -s -1 -p 15201 >/dev/null 2>&1 &
-    PIDS+=($!)
-    sleep 0.3
-    bps=$(iperf3 -c 127.0.0.1 -p 15201 -n "$BYTES" -J |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])')
-    t=$(echo "$BYTES * 8 / $bps" | bc -l)
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
-done
-row "iperf3 -n ${SIZE_MIB}M (memory to memory)" "$best"
+# in_rounds: runs every case of CASE_NAMES/CASE_CMDS RUNS times, interleaved:
+# one run of each case per round (after a `sync`), the order rotating from
+# round to round, so a slow minute of the shared machine or disk hits every
+# case alike instead of one row. CASE_OUTS names the file a case writes ("" for
+# none): it is removed before each run and compared with big.bin after it.
+# Each case becomes a row with its best time; MEDIAN keeps the median.
+in_rounds() {
+    local r k i t0 t1 sorted
+    local -a times=()
+    for r in $(seq "$RUNS"); do
+        for k in "${!CASE_NAMES[@]}"; do
+            i=$(((k + r) % ${#CASE_NAMES[@]}))
+            [ -n "${CASE_OUTS[$i]}" ] && rm -f "${CASE_OUTS[$i]}"
+            sync
+            t0=$(now)
+            eval "${CASE_CMDS[$i]}"
+            t1=$(now)
+            if [ -n "${CASE_OUTS[$i]}" ]; then cmp "${CASE_OUTS[$i]}" "$ROOT/big.bin"; fi
+            times[i]="${times[i]:-} $(echo "$t1 - $t0" | bc -l)"
+        done
+    done
+    for i in "${!CASE_NAMES[@]}"; do
+        [ -n "${CASE_OUTS[$i]}" ] && rm -f "${CASE_OUTS[$i]}"
+        sorted=$(printf "%s\n" ${times[i]} | sort -g)
+        row "${CASE_NAMES[$i]}" "$(echo "$sorted" | head -n 1)"
+        MEDIAN[${CASE_NAMES[$i]}]=$(echo "$sorted" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}')
+    done
+}
 
-# --- netkit files ---------------------------------------------------------------
+# --- servers -----------------------------------------------------------------------
+# Every server runs for the whole benchmark; each row is the wall time of one
+# whole client command (start, connect, transfer, exit), iperf3's included.
+iperf3 -s -p 15201 >/dev/null 2>&1 &
+PIDS+=($!)
 start_server "$WORK/files.log" "$NETKIT" files serve "$ROOT" --writable --port 0
 ADDR=127.0.0.1:$PORT
-PRE=true
-row "netkit files get -o - >/dev/null" "$(best_of "$NETKIT files get $ADDR big.bin -o - >/dev/null")"
-row "netkit files get -o - | cat >/dev/null" "$(best_of "$NETKIT files get $ADDR big.bin -o - | cat >/dev/null")"
-stop_server
-
-# --- file writes, in rounds -------------------------------------------------------
-# The disk is shared and its speed drifts by 2x within minutes, so everything
-# that writes a file runs in rounds (each case once per round, after a sync),
-# and each is reported by its best and its median time. Whatever runs right
-# after a 1 GiB file was deleted is slower (ext4 frees its blocks), so the
-# order rotates from round to round.
-start_server "$WORK/files.log" "$NETKIT" files serve "$ROOT" --writable --port 0
-ADDR=127.0.0.1:$PORT
-SYNC_PID=$SERVER_PID
 start_server "$WORK/files-nosync.log" "$NETKIT" files serve "$ROOT" --writable --no-sync --port 0
 ADDR_NS=127.0.0.1:$PORT
-cp "$ROOT/big.bin" "$WORK/src.bin"
-WNAMES=("cp (same disk, page cache)" "cp + sync (same disk, durable)" "netkit files get -o FILE"
-    "netkit files put (fsync on the server)" "netkit files put (serve --no-sync)")
-WCMDS=("cp $ROOT/big.bin $WORK/out.bin" "cp $ROOT/big.bin $WORK/out.bin && sync $WORK/out.bin"
-    "$NETKIT files get $ADDR big.bin -o $WORK/out.bin"
-    "$NETKIT files put $ADDR $WORK/src.bin --as put.bin"
-    "$NETKIT files put $ADDR_NS $WORK/src.bin --as put.bin")
-WOUT=("$WORK/out.bin" "$WORK/out.bin" "$WORK/out.bin" "$ROOT/put.bin" "$ROOT/put.bin")
-WTIMES=()
-for r in $(seq "$RUNS"); do
-    # Each round starts at a different case, so none always follows the same one.
-    for k in "${!WNAMES[@]}"; do
-        i=$(((k + r) % ${#WNAMES[@]}))
-        rm -f "$WORK/out.bin" "$ROOT/put.bin"
-        sync
-        t0=$(now)
-        eval "${WCMDS[$i]}"
-        t1=$(now)
-        cmp "${WOUT[$i]}" "$ROOT/big.bin"
-        WTIMES[i]="${WTIMES[i]:-} $(echo "$t1 - $t0" | bc -l)"
-    done
-done
-rm -f "$WORK/out.bin" "$ROOT/put.bin" "$WORK/src.bin"
-stop_server
-kill "$SYNC_PID" 2>/dev/null || true
-wait "$SYNC_PID" 2>/dev/null || true
-declare -A MEDIAN
-for i in "${!WNAMES[@]}"; do
-    sorted=$(printf "%s\n" ${WTIMES[i]} | sort -g)
-    row "${WNAMES[$i]}" "$(echo "$sorted" | head -n 1)"
-    MEDIAN[${WNAMES[$i]}]=$(echo "$sorted" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}')
-done
-
-# --- FTP: netkit ftp and pyftpdlib, both driven by curl --------------------------
 start_server "$WORK/ftp.log" "$NETKIT" ftp serve "$ROOT" --writable --port 0
-PRE=true
-row "netkit ftp RETR (curl >/dev/null)" "$(best_of "curl -s ftp://127.0.0.1:$PORT/big.bin -o /dev/null")"
-cp "$ROOT/big.bin" "$WORK/src.bin"
-PRE="rm -f $ROOT/stor.bin"
-row "netkit ftp STOR (curl -T, fsync)" "$(best_of "curl -s -T $WORK/src.bin ftp://127.0.0.1:$PORT/stor.bin")"
-cmp "$ROOT/stor.bin" "$ROOT/big.bin"
-rm -f "$ROOT/stor.bin" "$WORK/src.bin"
-stop_server
-
+FTP_PORT=$PORT
 python3 -m pyftpdlib -i 127.0.0.1 -p 15202 -d "$ROOT" >/dev/null 2>&1 &
 PIDS+=($!)
-PYFTPD=$!
 for _ in $(seq 100); do curl -s "ftp://127.0.0.1:15202/" >/dev/null 2>&1 && break; sleep 0.1; done
-PRE=true
-row "pyftpdlib RETR (curl >/dev/null)" "$(best_of "curl -s ftp://127.0.0.1:15202/big.bin -o /dev/null")"
-kill $PYFTPD 2>/dev/null || true
+for _ in $(seq 50); do iperf3 -c 127.0.0.1 -p 15201 -n 1K >/dev/null 2>&1 && break; sleep 0.1; done
+cp "$ROOT/big.bin" "$WORK/src.bin"
+
+# --- network transfers (nothing written to disk) ---------------------------------
+CASE_NAMES=("iperf3 -n ${SIZE_MIB}M (memory to memory)" "netkit files get -o - >/dev/null"
+    "netkit files get -o - | cat >/dev/null" "netkit ftp RETR (curl >/dev/null)"
+    "pyftpdlib RETR (curl >/dev/null)")
+CASE_CMDS=("iperf3 -c 127.0.0.1 -p 15201 -n $BYTES >/dev/null"
+    "$NETKIT files get $ADDR big.bin -o - >/dev/null"
+    "$NETKIT files get $ADDR big.bin -o - | cat >/dev/null"
+    "curl -s ftp://127.0.0.1:$FTP_PORT/big.bin -o /dev/null"
+    "curl -s ftp://127.0.0.1:15202/big.bin -o /dev/null")
+CASE_OUTS=("" "" "" "" "")
+in_rounds
+
+# --- file writes ------------------------------------------------------------------
+CASE_NAMES=("cp (same disk, page cache)" "cp + sync (same disk, durable)" "netkit files get -o FILE"
+    "netkit files put (fsync on the server)" "netkit files put (serve --no-sync)"
+    "netkit ftp STOR (curl -T, fsync)")
+CASE_CMDS=("cp $ROOT/big.bin $WORK/out.bin" "cp $ROOT/big.bin $WORK/out.bin && sync $WORK/out.bin"
+    "$NETKIT files get $ADDR big.bin -o $WORK/out.bin"
+    "$NETKIT files put $ADDR $WORK/src.bin --as put.bin"
+    "$NETKIT files put $ADDR_NS $WORK/src.bin --as put.bin"
+    "curl -s -T $WORK/src.bin ftp://127.0.0.1:$FTP_PORT/stor.bin")
+CASE_OUTS=("$WORK/out.bin" "$WORK/out.bin" "$WORK/out.bin" "$ROOT/put.bin" "$ROOT/put.bin" "$ROOT/stor.bin")
+in_rounds
+rm -f "$WORK/src.bin"
+for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+wait 2>/dev/null || true
+PIDS=()
 
 # --- table ----------------------------------------------------------------------
 IPERF_S=${SECS["iperf3 -n ${SIZE_MIB}M (memory to memory)"]}
 CP_S=${SECS["cp (same disk, page cache)"]}
 CPS_S=${SECS["cp + sync (same disk, durable)"]}
 PY_S=${SECS["pyftpdlib RETR (curl >/dev/null)"]}
-ratio() { printf "%.2f" "$(echo "$2 / $1" | bc -l)"; } # time ratio = speed ratio
-echo
-printf "%-42s %8s %7s  %s\n" "transfer of ${SIZE_MIB} MiB on 127.0.0.1" "seconds" "GB/s" "ratios (speed)"
-for name in "${ROWS[@]}"; do
-    s=${SECS[$name]}
-    case "$name" in
-    *"put"* | *"STOR"*) r="$(ratio "$s" "$CP_S")x cp, $(ratio "$s" "$CPS_S")x cp+sync" ;;
-    *"-o FILE"*) r="$(ratio "$s" "$CP_S")x cp" ;;
-    cp*) r="$(ratio "$s" "$IPERF_S")x iperf3" ;;
-    *) r="$(ratio "$s" "$IPERF_S")x iperf3, $(ratio "$s" "$PY_S")x pyftpdlib" ;;
-    esac
-    printf "%-42s %8.3f %7s  %s\n" "$name" "$s" "$(gbps "$s")" "$r"
-done
-
-GET_S=${SECS["netkit files get -o - >/dev/null"]}
-verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
-echo
-echo "targets:"
-echo "  get >/dev/null >= 0.8x iperf3:    $(ratio "$GET_S" "$IPERF_S")x  $(verdict "$IPERF_S / $GET_S >= 0.8")"
-echo "  get >/dev/null >= pyftpdlib RETR: $(ratio "$GET_S" "$PY_S")x  $(verdict "$PY_S / $GET_S >= 1")"
-GETF_S=${SECS["netkit files get -o FILE"]}
-PUT_S=${SECS["netkit files put (fsync on the server)"]}
-PUTN_S=${SECS["netkit files put (serve --no-sync)"]}
-echo "  get into a file >= 0.8x cp:       $(ratio "$GETF_S" "$CP_S")x  $(verdict "$CP_S / $GETF_S >= 0.8")"
-echo "  put into a file >= 0.8x cp:       $(ratio "$PUTN_S" "$CP_S")x  $(verdict "$CP_S / $PUTN_S >= 0.8") (--no-sync; with fsync: $(ratio "$PUT_S" "$CPS_S")x cp+sync)"
-echo
-echo "file writes by median of the $RUNS rounds (seconds; ratio to the median cp / cp + sync):"
+IPERF_M=${MEDIAN["iperf3 -n ${SIZE_MIB}M (memory to memory)"]}
 CP_M=${MEDIAN["cp (same disk, page cache)"]}
 CPS_M=${MEDIAN["cp + sync (same disk, durable)"]}
-for name in "${WNAMES[@]}"; do
+PY_M=${MEDIAN["pyftpdlib RETR (curl >/dev/null)"]}
+ratio() { printf "%.2f" "$(echo "$2 / $1" | bc -l)"; } # time ratio = speed ratio
+# ratios NAME SECONDS IPERF CP CPS PY: the ratios that matter for that row.
+ratios() {
+    case "$1" in
+    *"put"* | *"STOR"*) echo "$(ratio "$2" "$4")x cp, $(ratio "$2" "$5")x cp+sync" ;;
+    *"-o FILE"*) echo "$(ratio "$2" "$4")x cp" ;;
+    cp*) echo "$(ratio "$2" "$3")x iperf3" ;;
+    *) echo "$(ratio "$2" "$3")x iperf3, $(ratio "$2" "$6")x pyftpdlib" ;;
+    esac
+}
+echo
+printf "%-42s %8s %7s  %-32s %8s  %s\n" "transfer of ${SIZE_MIB} MiB on 127.0.0.1" "best s" "GB/s" "ratios (speed, best)" "median s" "ratios (medians)"
+for name in "${ROWS[@]}"; do
+    s=${SECS[$name]}
     m=${MEDIAN[$name]}
-    printf "  %-40s %7.3f  %sx cp, %sx cp+sync\n" "$name" "$m" "$(ratio "$m" "$CP_M")" "$(ratio "$m" "$CPS_M")"
+    printf "%-42s %8.3f %7s  %-32s %8.3f  %s\n" "$name" "$s" "$(gbps "$s")" \
+        "$(ratios "$name" "$s" "$IPERF_S" "$CP_S" "$CPS_S" "$PY_S")" \
+        "$m" "$(ratios "$name" "$m" "$IPERF_M" "$CP_M" "$CPS_M" "$PY_M")"
 done
+
+verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
+# target LABEL ROW CEILING_SECONDS_BEST CEILING_SECONDS_MEDIAN FACTOR
+target() {
+    local b=${SECS[$2]} m=${MEDIAN[$2]}
+    printf "  %-34s best %sx %-8s median %sx %s\n" "$1" "$(ratio "$b" "$3")" "$(verdict "$3 / $b >= $5")" \
+        "$(ratio "$m" "$4")" "$(verdict "$4 / $m >= $5")"
+}
+echo
+echo "targets:"
+target "get >/dev/null >= 0.8x iperf3:" "netkit files get -o - >/dev/null" "$IPERF_S" "$IPERF_M" 0.8
+target "get >/dev/null >= pyftpdlib RETR:" "netkit files get -o - >/dev/null" "$PY_S" "$PY_M" 1
+target "get into a file >= 0.8x cp:" "netkit files get -o FILE" "$CP_S" "$CP_M" 0.8
+target "put (--no-sync) >= 0.8x cp:" "netkit files put (serve --no-sync)" "$CP_S" "$CP_M" 0.8
+target "put (fsync) >= 0.8x cp + sync:" "netkit files put (fsync on the server)" "$CPS_S" "$CPS_M" 0.8
 
 # --- many clients -------------------------------------------------------------------
 # Peak memory of a process tree: sum of PSS (smaps_rollup) over the server and its
