@@ -61,6 +61,50 @@ impl ServerArgs {
     }
 }
 
+/// The shared directory of a file-serving subcommand (`files serve`, `ftp serve`)
+/// and what clients may do to it.
+#[derive(Debug, Args)]
+pub struct SharedDirArgs {
+    /// Directory to serve (clients cannot leave it)
+    #[arg(default_value = ".")]
+    pub root: std::path::PathBuf,
+    /// Accept uploads (read-only otherwise)
+    #[arg(long)]
+    pub writable: bool,
+    /// Let uploads replace existing files (never otherwise)
+    #[arg(long, requires = "writable")]
+    pub overwrite: bool,
+    /// Confirm uploads once in memory, without waiting for the disk (fsync):
+    /// faster, but a crash can lose files already confirmed
+    #[arg(long, requires = "writable")]
+    pub no_sync: bool,
+}
+
+impl SharedDirArgs {
+    /// How the startup line describes the directory's rules.
+    pub fn mode(&self) -> String {
+        let mut mode = match (self.writable, self.overwrite) {
+            (false, _) => "read-only",
+            (true, false) => "writable",
+            (true, true) => "writable, overwrite",
+        }
+        .to_string();
+        if self.no_sync {
+            mode.push_str(", no fsync");
+        }
+        mode
+    }
+}
+
+/// Applies a subcommand's default idle timeout: unset gets `default`, `0` means never.
+pub fn idle_timeout_or(config: &mut Config, default: Duration) {
+    config.idle_timeout = match config.idle_timeout {
+        None => Some(default),
+        Some(d) if d.is_zero() => None,
+        some => some,
+    };
+}
+
 /// Parses `50us`, `250ms`, `30s`, `2m`, `1h`, or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();

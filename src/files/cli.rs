@@ -25,7 +25,7 @@ use super::library::{FileLibrary, Options};
 use super::menu::{self, MenuOptions};
 use super::progress::Meter;
 use super::session::FilesService;
-use crate::cli::{ServerArgs, parse_duration};
+use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
 use crate::server::{self, Endpoint, Listener, Model, Shutdown, net};
 
 /// Idle timeout for server connections when `--idle-timeout` is not given.
@@ -54,22 +54,12 @@ pub enum FilesCmd {
 /// Options of `netkit files serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Directory to share
-    #[arg(default_value = ".")]
-    pub root: PathBuf,
-    /// Accept uploads (read-only otherwise)
-    #[arg(long)]
-    pub writable: bool,
-    /// Let uploads replace existing files (never otherwise)
-    #[arg(long, requires = "writable")]
-    pub overwrite: bool,
+    /// The directory and its rules.
+    #[command(flatten)]
+    pub dir: SharedDirArgs,
     /// Largest upload accepted (e.g. 500M, 16G)
     #[arg(long, value_parser = human::parse_size, default_value = "16G")]
     pub max_file_size: u64,
-    /// Confirm uploads once in memory, without waiting for the disk (fsync):
-    /// faster, but a crash can lose files already confirmed
-    #[arg(long, requires = "writable")]
-    pub no_sync: bool,
     /// Model, address and limits.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -156,35 +146,23 @@ pub fn run(cmd: FilesCmd) -> Result<()> {
 
 fn serve(args: &ServeArgs) -> Result<()> {
     let mut config = args.server.config();
-    config.idle_timeout = match config.idle_timeout {
-        None => Some(DEFAULT_IDLE),
-        Some(d) if d.is_zero() => None,
-        some => some,
-    };
+    idle_timeout_or(&mut config, DEFAULT_IDLE);
     let options = Options {
-        writable: args.writable,
-        overwrite: args.overwrite,
+        writable: args.dir.writable,
+        overwrite: args.dir.overwrite,
         max_file_size: args.max_file_size,
-        sync: !args.no_sync,
+        sync: !args.dir.no_sync,
     };
-    let library = FileLibrary::open(&args.root, options).context("netkit files")?;
+    let library = FileLibrary::open(&args.dir.root, options).context("netkit files")?;
     let fd_limit = net::raise_fd_limit();
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
     let listener = Listener::bind(&endpoint, config.model == Model::Epoll)?;
     let local = listener.local_endpoint()?;
-    let mut mode = match (args.writable, args.overwrite) {
-        (false, _) => "read-only",
-        (true, false) => "writable",
-        (true, true) => "writable, overwrite",
-    }
-    .to_string();
-    if args.no_sync {
-        mode.push_str(", no fsync");
-    }
     eprintln!(
-        "netkit files: serving {} ({mode}, uploads up to {})",
+        "netkit files: serving {} ({}, uploads up to {})",
         library.root().display(),
+        args.dir.mode(),
         human::size(args.max_file_size)
     );
     eprintln!(

@@ -6,7 +6,6 @@
 //! curl -O ftp://127.0.0.1:2121/file.txt   # download
 //! ```
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -14,7 +13,7 @@ use clap::{Args, Subcommand};
 
 use super::control::DEFAULT_IDLE;
 use super::{FtpOptions, FtpServer, parse_port_range};
-use crate::cli::{ServerArgs, parse_duration};
+use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
 use crate::server::{self, Endpoint, Listener, Model, Shutdown, net};
 
 /// Subcommands of `netkit ftp`.
@@ -32,19 +31,9 @@ pub enum FtpCmd {
 /// Options of `netkit ftp serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Directory to serve (clients cannot leave it)
-    #[arg(default_value = ".")]
-    pub root: PathBuf,
-    /// Accept uploads (STOR)
-    #[arg(long)]
-    pub writable: bool,
-    /// Let uploads replace existing files
-    #[arg(long, requires = "writable")]
-    pub overwrite: bool,
-    /// Confirm uploads once in memory, without waiting for the disk (fsync):
-    /// faster, but a crash can lose files already confirmed
-    #[arg(long, requires = "writable")]
-    pub no_sync: bool,
+    /// The directory and its rules.
+    #[command(flatten)]
+    pub dir: SharedDirArgs,
     /// Ports for passive data connections, e.g. 50000-50100 (default: any free port)
     #[arg(long, value_parser = parse_port_range, value_name = "A-B")]
     pub passive_ports: Option<(u16, u16)>,
@@ -71,40 +60,28 @@ fn serve(args: &ServeArgs) -> Result<()> {
     ) {
         server::check_blocking(config.model)?;
     }
-    config.idle_timeout = match config.idle_timeout {
-        None => Some(DEFAULT_IDLE),
-        Some(d) if d.is_zero() => None,
-        some => some,
-    };
+    idle_timeout_or(&mut config, DEFAULT_IDLE);
     let options = FtpOptions {
-        writable: args.writable,
-        overwrite: args.overwrite,
-        sync: !args.no_sync,
+        writable: args.dir.writable,
+        overwrite: args.dir.overwrite,
+        sync: !args.dir.no_sync,
         passive_ports: args.passive_ports,
         passive_timeout: args.passive_timeout,
     };
-    let ftp = FtpServer::new(&args.root, options).context("netkit ftp")?;
+    let ftp = FtpServer::new(&args.dir.root, options).context("netkit ftp")?;
     let fd_limit = net::raise_fd_limit();
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
     let listener = Listener::bind(&endpoint, false)?;
     let local = listener.local_endpoint()?;
-    let mut mode = match (args.writable, args.overwrite) {
-        (false, _) => "read-only",
-        (true, false) => "writable",
-        (true, true) => "writable, overwrite",
-    }
-    .to_string();
-    if args.no_sync {
-        mode.push_str(", no fsync");
-    }
     let passive = match args.passive_ports {
         Some((a, b)) => format!("passive ports {a}-{b}"),
         None => "passive ports: any".to_string(),
     };
     eprintln!(
-        "netkit ftp: serving {} ({mode}, {passive})",
-        ftp.root().display()
+        "netkit ftp: serving {} ({}, {passive})",
+        ftp.root().display(),
+        args.dir.mode()
     );
     eprintln!(
         "netkit ftp: listening on {local} (model {}, {} workers, fd limit {fd_limit})",
