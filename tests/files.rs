@@ -394,26 +394,11 @@ fn no_sync_uploads_are_complete_and_need_writable() {
 /// to mount a 1 MiB tmpfs; skipped (with a note) where that is not possible.
 #[test]
 fn disk_full_while_receiving_gets_err_and_removes_the_temporary_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("tiny");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&mnt)
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(tiny) = Tmpfs::mount("1m") else {
         eprintln!("skipped: cannot mount a tmpfs here (needs root)");
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(&mnt);
+    };
+    let mnt = tiny.path().to_path_buf();
     // Each kind of driver: blocking (thread), readiness (epoll), async. Upload
     // bodies are spliced into the file, so ENOSPC comes from splice there.
     for model in ["thread", "epoll", "async"] {

@@ -440,26 +440,11 @@ fn blocking_models_serve_and_event_loops_are_refused() {
 /// mount a 1 MiB tmpfs; skipped (with a note) where that is not possible.
 #[test]
 fn disk_full_during_stor_gets_552_and_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("tiny");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&mnt)
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(tiny) = Tmpfs::mount("1m") else {
         eprintln!("skipped: cannot mount a tmpfs here (needs root)");
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(&mnt);
+    };
+    let mnt = tiny.path().to_path_buf();
     let server = serve(&mnt, &["--writable"]);
     let mut c = Ctl::login(&server);
     let mut data = c.pasv();

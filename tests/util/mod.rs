@@ -340,3 +340,34 @@ pub fn cpu_ticks(pid: i32) -> u64 {
     f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
         + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
 }
+
+/// A small tmpfs mounted in a fresh temporary directory (for disk-full tests),
+/// unmounted on drop. `None` where mounting is not allowed (not root).
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (e.g. "1m").
+    pub fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Tmpfs { dir })
+    }
+
+    /// Where it is mounted.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
