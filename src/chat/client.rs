@@ -21,6 +21,7 @@ use crossterm::terminal::{self, Clear, ClearType};
 use crossterm::{cursor::MoveToColumn, queue, style::Print};
 
 use super::room::{EXIT, OK};
+use crate::server::sys;
 
 /// What `netkit chat join` was asked to do.
 #[derive(Debug, Clone)]
@@ -597,7 +598,7 @@ impl Link {
                     let reason = reply.strip_prefix("ERR ").unwrap_or(reply);
                     return Ok(Err(printable(reason)));
                 }
-                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionRefused => {
+                Err(e) if sys::timed_out(&e) || e.kind() == io::ErrorKind::ConnectionRefused => {
                     // Nothing yet, or nobody listening (ICMP): ask again.
                     std::thread::sleep(Duration::from_millis(50));
                 }
@@ -631,13 +632,6 @@ impl Link {
         }
         false
     }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// What the threads of a client share.
@@ -724,7 +718,7 @@ fn spawn_receiver(
                         }
                         sink.show(text);
                     }
-                    Err(e) if is_timeout(&e) => {}
+                    Err(e) if sys::timed_out(&e) => {}
                     Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                         if !unreachable {
                             sink.show(&format!("(no chat server answers at {server})"));

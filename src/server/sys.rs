@@ -64,6 +64,15 @@ pub fn would_block(err: &io::Error) -> bool {
     ) || err.raw_os_error() == Some(libc::EAGAIN)
 }
 
+/// True when a blocking call with a timeout (SO_RCVTIMEO) only ran out of time
+/// or was interrupted: try again.
+pub fn timed_out(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
 /// Makes `fd` non-blocking.
 pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor owned by the caller.

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
+use crate::server::{Shutdown, sys};
 
 /// The default port of both sides.
 pub const DEFAULT_PORT: u16 = 9999;
@@ -139,13 +139,7 @@ pub fn listen(
                 )?;
                 out.flush()?;
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if sys::timed_out(&e) => {}
             Err(e) => return Err(e),
         }
     }

@@ -42,8 +42,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
+use crate::server::{Shutdown, sys};
 
 /// First bytes of a header: protocol name and version.
 pub const MAGIC: [u8; 4] = *b"NKF1";
@@ -317,14 +317,7 @@ impl Read for Watched<'_> {
             }
             match (&mut &*self.stream).read(buf) {
                 Ok(n) => return Ok(n),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(e) if sys::timed_out(&e) => {
                     if start.elapsed() >= self.timeout {
                         return Err(io::Error::other(WatchStop::Timeout(self.timeout)));
                     }
@@ -556,13 +549,7 @@ pub fn receive_one(
         }
         match listener.accept() {
             Ok(c) => break c,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if sys::timed_out(&e) => {}
             Err(e) => {
                 return Err(TransferError::Io {
                     context: "accept".into(),

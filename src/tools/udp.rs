@@ -25,8 +25,8 @@ use std::mem::MaybeUninit;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
+use crate::server::{Shutdown, sys};
 
 /// Largest UDP payload over IPv4: 65535 (IP total length) - 20 (IP header) - 8 (UDP header).
 pub const MAX_PAYLOAD_V4: usize = 65_507;
@@ -136,14 +136,7 @@ pub fn serve(
     while !shutdown.is_set() && opts.count.is_none_or(|c| served < c) {
         let d = match recv_datagram(socket, opts.buffer) {
             Ok(d) => d,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
+            Err(e) if sys::timed_out(&e) => {
                 continue;
             }
             Err(e) => return Err(e),
@@ -235,14 +228,7 @@ pub fn exchange(
         match recv_datagram(socket, MAX_PAYLOAD_V6) {
             Ok(d) if d.from == to => return Ok(d.data),
             Ok(_) => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
+            Err(e) if sys::timed_out(&e) => {
                 continue;
             }
             // Linux reports an ICMP "port unreachable" from an earlier datagram here.
