@@ -163,7 +163,8 @@ pub const FILES: [&str; 5] = [
     "memory-per-connection.svg",
 ];
 
-fn ms(us: u64) -> String {
+/// Milliseconds from microseconds, with precision that fits the magnitude.
+pub(crate) fn ms(us: u64) -> String {
     let v = us as f64 / 1000.0;
     if v < 1.0 {
         format!("{v:.3}")

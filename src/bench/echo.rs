@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::atlas::ms;
 use super::loadgen::{self, LoadConfig, LoadResult};
 use super::proc::{self, ServerProcess, TreeUsage, model_args, workers_cell};
 use crate::server::Model;
@@ -177,18 +178,6 @@ fn workers_text(model: Model, workers: Option<usize>) -> String {
         "-" => "no worker setting".into(),
         "1" => "1 worker".into(),
         n => format!("{n} workers"),
-    }
-}
-
-/// Milliseconds from microseconds, with precision that fits the magnitude.
-fn ms(us: u64) -> String {
-    let v = us as f64 / 1000.0;
-    if v < 1.0 {
-        format!("{v:.3}")
-    } else if v < 100.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.0}")
     }
 }
 

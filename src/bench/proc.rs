@@ -277,7 +277,8 @@ fn kib_field(pid: i32, file: &str, field: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
-fn clock_ticks() -> u64 {
+/// Clock ticks per second (the unit of the CPU times in `/proc`).
+pub(crate) fn clock_ticks() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if t > 0 { t as u64 } else { 100 }
@@ -323,6 +324,11 @@ pub fn tree_usage(root: i32, with_pss: bool) -> TreeUsage {
         }
     }
     u
+}
+
+/// CPU time (user + system, all threads) of process `pid` alone; zero once it is gone.
+pub fn cpu_of(pid: i32) -> Duration {
+    read_stat(pid).map_or(Duration::ZERO, |(_, t)| process_cpu(pid, t))
 }
 
 /// CPU time (user + system) of `root` and its descendants only.
@@ -482,5 +488,19 @@ mod tests {
         assert!(u.processes >= 1);
         assert!(u.rss > 0);
         assert!(tree_pids(me).contains(&me));
+    }
+
+    #[test]
+    fn cpu_of_a_process_counts_its_busy_threads() {
+        let me = std::process::id() as i32;
+        let before = cpu_of(me);
+        let spun = thread_cpu();
+        let mut x = 0u64;
+        while thread_cpu() - spun < Duration::from_millis(100) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+        }
+        let used = cpu_of(me) - before;
+        assert!(used >= Duration::from_millis(90), "counted only {used:?}");
+        assert_eq!(cpu_of(i32::MAX), Duration::ZERO);
     }
 }

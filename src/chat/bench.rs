@@ -33,6 +33,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use hdrhistogram::Histogram;
 
+use crate::bench::proc;
 use crate::cli::parse_duration;
 use crate::server::sys::Epoll;
 use crate::server::{self, Model, net};
@@ -625,8 +626,8 @@ impl Crowd {
         let run = self.run_id;
         let members = self.socks.len() as u64;
         let drops_before = self.kernel_drops();
-        let cpu_before = process_cpu(self.server_pid);
-        let own_before = process_cpu(std::process::id() as i32);
+        let cpu_before = proc::cpu_of(self.server_pid);
+        let own_before = proc::self_cpu();
         let busy_before = machine_busy();
         let mut hist =
             Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).context("latency histogram")?;
@@ -698,8 +699,8 @@ impl Crowd {
             }
         }
         let _ = pacer.join();
-        let cpu = process_cpu(self.server_pid).saturating_sub(cpu_before);
-        let own = process_cpu(std::process::id() as i32).saturating_sub(own_before);
+        let cpu = proc::cpu_of(self.server_pid).saturating_sub(cpu_before);
+        let own = proc::self_cpu().saturating_sub(own_before);
         let busy = machine_busy().saturating_sub(busy_before);
         let elapsed = started.elapsed().as_secs_f64();
         let other = busy.saturating_sub(cpu + own).as_secs_f64() / elapsed;
@@ -791,27 +792,7 @@ fn machine_busy() -> Duration {
         .filter(|(i, _)| matches!(i, 0 | 1 | 2 | 7))
         .map(|(_, v)| v)
         .sum();
-    Duration::from_micros(busy * 1_000_000 / clock_ticks())
-}
-
-fn clock_ticks() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64
-}
-
-/// User plus system CPU time of process `pid` (all its threads).
-fn process_cpu(pid: i32) -> Duration {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return Duration::ZERO;
-    };
-    let Some(close) = stat.rfind(')') else {
-        return Duration::ZERO;
-    };
-    // Fields after "(comm)": state is field 3, utime 14, stime 15.
-    let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-    let ticks: u64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(0)
-        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Duration::from_micros(ticks * 1_000_000 / clock_ticks())
+    Duration::from_micros(busy * 1_000_000 / proc::clock_ticks())
 }
 
 #[cfg(test)]
@@ -833,15 +814,5 @@ mod tests {
         assert_eq!(parse_delivery(b"m3: 2 17 123456"), Some((2, 123456)));
         assert_eq!(parse_delivery(b"m3 joined the room"), None);
         assert_eq!(parse_delivery(b"\xff"), None);
-    }
-
-    #[test]
-    fn reads_own_cpu_time() {
-        let mut x = 0u64;
-        for i in 0..5_000_000u64 {
-            x = x.wrapping_mul(31).wrapping_add(i);
-        }
-        assert!(x != 1);
-        let _ = process_cpu(std::process::id() as i32);
     }
 }
