@@ -38,17 +38,6 @@ use crate::cli::parse_duration;
 use crate::server::sys::Epoll;
 use crate::server::{self, Model, net};
 
-/// The models that can run the room (fork and prefork cannot share it).
-pub const CHAT_MODELS: [Model; 7] = [
-    Model::Iterative,
-    Model::Thread,
-    Model::Pool,
-    Model::Select,
-    Model::Poll,
-    Model::Epoll,
-    Model::Async,
-];
-
 /// Options of `netkit bench chat`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -149,7 +138,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         bail!("--duration must be more than zero");
     }
     let models = if args.model.is_empty() {
-        CHAT_MODELS.to_vec()
+        // Every model the framework lets run a stateful datagram service
+        // (fork and prefork cannot share one room).
+        Model::ALL
+            .into_iter()
+            .filter(|&m| server::check_datagram(m, false).is_ok())
+            .collect()
     } else {
         args.model.clone()
     };
