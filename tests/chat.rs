@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use harness::*;
 use netkit::chat::ChatService;
-use netkit::chat::room::Limits;
+use netkit::chat::room::{Limits, Room};
 use netkit::server::{self, Config, Model, Shutdown, net};
 
 const QUIET: Duration = Duration::from_millis(150);
@@ -105,6 +105,58 @@ fn fork_and_prefork_are_refused() {
     }
 }
 
+/// The course's wording (`--lang zh`), seen by a course client that speaks
+/// only L/C/Q: joins, messages, the operator's broadcast and leaves read as the
+/// course's room prints them; names that merely contain a reserved one are
+/// ordinary names.
+#[test]
+fn python_course_client_in_the_course_wording() {
+    let mut server = ChatServer::start(&["--model", "thread", "--lang", "zh"]);
+    let alice = Member::join(server.addr, "小明");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/chat/course_client.py");
+    let mut py = Command::new("python3")
+        .env("PYTHONIOENCODING", "utf-8")
+        .arg(script)
+        .arg(server.addr.ip().to_string())
+        .arg(server.addr.port().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs (it is on every machine)");
+    let mut stdin = py.stdin.take().expect("stdin");
+    let lines = read_lines(py.stdout.take().expect("stdout"));
+    let next = || {
+        lines
+            .recv_timeout(WAIT)
+            .expect("a line from the python client")
+    };
+
+    writeln!(stdin, "管理员").unwrap();
+    assert_eq!(next(), "name refused: ERR 用户名 '管理员' 是保留的");
+    writeln!(stdin, "小明").unwrap();
+    assert_eq!(next(), "name refused: ERR 该用户已存在：'小明'");
+    writeln!(stdin, "badminton").unwrap();
+    assert_eq!(next(), "joined badminton");
+    alice.expect("badminton 进入聊天室");
+
+    alice.say("你好");
+    assert_eq!(next(), "< 小明 说：你好");
+    writeln!(stdin, "hi from python").unwrap();
+    alice.expect("badminton 说：hi from python");
+
+    server.type_line("下课了");
+    assert_eq!(next(), "< 管理员 说：下课了");
+    alice.expect("管理员 说：下课了");
+
+    writeln!(stdin, "quit").unwrap();
+    assert_eq!(next(), "bye");
+    alice.expect("badminton 退出了聊天室");
+    let st = py.wait().expect("python exits");
+    assert!(st.success(), "{st:?}");
+    alice.silent(QUIET);
+}
+
 /// A course client written in Python from the wire contract joins (after a
 /// refused name), talks both ways with a netkit member, and leaves on `quit`.
 #[test]
@@ -176,7 +228,7 @@ fn rules_over_the_wire() {
     // Names.
     for (name, reply) in [
         ("Admin", "ERR name 'Admin' is reserved"),
-        ("the_admin_2", "ERR name 'the_admin_2' is reserved"),
+        ("ADMIN", "ERR name 'ADMIN' is reserved"),
         ("管理员", "ERR name '管理员' is reserved"),
         ("ALICE", "ERR name 'ALICE' is taken"),
         ("   ", "ERR invalid name: empty"),
@@ -249,7 +301,7 @@ fn flood_of_garbage_changes_nothing() {
 }
 
 fn flood(model: Model) {
-    let service = ChatService::new(Limits::default(), false);
+    let service = ChatService::new(Room::new(Limits::default()), false);
     let socket = net::udp_socket("127.0.0.1:0".parse().unwrap(), false).expect("bind");
     let addr = socket.local_addr().unwrap();
     let shutdown = Shutdown::new();
@@ -284,7 +336,9 @@ fn flood(model: Model) {
             }
             1 => format!("C alice I am not alice {i}").into_bytes(),
             2 => b"Q alice".to_vec(),
-            3 => format!("L Admin{i}").into_bytes(),
+            3 => ["L Admin", "L ADMIN", "L 管理员"][(i % 3) as usize]
+                .as_bytes()
+                .to_vec(),
             4 => b"L BOB".to_vec(),
             5 => format!("C x {}", "y".repeat(2000)).into_bytes(),
             6 => format!("X garbage {i}").into_bytes(),
@@ -518,7 +572,7 @@ fn epoll_sibling_udp_sockets_get_the_same_buffers() {
     };
     let served = {
         let stop = shutdown.clone();
-        let svc = ChatService::new(Limits::default(), false);
+        let svc = ChatService::new(Room::new(Limits::default()), false);
         std::thread::spawn(move || server::serve_datagrams(socket, &config, svc, stop))
     };
     let deadline = Instant::now() + Duration::from_secs(5);

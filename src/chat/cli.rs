@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 use super::client::{self, JoinOptions};
 use super::room::{DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TEXT, Limits};
 use super::server::{self, ServeOptions};
+use super::wording::Lang;
 use crate::cli::ServerArgs;
 use crate::server::net;
 
@@ -52,6 +53,10 @@ pub struct ServeArgs {
     /// Do not read operator lines from stdin
     #[arg(long)]
     pub no_console: bool,
+    /// Language of the room's notices: en ("alice joined the room", "alice: hi")
+    /// or zh, the course's wording ("alice 进入聊天室", "alice 说：hi", "alice 退出了聊天室")
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
 }
 
 /// Options of `netkit chat join`.
@@ -83,6 +88,7 @@ pub fn run(cmd: ChatCmd) -> Result<()> {
                     idle_timeout: args.server.idle_timeout,
                 },
                 console: !args.no_console,
+                lang: args.lang,
             };
             server::serve(&opts)?;
             Ok(())

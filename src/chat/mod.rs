@@ -21,7 +21,9 @@
 //!   address, or naming another member, get `ERR` and change nothing.
 //! - Names are trimmed, 1 to 32 characters, without control characters or
 //!   `:` (which would let a name forge a `name: text` line), unique
-//!   case-insensitively; names containing `admin` or `管理员` are reserved.
+//!   case-insensitively; the console's own names `admin` and `管理员` (any
+//!   case) are reserved, while names that merely contain them (`badminton`)
+//!   are fine.
 //! - Texts are at most `--max-text` bytes (800 by default, so a delivered line
 //!   fits a 1 KiB receive buffer) and contain no control characters except
 //!   tab (a newline could forge an `Admin:` line). Longer texts are refused
@@ -44,6 +46,8 @@
 //! - [`server`]: [`ChatService`], the room as a
 //!   [`DatagramService`](crate::server::DatagramService), and `serve` (socket
 //!   buffers, operator console, log).
+//! - [`wording`]: what the room says, in English or (`--lang zh`) the
+//!   course's Chinese (`xxx 进入聊天室`, `xxx 说：...`, `xxx 退出了聊天室`).
 //! - [`client`]: `netkit chat join`, with a line editor that keeps the typed
 //!   line intact while messages arrive above it.
 //! - [`mod@bench`]: `netkit bench chat`, delivery rate, latency and loss per model.
@@ -54,6 +58,8 @@ pub mod cli;
 pub mod client;
 pub mod room;
 pub mod server;
+pub mod wording;
 
 pub use room::{Event, Limits, Outcome, Refusal, Room};
 pub use server::ChatService;
+pub use wording::Lang;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::room::{Datagram, Event, Limits, Refusal, Room};
+use super::wording::Lang;
 use crate::server::{self, Config, DatagramService, Model, ServerError, Shutdown, net};
 
 /// The socket buffer size the server asks for, each way. At 1,000 members a
@@ -38,16 +39,17 @@ struct Shared {
 }
 
 impl ChatService {
-    /// A service around an empty room; `verbose` logs to stderr.
-    pub fn new(limits: Limits, verbose: bool) -> ChatService {
+    /// A service around `room`; `verbose` logs to stderr.
+    pub fn new(room: Room, verbose: bool) -> ChatService {
         // Check often enough that nobody stays much past the limit.
-        let tick = limits
+        let tick = room
+            .limits()
             .idle_timeout
             .map(|idle| (idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1)));
         ChatService {
             shared: Arc::new(Shared {
                 tick,
-                room: Mutex::new(Room::new(limits)),
+                room: Mutex::new(room),
                 log: Mutex::new(RefusalLog::default()),
                 verbose,
             }),
@@ -59,14 +61,14 @@ impl ChatService {
         self.room().members()
     }
 
-    /// The operator's broadcast (`Admin: <text>` to every member).
+    /// The operator's broadcast (`Admin: <text>` to every member, in the room's language).
     pub fn admin(&self, text: &str) -> Result<Vec<Datagram>, Refusal> {
         self.room().admin(text)
     }
 
-    /// A plain notice line to every member.
-    pub fn notice(&self, text: &str) -> Vec<Datagram> {
-        self.room().notice(text)
+    /// The closing notice, to every member.
+    pub fn closing(&self) -> Vec<Datagram> {
+        self.room().closing()
     }
 
     fn room(&self) -> MutexGuard<'_, Room> {
@@ -179,6 +181,8 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// Read operator lines from stdin and broadcast them.
     pub console: bool,
+    /// The language of the room's notices (English, or the course's Chinese).
+    pub lang: Lang,
 }
 
 /// Runs the chat server until SIGINT/SIGTERM: binds, sizes the socket
@@ -196,7 +200,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServerError> {
     let local = socket
         .local_addr()
         .map_err(|e| ServerError::io("udp socket", e))?;
-    let service = ChatService::new(opts.limits.clone(), true);
+    let service = ChatService::new(Room::new(opts.limits.clone()).speaking(opts.lang), true);
     let console = socket
         .try_clone()
         .map_err(|e| ServerError::io("udp socket", e))?;
@@ -225,7 +229,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServerError> {
         }
     }
     let served = server::serve_datagrams(socket, &opts.config, service.clone(), shutdown);
-    let mut bye = service.notice("the room is closing; goodbye");
+    let mut bye = service.closing();
     server::blocking::send_all(&console, &mut bye);
     eprintln!("netkit chat: stopped");
     served
@@ -320,7 +324,7 @@ mod tests {
 
     #[test]
     fn service_wraps_the_room() {
-        let svc = ChatService::new(Limits::default(), false);
+        let svc = ChatService::new(Room::new(Limits::default()), false);
         let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let mut out = Vec::new();
         svc.on_datagram(a, b"L alice", &mut out);
