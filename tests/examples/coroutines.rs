@@ -1,0 +1,3 @@
+//! Lessons on coroutines: generators, explicit switching, tokio tasks, and an async server.
+
+use super::{num, run};
