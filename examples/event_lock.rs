@@ -20,13 +20,25 @@
 //! processes: worker 1 step 3                     (3 workers, steps never mixed)
 //! threads: setting the event
 //! threads: waiter 1 woke up, event is set ...    (the same with threads)
+//! event: is_set() -> false
+//! event: wait(timeout=100ms) -> false after 100 ms (nobody set it)
+//! event: set(); is_set() -> true
+//! event: wait() -> true at once (already set)
+//! event: clear(); is_set() -> false
+//! event: wait(timeout=2s) -> true after 50 ms (set by another thread)
 //! ```
+//!
+//! Python → Rust: `multiprocessing.Event()` / `Lock()` → a process-shared
+//! pthread condition variable and mutex in `MAP_SHARED` memory;
+//! `threading.Event()` → [`Event`] below (a `Mutex<bool>` + `Condvar`):
+//! `e.set()`, `e.clear()`, `e.is_set()`, `e.wait(timeout)` (returns whether it
+//! is set); `threading.Lock()` / `with lock:` → `Mutex<()>` and its guard.
 
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::sync::{Condvar, Mutex};
 use std::thread::{self, sleep};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
 use nix::sys::wait::waitpid;
@@ -97,6 +109,59 @@ impl ProcSync {
     }
 }
 
+/// `threading.Event`: a flag that threads can wait for.
+struct Event {
+    flag: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Event {
+    fn new() -> Event {
+        Event {
+            flag: Mutex::new(false),
+            cond: Condvar::new(),
+        }
+    }
+
+    fn flag(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.flag.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the flag and wakes every waiter.
+    fn set(&self) {
+        *self.flag() = true;
+        self.cond.notify_all();
+    }
+
+    /// Resets the flag: later waits block again.
+    fn clear(&self) {
+        *self.flag() = false;
+    }
+
+    fn is_set(&self) -> bool {
+        *self.flag()
+    }
+
+    /// Blocks until the flag is set or `timeout` passes (`None`: no limit);
+    /// returns the flag, like Python's `e.wait(timeout)`.
+    fn wait(&self, timeout: Option<Duration>) -> bool {
+        let guard = self.flag();
+        match timeout {
+            None => *self
+                .cond
+                .wait_while(guard, |set| !*set)
+                .unwrap_or_else(|e| e.into_inner()),
+            Some(t) => {
+                let (set, _) = self
+                    .cond
+                    .wait_timeout_while(guard, t, |set| !*set)
+                    .unwrap_or_else(|e| e.into_inner());
+                *set
+            }
+        }
+    }
+}
+
 fn steps(who: &str, id: usize) {
     for step in 1..=3 {
         println!("{who}: worker {id} step {step}");
@@ -150,22 +215,50 @@ fn main() -> anyhow::Result<()> {
     in_children(3, |id| sync.with_lock(|| steps("processes", id)))?;
 
     // The same with threads and the standard library's Mutex and Condvar.
-    let (flag, cond) = (Mutex::new(false), Condvar::new());
+    let event = Event::new();
     in_threads(4, |id| {
         if id == 0 {
             sleep(Duration::from_millis(100));
             println!("threads: setting the event");
-            *flag.lock().unwrap() = true;
-            cond.notify_all();
+            event.set();
         } else {
-            let _set = cond.wait_while(flag.lock().unwrap(), |set| !*set).unwrap();
+            event.wait(None);
             println!("threads: waiter {id} woke up, event is set");
         }
     });
     let lock = Mutex::new(());
     in_threads(3, |id| {
-        let _guard = lock.lock().unwrap();
+        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
         steps("threads", id);
+    });
+    event_api()
+}
+
+/// The rest of `threading.Event`: clear, is_set and waiting with a timeout.
+fn event_api() -> anyhow::Result<()> {
+    let event = Event::new();
+    println!("event: is_set() -> {}", event.is_set());
+    let start = Instant::now();
+    let got = event.wait(Some(Duration::from_millis(100)));
+    let waited = start.elapsed().as_millis();
+    println!("event: wait(timeout=100ms) -> {got} after {waited} ms (nobody set it)");
+    event.set();
+    println!("event: set(); is_set() -> {}", event.is_set());
+    println!(
+        "event: wait() -> {} at once (already set)",
+        event.wait(None)
+    );
+    event.clear();
+    println!("event: clear(); is_set() -> {}", event.is_set());
+    thread::scope(|s| {
+        s.spawn(|| {
+            sleep(Duration::from_millis(50));
+            event.set();
+        });
+        let start = Instant::now();
+        let got = event.wait(Some(Duration::from_secs(2)));
+        let waited = start.elapsed().as_millis();
+        println!("event: wait(timeout=2s) -> {got} after {waited} ms (set by another thread)");
     });
     Ok(())
 }

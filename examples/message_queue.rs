@@ -7,6 +7,11 @@
 //! `sem_trywait` and report "full"/"empty" instead (like Python's
 //! `multiprocessing.Queue(maxsize)`).
 //!
+//! `qsize()`, `empty()` and `full()` read the semaphores' counts
+//! (`sem_getvalue`), and `put`/`get` with a timeout use `sem_timedwait`, so
+//! they give up after the timeout like Python's `put(msg, timeout=0.1)`
+//! (which raises `queue.Full`) and `get(timeout=0.1)` (`queue.Empty`).
+//!
 //! Run: `cargo run --example message_queue`
 //!
 //! Expected output (producer/consumer lines interleave differently each run):
@@ -16,7 +21,11 @@
 //! put(block=false, "b") -> ok
 //! put(block=false, "c") -> ok
 //! put(block=false, "d") -> full (capacity 3)
+//! qsize() -> 3, empty() -> false, full() -> true
+//! put("d", timeout=100ms) -> full after 100 ms
 //! drained: ["a", "b", "c"]
+//! qsize() -> 0, empty() -> true, full() -> false
+//! get(timeout=100ms) -> empty after 100 ms
 //! producer: put msg-0
 //! ...
 //! producer: queue full, put(msg-3) blocks
@@ -24,12 +33,17 @@
 //! ...
 //! consumer: received 8 messages in order
 //! ```
+//!
+//! Python → Rust: `multiprocessing.Queue(maxsize)` → [`Queue`] (a pipe plus
+//! two process-shared semaphores); `q.put(x, block, timeout)` /
+//! `q.get(block, timeout)` → `put` / `get` with `sem_wait`, `sem_trywait` or
+//! `sem_timedwait`; `q.qsize()`, `q.empty()`, `q.full()` → `sem_getvalue`.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::num::NonZeroUsize;
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
@@ -54,6 +68,64 @@ impl Sem {
     }
     fn post(self) {
         assert_eq!(unsafe { libc::sem_post(self.0) }, 0, "sem_post");
+    }
+    /// Waits at most `timeout`; false when it ran out.
+    fn wait_timeout(self, timeout: Duration) -> bool {
+        // sem_timedwait takes an absolute CLOCK_REALTIME deadline.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970");
+        let deadline = now + timeout;
+        let ts = libc::timespec {
+            tv_sec: deadline.as_secs() as libc::time_t,
+            tv_nsec: deadline.subsec_nanos() as libc::c_long,
+        };
+        loop {
+            // SAFETY: as above; ts is a valid timespec.
+            if unsafe { libc::sem_timedwait(self.0, &ts) } == 0 {
+                return true;
+            }
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::ETIMEDOUT => return false,
+                e => panic!("sem_timedwait: {e}"),
+            }
+        }
+    }
+    /// The semaphore's current count.
+    fn value(self) -> i32 {
+        let mut v = 0;
+        // SAFETY: as above; v is a valid out-pointer.
+        assert_eq!(
+            unsafe { libc::sem_getvalue(self.0, &mut v) },
+            0,
+            "sem_getvalue"
+        );
+        v
+    }
+}
+
+/// How long a `put` or `get` may wait.
+#[derive(Clone, Copy)]
+enum Block {
+    /// Fail at once (Python's `block=False`).
+    No,
+    /// Wait as long as it takes (`block=True`, the default).
+    Forever,
+    /// Wait at most this long (`timeout=...`).
+    For(Duration),
+}
+
+impl Block {
+    fn take(self, sem: Sem) -> bool {
+        match self {
+            Block::No => sem.try_wait(),
+            Block::Forever => {
+                sem.wait();
+                true
+            }
+            Block::For(t) => sem.wait_timeout(t),
+        }
     }
 }
 
@@ -87,27 +159,25 @@ impl Queue {
         })
     }
 
-    /// Like Python's `put(msg, block)`: Ok(false) means "full" (only when !block).
-    fn put(&mut self, msg: &str, block: bool) -> anyhow::Result<bool> {
+    /// Like Python's `put(msg, block, timeout)`: Ok(false) means "full" (it
+    /// did not get a free slot in time).
+    fn put(&mut self, msg: &str, block: Block) -> anyhow::Result<bool> {
         anyhow::ensure!(msg.len() <= MSG, "message longer than {MSG} bytes");
         let mut buf = [0u8; MSG];
         buf[..msg.len()].copy_from_slice(msg.as_bytes());
-        if block {
-            self.free.wait(); // sleeps while the queue is full
-        } else if !self.free.try_wait() {
-            return Ok(false);
+        if !block.take(self.free) {
+            return Ok(false); // a blocking put sleeps in take() while the queue is full
         }
         self.tx.write_all(&buf)?;
         self.items.post();
         Ok(true)
     }
 
-    /// Like Python's `get(block)`: Ok(None) means "empty" (only when !block).
-    fn get(&mut self, block: bool) -> anyhow::Result<Option<String>> {
-        if block {
-            self.items.wait(); // sleeps while the queue is empty
-        } else if !self.items.try_wait() {
-            return Ok(None);
+    /// Like Python's `get(block, timeout)`: Ok(None) means "empty" (nothing
+    /// arrived in time).
+    fn get(&mut self, block: Block) -> anyhow::Result<Option<String>> {
+        if !block.take(self.items) {
+            return Ok(None); // a blocking get sleeps in take() while the queue is empty
         }
         let mut buf = [0u8; MSG];
         self.rx.read_exact(&mut buf)?;
@@ -115,23 +185,57 @@ impl Queue {
         let end = buf.iter().position(|&b| b == 0).unwrap_or(MSG);
         Ok(Some(String::from_utf8_lossy(&buf[..end]).into_owned()))
     }
+
+    /// Messages queued now (Python's `qsize()`; a snapshot, as in Python).
+    fn qsize(&self) -> i32 {
+        self.items.value()
+    }
+
+    fn empty(&self) -> bool {
+        self.items.value() == 0
+    }
+
+    fn full(&self) -> bool {
+        self.free.value() == 0
+    }
+
+    fn report(&self) {
+        println!(
+            "qsize() -> {}, empty() -> {}, full() -> {}",
+            self.qsize(),
+            self.empty(),
+            self.full()
+        );
+    }
 }
 
 fn main() -> anyhow::Result<()> {
     let mut q = Queue::new(3)?;
-    if q.get(false)?.is_none() {
+    if q.get(Block::No)?.is_none() {
         println!("get(block=false) on an empty queue -> empty");
     }
     for msg in ["a", "b", "c", "d"] {
-        let ok = q.put(msg, false)?;
+        let ok = q.put(msg, Block::No)?;
         let result = if ok { "ok" } else { "full (capacity 3)" };
         println!("put(block=false, {msg:?}) -> {result}");
     }
+    q.report();
+    let start = Instant::now();
+    let ok = q.put("d", Block::For(Duration::from_millis(100)))?;
+    let result = if ok { "ok" } else { "full" };
+    let waited = start.elapsed().as_millis();
+    println!("put(\"d\", timeout=100ms) -> {result} after {waited} ms");
     let mut drained = Vec::new();
-    while let Some(msg) = q.get(false)? {
+    while let Some(msg) = q.get(Block::No)? {
         drained.push(msg);
     }
     println!("drained: {drained:?}");
+    q.report();
+    let start = Instant::now();
+    let got = q.get(Block::For(Duration::from_millis(100)))?;
+    let result = got.as_deref().unwrap_or("empty");
+    let waited = start.elapsed().as_millis();
+    println!("get(timeout=100ms) -> {result} after {waited} ms");
 
     const N: usize = 8;
     // SAFETY: single-threaded process; the child may run arbitrary code.
@@ -140,7 +244,7 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..N {
             sleep(Duration::from_millis(30)); // a slow consumer: the queue fills up
             let msg = q
-                .get(true)?
+                .get(Block::Forever)?
                 .expect("a blocking get always returns a message");
             println!("consumer: got {msg}");
             received.push(msg);
@@ -155,9 +259,9 @@ fn main() -> anyhow::Result<()> {
     } else {
         for i in 0..N {
             let msg = format!("msg-{i}");
-            if !q.put(&msg, false).expect("put") {
+            if !q.put(&msg, Block::No).expect("put") {
                 println!("producer: queue full, put({msg}) blocks");
-                q.put(&msg, true).expect("put");
+                q.put(&msg, Block::Forever).expect("put");
             }
             println!("producer: put {msg}");
         }

@@ -6,14 +6,19 @@
 //! each `read` of one record takes exactly one task: the kernel load-balances
 //! tasks between the idle workers.
 //!
-//! `apply_async` submits one task and returns a handle; `map` submits many and
-//! returns the results in input order.
+//! `apply` submits one task and waits for its result (the caller blocks, so
+//! tasks given with `apply` run one at a time); `apply_async` submits one task
+//! and returns a handle at once, so several run in parallel; `map` submits
+//! many and returns the results in input order.
 //!
 //! Run: `cargo run --example process_pool`
 //!
 //! Expected output (pids vary; which worker gets which task varies):
 //! ```text
 //! pool: 4 workers: [401, 402, 403, 404]
+//! apply(5) = 25 (computed by pid 401; the caller waited for it)
+//! apply x4: 4 results after 82 ms (one task at a time)
+//! apply_async x4: 4 results after 21 ms (in parallel)
 //! apply_async(7) = 49 (computed by pid 402)
 //! map: 0^2 = 0 (pid 401)
 //! ...
@@ -21,12 +26,18 @@
 //! map results: [0, 1, 4, 9, ..., 361]
 //! pool: 4 of 4 workers exited cleanly
 //! ```
+//!
+//! Python → Rust: `Pool(4)` → `Pool::new(4, func)` (four forked workers
+//! reading one task pipe); `pool.apply(f, (x,))` → `apply(x)`;
+//! `pool.apply_async(f, (x,))` and `r.get()` → `apply_async(x)` and
+//! `get(handle)`; `pool.map(f, xs)` → `map(xs)`; `pool.close(); pool.join()`
+//! → `close_and_join()` (closing the task pipe is the "no more work" signal).
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid, pipe};
@@ -103,6 +114,12 @@ impl Pool {
         Ok(self.done.remove(&handle.0).expect("just inserted"))
     }
 
+    /// Like Python's `pool.apply`: submit one task and wait for its result.
+    fn apply(&mut self, x: u64) -> anyhow::Result<(u64, Pid)> {
+        let handle = self.apply_async(x)?;
+        self.get(handle)
+    }
+
     /// Results in input order. (Fine for up to ~4000 tasks: the pipe buffers them.)
     fn map(&mut self, inputs: impl IntoIterator<Item = u64>) -> anyhow::Result<Vec<(u64, Pid)>> {
         let handles: Vec<_> = inputs.into_iter().map(|x| self.apply_async(x)).collect();
@@ -130,6 +147,24 @@ fn main() -> anyhow::Result<()> {
     let mut pool = Pool::new(4, square)?;
     let pids: Vec<String> = pool.workers.iter().map(Pid::to_string).collect();
     println!("pool: {} workers: [{}]", pids.len(), pids.join(", "));
+
+    let (value, pid) = pool.apply(5)?;
+    println!("apply(5) = {value} (computed by pid {pid}; the caller waited for it)");
+    let start = Instant::now();
+    for x in 0..4 {
+        pool.apply(x)?;
+    }
+    let ms = start.elapsed().as_millis();
+    println!("apply x4: 4 results after {ms} ms (one task at a time)");
+    let start = Instant::now();
+    let handles = (0..4)
+        .map(|x| pool.apply_async(x))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for h in handles {
+        pool.get(h)?;
+    }
+    let ms = start.elapsed().as_millis();
+    println!("apply_async x4: 4 results after {ms} ms (in parallel)");
 
     let handle = pool.apply_async(7)?;
     let (value, pid) = pool.get(handle)?;

@@ -3,6 +3,8 @@
 //! 1. A handler installed with `sigaction` runs when we `kill()` ourselves.
 //! 2. A signal set to SIG_IGN is discarded: the process carries on.
 //! 3. `alarm(1)` schedules SIGALRM; `pause()` sleeps until a signal arrives.
+//!    A process has one alarm clock: `alarm(1)` after `alarm(5)` replaces the
+//!    earlier alarm (and returns the 5 s it had left) instead of adding one.
 //! 4. Default action: a child that does not handle SIGTERM is killed by it,
 //!    and the parent learns which signal killed it from `waitpid`.
 //!
@@ -12,11 +14,21 @@
 //! ```text
 //! handler: sent SIGUSR1 to self (pid 801), handler ran 1 time(s)
 //! ignore: SIGUSR2 is SIG_IGN, sent it to self, still alive
-//! alarm: alarm(1) then pause() ...
+//! alarm: alarm(5) -> no earlier alarm
+//! alarm: alarm(1) -> replaces it: 5 s were left
+//! alarm: pause() ...
 //! alarm: woken by SIGALRM after 1.00 s
+//! alarm: alarm(0) -> no alarm left: the 5 s one was replaced, not added
 //! default: child 802 killed by SIGTERM (default action: terminate)
 //! default: child 803 killed by SIGKILL (cannot be caught or ignored)
 //! ```
+//!
+//! Python → Rust: `signal.signal(sig, handler)` → `sigaction` (the handler
+//! may only do async-signal-safe work, here an atomic); `signal.SIG_IGN` /
+//! `SIG_DFL` → `SigHandler::SigIgn` / `SigDfl`; `os.kill(pid, sig)` → `kill`;
+//! `signal.alarm(n)` → `alarm::set(n)` (`alarm(0)` → `alarm::cancel()`);
+//! `signal.pause()` → `pause()`; the killed child's signal from `os.wait()` →
+//! `WaitStatus::Signaled`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -88,9 +100,16 @@ fn main() -> anyhow::Result<()> {
     // 3. alarm + pause. (A signal arriving between the check and pause() would
     //    be missed; sigsuspend() closes that window. One second is plenty here.)
     install(Signal::SIGALRM, on_alarm)?;
-    println!("alarm: alarm(1) then pause() ...");
+    // A process has one alarm clock: a new alarm() replaces the earlier one
+    // and returns the seconds that were left on it.
+    match alarm::set(5) {
+        None => println!("alarm: alarm(5) -> no earlier alarm"),
+        Some(left) => println!("alarm: alarm(5) -> an earlier alarm had {left} s left"),
+    }
     let start = Instant::now();
-    alarm::set(1);
+    let left = alarm::set(1).unwrap_or(0);
+    println!("alarm: alarm(1) -> replaces it: {left} s were left");
+    println!("alarm: pause() ...");
     while ALARMS.load(Ordering::SeqCst) == 0 {
         pause();
     }
@@ -98,6 +117,10 @@ fn main() -> anyhow::Result<()> {
         "alarm: woken by SIGALRM after {:.2} s",
         start.elapsed().as_secs_f64()
     );
+    match alarm::cancel() {
+        None => println!("alarm: alarm(0) -> no alarm left: the 5 s one was replaced, not added"),
+        Some(left) => println!("alarm: alarm(0) -> an alarm was still set ({left} s left)"),
+    }
 
     // 4. Default actions, seen by the parent through waitpid.
     kill_child_with(Signal::SIGTERM, "default action: terminate")?;

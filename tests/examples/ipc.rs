@@ -45,7 +45,13 @@ fn message_queue_is_bounded_fifo() {
         r.has_line(&format!("put(block=false, {msg:?}) -> ok"));
     }
     r.has_line("put(block=false, \"d\") -> full (capacity 3)");
+    r.has_line("qsize() -> 3, empty() -> false, full() -> true");
+    let put = r.line("put(\"d\", timeout=100ms) -> full after ");
+    assert!((100..1000).contains(&num(put, "after ")), "{put}");
     r.has_line("drained: [\"a\", \"b\", \"c\"]");
+    r.has_line("qsize() -> 0, empty() -> true, full() -> false");
+    let get = r.line("get(timeout=100ms) -> empty after ");
+    assert!((100..1000).contains(&num(get, "after ")), "{get}");
     let lines = r.lines();
     let got: Vec<&str> = lines
         .iter()
@@ -121,6 +127,10 @@ fn shared_memory_loses_updates_without_a_lock_only() {
 fn semaphore_limits_concurrency() {
     let r = run("semaphore", &[]);
     r.assert_success();
+    r.has_line("get_value() -> 2 (initial)");
+    r.has_line("acquire(); get_value() -> 1");
+    r.has_line("release(); get_value() -> 2");
+    r.has_line("get_value() -> 2 after every process released it");
     r.has_line("6 processes, at most 2 at a time");
     let (mut inside, mut max_seen) = (0i64, 0i64);
     let (mut entered, mut left) = (HashSet::new(), HashSet::new());
@@ -188,4 +198,20 @@ fn event_and_lock_across_processes_and_threads() {
         }
         assert_eq!(workers, HashSet::from([0, 1, 2]));
     }
+}
+
+#[test]
+fn event_clear_is_set_and_wait_with_a_timeout() {
+    let r = run("event_lock", &[]);
+    r.assert_success();
+    r.has_line("event: is_set() -> false");
+    let timed_out = r.line("event: wait(timeout=100ms) -> false after ");
+    let waited = num(timed_out, "after ");
+    assert!((100..1000).contains(&waited), "{timed_out}");
+    r.has_line("event: set(); is_set() -> true");
+    r.has_line("event: wait() -> true at once (already set)");
+    r.has_line("event: clear(); is_set() -> false");
+    let woken = r.line("event: wait(timeout=2s) -> true after ");
+    let waited = num(woken, "after ");
+    assert!((50..2000).contains(&waited), "{woken}");
 }

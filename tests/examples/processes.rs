@@ -103,6 +103,16 @@ fn process_pool_computes_squares_in_worker_processes() {
     let workers: HashSet<i64> = inner.split(", ").map(|p| p.parse().expect("pid")).collect();
     assert_eq!(workers.len(), 4, "4 distinct worker pids\n{}", r.context());
     assert!(!workers.contains(&r.pid), "workers are child processes");
+    let sync = r.line("apply(5) = ");
+    assert_eq!(num(sync, "= "), 25);
+    assert!(workers.contains(&num(sync, "pid ")), "{}", r.context());
+    let one_by_one = num(r.line("apply x4: 4 results after "), "after ");
+    let parallel = num(r.line("apply_async x4: 4 results after "), "after ");
+    assert!(
+        one_by_one >= 80 && parallel < one_by_one,
+        "apply waits for each task (4 x 20 ms), apply_async runs them together\n{}",
+        r.context()
+    );
     let apply = r.line("apply_async(7) = ");
     assert_eq!(num(apply, "= "), 49);
     assert!(workers.contains(&num(apply, "pid ")), "{}", r.context());

@@ -13,6 +13,9 @@ fn signals_handler_ignore_alarm_default() {
         r.pid
     ));
     r.has_line("ignore: SIGUSR2 is SIG_IGN, sent it to self, still alive");
+    r.has_line("alarm: alarm(5) -> no earlier alarm");
+    r.has_line("alarm: alarm(1) -> replaces it: 5 s were left");
+    r.has_line("alarm: alarm(0) -> no alarm left: the 5 s one was replaced, not added");
     let woke = r.line("alarm: woken by SIGALRM after ");
     let secs: f64 = woke["alarm: woken by SIGALRM after ".len()..]
         .trim_end_matches(" s")
