@@ -197,3 +197,57 @@ fn copy_halves_with_paths() {
         missing.context()
     );
 }
+
+#[test]
+fn process_objects_lifecycle_daemons_and_wnohang() {
+    let r = run("process_objects", &[]);
+    r.assert_success();
+    r.has_line("worker-1: before start: pid=None is_alive=false");
+    let started = r.line("worker-1: started: pid=");
+    let pid = num(started, "pid=");
+    assert!(started.ends_with("is_alive=true"), "{}", r.context());
+    let work = r.line("worker-1 (pid ");
+    assert_eq!((num(work, "(pid "), num(work, "parent ")), (pid, r.pid));
+    let timed = r.line("worker-1: join(timeout=100ms) returned after ");
+    assert!((100..300).contains(&num(timed, "after ")), "{timed}");
+    assert!(
+        timed.ends_with("is_alive=true exitcode=None"),
+        "still running after a join that timed out: {timed}"
+    );
+    r.has_line("worker-1: join() returned: is_alive=false exitcode=Some(0)");
+    assert!(r.line("Countdown (pid ").ends_with("): 3 2 1"));
+    r.has_line("countdown: exitcode=Some(7)");
+
+    let parent = r.line("daemon: parent ");
+    let (daemon, ordinary) = (num(parent, "daemon child "), num(parent, "ordinary child "));
+    r.has_line(&format!(
+        "daemon: {daemon} (daemon=true) ended with its parent: killed by SIGKILL"
+    ));
+    r.has_line(&format!(
+        "daemon: {ordinary} (daemon=false) outlived its parent: exited with status 0"
+    ));
+    assert!(
+        r.index_of(&format!("daemon: child {ordinary} (daemon=false) finished"))
+            > r.index_of("daemon: parent "),
+        "the ordinary child finishes after its parent left\n{}",
+        r.context()
+    );
+
+    r.has_line("wnohang: waitpid(-1, WNOHANG) -> nothing yet; doing other work (poll 1)");
+    let reaped: Vec<&str> = r
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("wnohang: reaped "))
+        .collect();
+    assert_eq!(reaped.len(), 3, "{}", r.context());
+    for (line, code) in reaped.iter().zip(1..) {
+        assert_eq!(
+            num(line, "exit status "),
+            code,
+            "reaped as they exit: {line}"
+        );
+        assert!(num(line, "after ") >= 50 * code, "{line}");
+    }
+    let polls = num(r.line("wnohang: all 3 reaped; "), "reaped; ");
+    assert!(polls >= 1, "{}", r.context());
+}
