@@ -1,6 +1,6 @@
 //! `netkit files`: the course's file server and client over the netkit file protocol.
 //!
-//! The wire contract (DESIGN.md, "netkit file protocol"): requests and replies
+//! The wire contract (docs/files.md, "The netkit file protocol"): requests and replies
 //! are length-prefixed frames (`L`, `G <name>`, `P <name> <size>`, `Q`; `OK ...`
 //! or `ERR <reason>`), file bodies are raw bytes of an announced length, so no
 //! end marker and no sleeping around "sticky packets".

@@ -53,7 +53,7 @@ fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<()
     let mut children = Children::default();
     let master = nix::unistd::getpid();
     let spawn = |children: &mut Children| -> Result<(), ServerError> {
-        // SAFETY: the master is single-threaded (fork-safety rule in DESIGN.md).
+        // SAFETY: the master is single-threaded (fork safety, docs/architecture.md).
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
                 die_with_parent(master);
