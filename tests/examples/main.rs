@@ -290,6 +290,7 @@ impl Running {
 }
 
 mod coroutines;
+mod course_map;
 mod ipc;
 mod processes;
 mod servers;
