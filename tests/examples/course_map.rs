@@ -67,7 +67,10 @@ fn every_lesson_on_the_map_exists_and_is_run_by_a_test() {
         if not_lessons.contains(&name.as_str()) {
             continue;
         }
-        assert!(named.contains(name), "examples/{name}.rs is not on the course map");
+        assert!(
+            named.contains(name),
+            "examples/{name}.rs is not on the course map"
+        );
         if name == "http_route" {
             continue; // tested in tests/http_server.rs
         }
