@@ -10,8 +10,9 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::session::{Output, Service, Session};
+use super::session_core::SessionCore;
 use super::shutdown::{Shutdown, TICK};
-use super::{Connection, DatagramService, Handler, sink, sys};
+use super::{Connection, DatagramService, Handler, sys};
 
 /// Read size for blocking connections.
 const READ_CHUNK: usize = 64 * 1024;
@@ -66,7 +67,7 @@ impl Clock<'_> {
 
 /// Runs `session` on `conn` until the session closes, the peer leaves, the
 /// connection idles out, or a shutdown finds the session idle.
-pub fn run_session<S: Session>(conn: Connection, mut session: S) -> io::Result<()> {
+pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
     let Connection {
         mut stream,
         shutdown,
@@ -85,118 +86,78 @@ pub fn run_session<S: Session>(conn: Connection, mut session: S) -> io::Result<(
         grace: shutdown_timeout,
         last_progress: Instant::now(),
     };
-
-    let mut out = Output::new();
+    let mut core = SessionCore::new(session);
     let mut buf = vec![0u8; READ_CHUNK];
-    let mut filled = 0usize;
-    session.on_connect(&mut out);
 
-    let result = (|| -> io::Result<()> {
-        loop {
-            let had_output = !out.is_empty();
-            if flush(fd, &mut out, &mut clock).is_err() {
-                return Ok(());
-            }
-            if out.wants_close() {
-                return Ok(());
-            }
-            // Output drained: offer input the session held back while it was queued.
-            if had_output && filled > 0 {
-                let used = session.on_input(&buf[..filled], &mut out).min(filled);
-                buf.copy_within(used..filled, 0);
-                filled -= used;
-                if used > 0 || !out.is_empty() {
-                    continue;
-                }
-            }
-            if session.deadline().is_some_and(|d| Instant::now() >= d) {
-                session.on_deadline(&mut out);
-                let _ = flush(fd, &mut out, &mut clock);
-                return Ok(());
-            }
-            if filled == buf.len() {
-                if buf.len() >= session.max_buffer() {
-                    return Ok(()); // The session will not take more: protocol violation.
-                }
-                buf.resize((buf.len() * 2).min(session.max_buffer().max(READ_CHUNK)), 0);
-            }
-            // An upload's body goes from the socket straight into its file.
-            if filled == 0
-                && let Some(r) = sink::splice_input(&mut session, fd, &mut out)
-            {
-                match r {
-                    Ok(0) => {
-                        if !out.wants_close() {
-                            session.on_eof(&mut out);
-                        }
-                        let _ = flush(fd, &mut out, &mut clock);
-                        return Ok(());
-                    }
-                    Ok(_) => clock.last_progress = Instant::now(),
-                    // The read timeout (one tick) passed with nothing to move.
-                    Err(e) if sys::would_block(&e) => {
-                        if clock.check().is_err() {
-                            return Ok(());
-                        }
-                    }
-                    Err(_) => return Ok(()),
-                }
-                continue;
-            }
-            let stopping = shutdown.is_set();
-            let n = if stopping {
-                // Take what has already arrived; close if the session is between requests.
-                match sys::recv_now(fd, &mut buf[filled..]) {
-                    Ok(n) => n,
-                    Err(e) if sys::would_block(&e) => {
-                        if session.is_idle() || clock.check().is_err() {
-                            return Ok(());
-                        }
-                        sys::wait_readable(fd, TICK.as_millis() as i32);
-                        continue;
-                    }
-                    Err(_) => return Ok(()),
-                }
-            } else {
-                match stream.read(&mut buf[filled..]) {
-                    Ok(n) => n,
-                    Err(e) if sys::would_block(&e) => {
-                        if clock.check().is_err() {
-                            return Ok(());
-                        }
-                        continue;
-                    }
-                    Err(_) => return Ok(()),
-                }
-            };
-            if n == 0 {
-                // Answer whatever the session still holds, then tell it about EOF.
-                while filled > 0 && !out.wants_close() {
-                    if flush(fd, &mut out, &mut clock).is_err() {
-                        return Ok(());
-                    }
-                    let used = session.on_input(&buf[..filled], &mut out).min(filled);
-                    buf.copy_within(used..filled, 0);
-                    filled -= used;
-                    if used == 0 && out.is_empty() {
+    loop {
+        if flush(fd, core.out(), &mut clock).is_err() {
+            break;
+        }
+        // Output drained: held input is offered again, a pending EOF told.
+        if core.settle().is_err() || core.finished() {
+            break;
+        }
+        if !core.out_is_empty() {
+            continue;
+        }
+        if core.deadline_passed(Instant::now()) {
+            core.expire();
+            let _ = flush(fd, core.out(), &mut clock);
+            break;
+        }
+        if !core.wants_input() {
+            break; // nothing to write, nothing to read: cannot happen, but never spin
+        }
+        // An upload's body goes from the socket straight into its file.
+        if let Some(r) = core.splice(fd) {
+            match r {
+                Ok(_) => clock.last_progress = Instant::now(),
+                // The read timeout (one tick) passed with nothing to move.
+                Err(e) if sys::would_block(&e) => {
+                    if clock.check().is_err() {
                         break;
                     }
                 }
-                if !out.wants_close() {
-                    session.on_eof(&mut out);
-                }
-                let _ = flush(fd, &mut out, &mut clock);
-                return Ok(());
+                Err(_) => break,
             }
-            clock.last_progress = Instant::now();
-            filled += n;
-            let used = session.on_input(&buf[..filled], &mut out).min(filled);
-            buf.copy_within(used..filled, 0);
-            filled -= used;
+            continue;
         }
-    })();
+        let read = if shutdown.is_set() {
+            // Take what has already arrived; close if the session is between requests.
+            match sys::recv_now(fd, &mut buf) {
+                Err(e) if sys::would_block(&e) => {
+                    if core.is_idle() || clock.check().is_err() {
+                        break;
+                    }
+                    sys::wait_readable(fd, TICK.as_millis() as i32);
+                    continue;
+                }
+                r => r,
+            }
+        } else {
+            match stream.read(&mut buf) {
+                Err(e) if sys::would_block(&e) => {
+                    if clock.check().is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                r => r,
+            }
+        };
+        match read {
+            Ok(0) => core.input_ended(),
+            Ok(n) => {
+                clock.last_progress = Instant::now();
+                if core.input(&buf[..n]).is_err() {
+                    break; // the session will not take more: protocol violation
+                }
+            }
+            Err(_) => break,
+        }
+    }
     sys::graceful_close(fd);
-    result
+    Ok(())
 }
 
 /// Writes everything queued in `out`, waiting out slow readers up to the idle timeout.

@@ -5,18 +5,17 @@
 //! hands the bytes to the session, and writes until the socket is full. It then
 //! reports which readiness it needs next. Reads go into a scratch buffer owned
 //! by the loop, so an idle connection holds no read buffer at all; only input a
-//! session has not consumed yet is kept per connection.
+//! session has not consumed yet is kept per connection, by its
+//! [`SessionCore`], which keeps every rule of running a session.
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
 use super::net::Stream;
-use super::session::{Output, Session};
-use super::{sink, sys};
-
-/// Stop reading while this much output is queued (backpressure).
-const HIGH_WATER: usize = 256 * 1024;
+use super::session::Session;
+use super::session_core::SessionCore;
+use super::sys;
 
 /// Bytes one drive splices into a session's file before yielding (level-triggered).
 const SPLICE_TURN: usize = 4 << 20;
@@ -42,39 +41,25 @@ pub enum Want {
 pub struct Conn<S> {
     /// The non-blocking socket.
     pub stream: Stream,
-    /// The protocol.
-    session: S,
-    /// Input the session has not consumed yet (empty for most sessions between reads).
-    leftover: Vec<u8>,
-    /// Output waiting for the socket.
-    out: Output,
-    /// The peer sent EOF.
-    read_closed: bool,
+    /// The session with its held input and queued output.
+    core: SessionCore<S>,
     /// Last time bytes moved in either direction (for the idle timeout).
     pub last_activity: Instant,
     /// Edge-triggered readiness: reads must go on until EAGAIN.
     edge: bool,
-    /// The peer sent EOF while the session still held unconsumed input.
-    eof_pending: bool,
 }
 
 impl<S: Session> Conn<S> {
     /// Wraps an accepted stream, making it non-blocking and running the session's greeting.
     /// With `edge`, reads continue until EAGAIN (edge-triggered epoll needs it).
-    pub fn new(stream: Stream, mut session: S, edge: bool) -> io::Result<Self> {
+    pub fn new(stream: Stream, session: S, edge: bool) -> io::Result<Self> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay();
-        let mut out = Output::new();
-        session.on_connect(&mut out);
         Ok(Conn {
             stream,
-            session,
-            leftover: Vec::new(),
-            out,
-            read_closed: false,
+            core: SessionCore::new(session),
             last_activity: Instant::now(),
             edge,
-            eof_pending: false,
         })
     }
 
@@ -85,27 +70,21 @@ impl<S: Session> Conn<S> {
 
     /// True when a graceful shutdown may close this connection now.
     pub fn is_idle(&self) -> bool {
-        self.out.is_empty() && self.leftover.is_empty() && self.session.is_idle()
+        self.core.is_idle()
     }
 
     /// Reads and writes as far as the socket allows without blocking.
     pub fn drive(&mut self, scratch: &mut [u8]) -> Want {
+        let fd = self.fd();
         loop {
             let mut progressed = false;
             let mut read_drained = false;
             let mut spliced = 0usize;
-            // Read while input is wanted and output is not backed up.
-            while !self.read_closed && !self.out.wants_close() && self.out.pending() < HIGH_WATER {
+            while self.core.wants_input() {
                 // An upload's body goes from the socket straight into its file.
-                let fd = self.fd();
-                if self.leftover.is_empty()
-                    && let Some(r) = sink::splice_input(&mut self.session, fd, &mut self.out)
-                {
+                if let Some(r) = self.core.splice(fd) {
                     match r {
-                        Ok(0) => {
-                            self.read_closed = true;
-                            self.session.on_eof(&mut self.out);
-                        }
+                        Ok(0) => {}
                         Ok(n) => spliced += n,
                         Err(e) if sys::would_block(&e) => {
                             read_drained = true;
@@ -124,18 +103,12 @@ impl<S: Session> Conn<S> {
                 }
                 match sys::recv_now(fd, scratch) {
                     Ok(0) => {
-                        self.read_closed = true;
-                        // Input the session is still holding is answered before EOF is.
-                        if self.leftover.is_empty() {
-                            self.session.on_eof(&mut self.out);
-                        } else {
-                            self.eof_pending = true;
-                        }
+                        self.core.input_ended();
                         progressed = true;
                     }
                     Ok(n) => {
                         progressed = true;
-                        if !self.feed(&scratch[..n]) {
+                        if self.core.input(&scratch[..n]).is_err() {
                             return Want::Close;
                         }
                         // A short read under level-triggered readiness means the socket is
@@ -154,10 +127,9 @@ impl<S: Session> Conn<S> {
                 }
             }
             // Write until done or the socket is full.
-            let had_output = !self.out.is_empty();
             let mut write_blocked = false;
-            while !self.out.is_empty() {
-                match sys::write_output(self.fd(), &mut self.out) {
+            while !self.core.out_is_empty() {
+                match sys::write_output(fd, self.core.out()) {
                     Ok(0) => return Want::Close,
                     Ok(_) => progressed = true,
                     Err(e) if sys::would_block(&e) => {
@@ -170,41 +142,21 @@ impl<S: Session> Conn<S> {
             if progressed {
                 self.last_activity = Instant::now();
             }
-            // Output drained: offer input the session held back (it stops taking
-            // pipelined requests while a lot of output is queued).
-            if had_output
-                && self.out.is_empty()
-                && !self.out.wants_close()
-                && !self.leftover.is_empty()
-            {
-                let before = self.leftover.len();
-                if !self.feed(&[]) {
-                    return Want::Close;
-                }
-                if self.leftover.len() < before || !self.out.is_empty() {
-                    continue;
-                }
-            }
-            if self.eof_pending && (self.leftover.is_empty() || self.out.is_empty()) {
-                self.eof_pending = false;
-                self.session.on_eof(&mut self.out);
-                continue;
-            }
-            if self.out.is_empty() && (self.out.wants_close() || self.read_closed) {
+            // Output drained: held input is offered again, a pending EOF told.
+            if self.core.settle().is_err() {
                 return Want::Close;
             }
-            // Go round again only when reads were held back by output that has now drained.
-            if read_drained
-                || write_blocked
-                || self.read_closed
-                || self.out.wants_close()
-                || !progressed
-            {
-                let read =
-                    !self.read_closed && !self.out.wants_close() && self.out.pending() < HIGH_WATER;
+            if self.core.finished() {
+                return Want::Close;
+            }
+            // Go round again while there is something to do without waiting:
+            // new output to write, or reads that were held back and may go on.
+            let more_output = !write_blocked && !self.core.out_is_empty();
+            let more_input = !read_drained && self.core.wants_input();
+            if !progressed || !(more_output || more_input) {
                 return Want::Io {
-                    read,
-                    write: !self.out.is_empty(),
+                    read: self.core.wants_input(),
+                    write: !self.core.out_is_empty(),
                 };
             }
         }
@@ -212,39 +164,14 @@ impl<S: Session> Conn<S> {
 
     /// True when the session's own deadline has passed.
     pub fn deadline_passed(&self, now: Instant) -> bool {
-        self.session.deadline().is_some_and(|d| now >= d)
+        self.core.deadline_passed(now)
     }
 
     /// Lets the session react to its passed deadline, then writes what it can.
     /// The connection closes once that output is flushed (or at once if it cannot be).
     pub fn expire(&mut self, scratch: &mut [u8]) -> Want {
-        self.session.on_deadline(&mut self.out);
-        self.out.close();
+        self.core.expire();
         self.drive(scratch)
-    }
-
-    /// Hands input to the session; false if the session overflowed its buffer limit.
-    fn feed(&mut self, data: &[u8]) -> bool {
-        if self.leftover.is_empty() && data.is_empty() {
-            return true;
-        }
-        if self.leftover.is_empty() {
-            let used = self.session.on_input(data, &mut self.out).min(data.len());
-            if used < data.len() {
-                self.leftover.extend_from_slice(&data[used..]);
-            }
-        } else {
-            self.leftover.extend_from_slice(data);
-            let used = self
-                .session
-                .on_input(&self.leftover, &mut self.out)
-                .min(self.leftover.len());
-            self.leftover.drain(..used);
-            if self.leftover.is_empty() {
-                self.leftover = Vec::new(); // give the memory back while idle
-            }
-        }
-        self.leftover.len() <= self.session.max_buffer()
     }
 
     /// Closes the socket politely (FIN, then discard late input).

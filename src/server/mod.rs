@@ -6,8 +6,12 @@
 //!   `StreamRequestHandler`); they run on iterative, fork, prefork, thread and pool.
 //! - [`DatagramService`]: UDP services, `(from, bytes) -> [(to, bytes)]`.
 //! - [`net`]: endpoints, listeners and streams; [`shutdown`]: the stop flag.
+//! - [`session_core`]: the [`SessionCore`](session_core::SessionCore), the one
+//!   place that runs a session for a driver (held input, re-offers, EOF order,
+//!   buffer bounds, deadlines);
 //! - [`blocking`] and [`conn`]: the two connection drivers (blocking socket,
-//!   non-blocking readiness) that feed bytes to sessions and write their output;
+//!   non-blocking readiness) that do the IO and waiting around it (the async
+//!   model has the third);
 //!   [`sink`]: the zero-copy input path they (and the async model) use for a
 //!   session's [`InputSink`]; [`sys`]: the raw syscalls (sendfile, splice, epoll).
 //! - `models/`: one file per model, each the only code that knows how that
@@ -21,6 +25,7 @@ pub mod conn;
 pub mod models;
 pub mod net;
 pub mod session;
+pub mod session_core;
 pub mod shutdown;
 pub mod sink;
 pub mod sys;

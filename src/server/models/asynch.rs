@@ -18,10 +18,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::drain_deadline;
 use crate::server::conn::SCRATCH;
+use crate::server::session_core::SessionCore;
 use crate::server::shutdown::TICK;
 use crate::server::{
-    Config, DatagramService, Listener, Output, Peer, ServerError, Service, Session, Shutdown, sink,
-    sys,
+    Config, DatagramService, Listener, Peer, ServerError, Service, Session, Shutdown, sys,
 };
 
 thread_local! {
@@ -193,16 +193,14 @@ enum Either {
 /// session's deadline and the shutdown grace period alike.
 async fn run_conn<T: AsyncSock, S: Session>(
     sock: T,
-    mut session: S,
+    session: S,
     mut stop: watch::Receiver<bool>,
     idle: Option<Duration>,
     grace: Duration,
     _permit: OwnedSemaphorePermit,
 ) {
     let fd: RawFd = sock.as_raw_fd();
-    let mut out = Output::new();
-    session.on_connect(&mut out);
-    let mut leftover: Vec<u8> = Vec::new();
+    let mut core = SessionCore::new(session);
     let mut stopping: Option<Instant> = if *stop.borrow() {
         Some(Instant::now())
     } else {
@@ -223,13 +221,11 @@ async fn run_conn<T: AsyncSock, S: Session>(
         let _ = stop.changed().await;
     };
     tokio::pin!(stop_signal);
-    let (mut read_closed, mut eof_told) = (false, false);
     'conn: loop {
         // Write everything queued.
-        let had_output = !out.is_empty();
         let mut write_wait: Option<Instant> = None;
-        while !out.is_empty() {
-            match sock.try_io_write(|| sys::write_output(fd, &mut out)) {
+        while !core.out_is_empty() {
+            match sock.try_io_write(|| sys::write_output(fd, core.out())) {
                 Ok(0) => break 'conn,
                 Ok(_) => write_wait = None,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -245,34 +241,24 @@ async fn run_conn<T: AsyncSock, S: Session>(
                 Err(_) => break 'conn,
             }
         }
-        if out.wants_close() {
+        // Output drained: held input is offered again, a pending EOF told.
+        if core.settle().is_err() || core.finished() {
             break;
         }
-        // Output drained: offer input the session held back while it was queued.
-        if had_output && !leftover.is_empty() {
-            let before = leftover.len();
-            let used = session.on_input(&leftover, &mut out).min(before);
-            leftover.drain(..used);
-            if used > 0 || !out.is_empty() {
-                continue;
-            }
-        }
-        if read_closed {
-            if eof_told {
-                break;
-            }
-            eof_told = true;
-            session.on_eof(&mut out);
+        if !core.out_is_empty() {
             continue;
         }
-        if stopping.is_some() && session.is_idle() && leftover.is_empty() {
+        if !core.wants_input() {
+            break; // nothing to write, nothing to read: cannot happen, but never spin
+        }
+        if stopping.is_some() && core.is_idle() {
             // Shutting down between requests: take what already arrived, else close.
-            match read_into_session(&sock, &mut session, &mut leftover, &mut out) {
-                ReadResult::Data => continue,
+            match read_into_session(&sock, &mut core) {
+                ReadResult::Data | ReadResult::Eof => continue,
                 _ => break,
             }
         }
-        let session_due = session.deadline();
+        let session_due = core.deadline();
         let stop_due = stopping.map(|t| t + grace);
         let due = earliest(idle_check, &[session_due, stop_due]);
         aim(timer.as_mut(), due);
@@ -293,18 +279,15 @@ async fn run_conn<T: AsyncSock, S: Session>(
                     break;
                 }
                 idle_check = last_read + idle_for;
-                if session_due.is_some_and(|d| now >= d) {
-                    session.on_deadline(&mut out);
-                    out.close();
+                if core.deadline_passed(now) {
+                    core.expire();
                 }
                 continue;
             }
         }
-        match read_into_session(&sock, &mut session, &mut leftover, &mut out) {
+        match read_into_session(&sock, &mut core) {
             ReadResult::Data => last_read = Instant::now(),
-            ReadResult::WouldBlock => {}
-            // The loop's top answers held input, then tells the session.
-            ReadResult::Eof => read_closed = true,
+            ReadResult::WouldBlock | ReadResult::Eof => {}
             ReadResult::Close => break,
         }
     }
@@ -332,19 +315,14 @@ enum ReadResult {
 }
 
 /// Reads what is available into the thread's scratch buffer and feeds the session.
-fn read_into_session<T: AsyncSock, S: Session>(
-    sock: &T,
-    session: &mut S,
-    leftover: &mut Vec<u8>,
-    out: &mut Output,
-) -> ReadResult {
+fn read_into_session<T: AsyncSock, S: Session>(sock: &T, core: &mut SessionCore<S>) -> ReadResult {
     // An upload's body goes from the socket straight into its file (through
     // `try_io`, so tokio learns when the socket ran dry).
-    if leftover.is_empty() && session.input_sink().is_some() {
+    if core.has_sink() {
         let fd = sock.as_raw_fd();
         let mut spliced = true;
         let r = sock.try_io_read(|| {
-            sink::splice_input(session, fd, out).unwrap_or_else(|| {
+            core.splice(fd).unwrap_or_else(|| {
                 spliced = false; // no pipe to be had: read as usual below
                 Ok(1)
             })
@@ -361,26 +339,14 @@ fn read_into_session<T: AsyncSock, S: Session>(
     SCRATCH_BUF.with(|cell| {
         let mut buf = cell.borrow_mut();
         match sock.try_read_now(&mut buf) {
-            Ok(0) => ReadResult::Eof,
-            Ok(n) => {
-                let data = &buf[..n];
-                if leftover.is_empty() {
-                    let used = session.on_input(data, out).min(n);
-                    leftover.extend_from_slice(&data[used..]);
-                } else {
-                    leftover.extend_from_slice(data);
-                    let used = session.on_input(leftover, out).min(leftover.len());
-                    leftover.drain(..used);
-                    if leftover.is_empty() {
-                        *leftover = Vec::new();
-                    }
-                }
-                if leftover.len() > session.max_buffer() {
-                    ReadResult::Close
-                } else {
-                    ReadResult::Data
-                }
+            Ok(0) => {
+                core.input_ended();
+                ReadResult::Eof
             }
+            Ok(n) => match core.input(&buf[..n]) {
+                Ok(()) => ReadResult::Data,
+                Err(_) => ReadResult::Close,
+            },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadResult::WouldBlock,
             Err(_) => ReadResult::Close,
         }
