@@ -8,8 +8,8 @@ use clap::Args;
 /// Options every server subcommand takes.
 #[derive(Debug, Args, Clone)]
 pub struct ServerArgs {
-    /// Serving model: iterative, fork, prefork, thread, pool, select, poll, epoll, async
-    #[arg(long, short = 'm', default_value = "thread")]
+    /// Serving model
+    #[arg(long, short = 'm', value_enum, default_value = "thread")]
     pub model: Model,
     /// Worker threads/processes/loops (prefork, pool, epoll, async); default per model
     #[arg(long, short = 'w')]
@@ -42,6 +42,18 @@ pub struct ServerArgs {
     /// sleeping (0 = sleep at once; saves wake-ups under load)
     #[arg(long, value_parser = parse_duration, default_value = "50us")]
     pub busy_poll: Duration,
+}
+
+/// The models as clap values, each with the few words of its facts that say
+/// how it serves (shown by `--help`).
+impl clap::ValueEnum for Model {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Model::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.facts().serves))
+    }
 }
 
 impl ServerArgs {

@@ -221,16 +221,13 @@ fn echo_serve(udp: bool, unix: Option<PathBuf>, handler: &str, args: &ServerArgs
         server::check_datagram(config.model, true)?;
     }
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    let reuse_port = config.model == Model::Epoll;
-    let workers = config.workers();
+    let reuse_port = config.model.reuse_port();
+    let described = config.describe();
     if udp {
         let addr = net::resolve(&args.bind, args.port)?;
         let socket = net::udp_socket(addr, reuse_port)?;
         let local = socket.local_addr()?;
-        eprintln!(
-            "netkit echo: listening on udp://{local} (model {}, {workers} workers)",
-            config.model
-        );
+        eprintln!("netkit echo: listening on udp://{local} ({described})");
         server::serve_datagrams(socket, &config, echo::UdpEcho, shutdown)?;
     } else {
         let endpoint = match unix {
@@ -240,8 +237,7 @@ fn echo_serve(udp: bool, unix: Option<PathBuf>, handler: &str, args: &ServerArgs
         let listener = Listener::bind(&endpoint, reuse_port)?;
         let local = listener.local_endpoint()?;
         eprintln!(
-            "netkit echo: listening on {local} (model {}, {workers} workers, handler {handler}, fd limit {fd_limit})",
-            config.model
+            "netkit echo: listening on {local} ({described}, handler {handler}, fd limit {fd_limit})"
         );
         if handler == "blocking" {
             server::serve_handler(listener, &config, echo::BlockingEcho, shutdown)?;

@@ -451,16 +451,16 @@ pub(crate) fn model_args(model: Model, workers: Option<usize>, clients: usize) -
 
 /// The worker count a model really runs with, or "-" where it has none.
 pub(crate) fn workers_cell(model: Model, workers: Option<usize>) -> String {
-    match model {
-        Model::Prefork | Model::Pool | Model::Epoll | Model::Async => Config {
-            model,
-            workers,
-            ..Config::default()
-        }
-        .workers()
-        .to_string(),
-        _ => "-".into(),
+    if !model.has_workers() {
+        return "-".into();
     }
+    Config {
+        model,
+        workers,
+        ..Config::default()
+    }
+    .workers()
+    .to_string()
 }
 
 #[cfg(test)]

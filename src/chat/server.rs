@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::room::{Datagram, Event, Limits, Refusal, Room};
 use super::wording::Lang;
-use crate::server::{self, Config, DatagramService, Model, ServerError, Shutdown, net};
+use crate::server::{self, Config, DatagramService, ServerError, Shutdown, net};
 
 /// The socket buffer size the server asks for, each way. At 1,000 members a
 /// message fans out into 1,000 datagrams, and bursts of joins far more.
@@ -195,7 +195,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServerError> {
     let shutdown = Shutdown::on_signals().map_err(|e| ServerError::io("signal handlers", e))?;
     let addr = net::resolve(&opts.bind, opts.port)?;
     // The epoll model runs one loop per worker, each on its own SO_REUSEPORT socket.
-    let socket = net::udp_socket(addr, model == Model::Epoll)?;
+    let socket = net::udp_socket(addr, model.reuse_port())?;
     let (rcv, snd) = size_buffers(&socket, SOCKET_BUFFER);
     let local = socket
         .local_addr()
@@ -204,15 +204,10 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServerError> {
     let console = socket
         .try_clone()
         .map_err(|e| ServerError::io("udp socket", e))?;
-    let workers = match model {
-        Model::Pool | Model::Epoll | Model::Async => {
-            format!(", {} workers", opts.config.workers())
-        }
-        _ => String::new(),
-    };
     eprintln!(
-        "netkit chat: listening on udp://{local} (model {model}{workers}, up to {} members, \
+        "netkit chat: listening on udp://{local} ({}, up to {} members, \
          socket buffers {} KiB in / {} KiB out)",
+        opts.config.describe(),
         opts.limits.max_members,
         rcv / 1024,
         snd / 1024,

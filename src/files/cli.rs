@@ -26,7 +26,7 @@ use super::menu::{self, MenuOptions};
 use super::progress::Meter;
 use super::session::FilesService;
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
-use crate::server::{self, Endpoint, Listener, Model, Shutdown, net};
+use crate::server::{self, Endpoint, Listener, Shutdown, net};
 
 /// Idle timeout for server connections when `--idle-timeout` is not given.
 const DEFAULT_IDLE: Duration = Duration::from_secs(120);
@@ -157,7 +157,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
     let fd_limit = net::raise_fd_limit();
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
-    let listener = Listener::bind(&endpoint, config.model == Model::Epoll)?;
+    let listener = Listener::bind(&endpoint, config.model.reuse_port())?;
     let local = listener.local_endpoint()?;
     eprintln!(
         "netkit files: serving {} ({}, uploads up to {})",
@@ -166,9 +166,8 @@ fn serve(args: &ServeArgs) -> Result<()> {
         human::size(args.max_file_size)
     );
     eprintln!(
-        "netkit files: listening on {local} (model {}, {} workers, fd limit {fd_limit})",
-        config.model,
-        config.workers()
+        "netkit files: listening on {local} ({}, fd limit {fd_limit})",
+        config.describe()
     );
     server::serve(listener, &config, FilesService::new(library), shutdown)?;
     eprintln!("netkit files: stopped");

@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 use super::control::DEFAULT_IDLE;
 use super::{FtpOptions, FtpServer, parse_port_range};
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
-use crate::server::{self, Endpoint, Listener, Model, Shutdown, net};
+use crate::server::{self, Endpoint, Listener, Shutdown, net};
 
 /// Subcommands of `netkit ftp`.
 #[derive(Debug, Subcommand)]
@@ -54,12 +54,7 @@ pub fn run(cmd: FtpCmd) -> Result<()> {
 
 fn serve(args: &ServeArgs) -> Result<()> {
     let mut config = args.server.config();
-    if !matches!(
-        config.model,
-        Model::Thread | Model::Pool | Model::Fork | Model::Prefork | Model::Iterative
-    ) {
-        server::check_blocking(config.model)?;
-    }
+    server::check_blocking(config.model)?;
     idle_timeout_or(&mut config, DEFAULT_IDLE);
     let options = FtpOptions {
         writable: args.dir.writable,
@@ -84,9 +79,8 @@ fn serve(args: &ServeArgs) -> Result<()> {
         args.dir.mode()
     );
     eprintln!(
-        "netkit ftp: listening on {local} (model {}, {} workers, fd limit {fd_limit})",
-        config.model,
-        config.workers()
+        "netkit ftp: listening on {local} ({}, fd limit {fd_limit})",
+        config.describe()
     );
     server::serve_handler(listener, &config, ftp, shutdown)?;
     eprintln!("netkit ftp: stopped");

@@ -12,7 +12,7 @@ use super::app::App;
 use super::response::Response;
 use super::session::{HttpService, Stats};
 use crate::cli::{ServerArgs, parse_duration};
-use crate::server::{self, Config, Endpoint, Listener, Model, Shutdown, net};
+use crate::server::{self, Config, Endpoint, Listener, Shutdown, net};
 
 /// Options of `netkit http`.
 #[derive(Debug, Args)]
@@ -64,7 +64,7 @@ pub fn run(args: HttpArgs) -> Result<()> {
 
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
-    let listener = Listener::bind(&endpoint, config.model == Model::Epoll)?;
+    let listener = Listener::bind(&endpoint, config.model.reuse_port())?;
     let local = listener.local_endpoint()?;
     let url = match &local {
         Endpoint::Tcp(a) if a.ip().is_unspecified() => format!("http://localhost:{}/", a.port()),
@@ -72,10 +72,9 @@ pub fn run(args: HttpArgs) -> Result<()> {
         Endpoint::Unix(p) => p.display().to_string(),
     };
     eprintln!(
-        "netkit http: serving {} at {url} — listening on {local} (model {}, {} workers, fd limit {fd_limit})",
+        "netkit http: serving {} at {url} — listening on {local} ({}, fd limit {fd_limit})",
         root.display(),
-        config.model,
-        config.workers()
+        config.describe()
     );
     server::serve(listener, &config, service, shutdown)?;
     eprintln!("netkit http: stopped");

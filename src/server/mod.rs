@@ -63,6 +63,104 @@ pub enum Model {
     Async,
 }
 
+/// What the framework knows about one model. Help texts, refusals, banners
+/// and docs derive from this table, so adding a model is its driver file plus
+/// one row here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelFacts {
+    /// The name used on the command line.
+    pub name: &'static str,
+    /// How it serves, in a few words.
+    pub serves: &'static str,
+    /// Whether it can run a blocking [`Handler`] (it gives each connection a
+    /// process or thread of its own, or serves one at a time).
+    pub blocking: bool,
+    /// Whether it serves in separate processes, which cannot share a stateful
+    /// service's memory (fork, prefork).
+    pub processes: bool,
+    /// Its default worker count per CPU, for the models that take
+    /// `--workers`; `None` where a worker count means nothing.
+    pub workers_per_cpu: Option<usize>,
+    /// Whether its workers share the port with SO_REUSEPORT.
+    pub reuse_port: bool,
+}
+
+/// The models' facts, in [`Model::ALL`] order.
+const FACTS: [ModelFacts; 9] = [
+    ModelFacts {
+        name: "iterative",
+        serves: "one loop, one client at a time",
+        blocking: true,
+        processes: false,
+        workers_per_cpu: None,
+        reuse_port: false,
+    },
+    ModelFacts {
+        name: "fork",
+        serves: "a child process per connection",
+        blocking: true,
+        processes: true,
+        workers_per_cpu: None,
+        reuse_port: false,
+    },
+    ModelFacts {
+        name: "prefork",
+        serves: "worker processes made at start, sharing the listener",
+        blocking: true,
+        processes: true,
+        workers_per_cpu: Some(4),
+        reuse_port: false,
+    },
+    ModelFacts {
+        name: "thread",
+        serves: "a thread per connection",
+        blocking: true,
+        processes: false,
+        workers_per_cpu: None,
+        reuse_port: false,
+    },
+    ModelFacts {
+        name: "pool",
+        serves: "fixed worker threads fed by a bounded queue",
+        blocking: true,
+        processes: false,
+        workers_per_cpu: Some(8),
+        reuse_port: false,
+    },
+    ModelFacts {
+        name: "select",
+        serves: "one thread, select(2)",
+        blocking: false,
+        processes: false,
+        workers_per_cpu: None,
+        reuse_port: false,
+    },
+    ModelFacts {
+        name: "poll",
+        serves: "one thread, poll(2)",
+        blocking: false,
+        processes: false,
+        workers_per_cpu: None,
+        reuse_port: false,
+    },
+    ModelFacts {
+        name: "epoll",
+        serves: "epoll(7) loops, one per worker, sharing the port with SO_REUSEPORT",
+        blocking: false,
+        processes: false,
+        workers_per_cpu: Some(1),
+        reuse_port: true,
+    },
+    ModelFacts {
+        name: "async",
+        serves: "tokio tasks on worker threads",
+        blocking: false,
+        processes: false,
+        workers_per_cpu: Some(1),
+        reuse_port: false,
+    },
+];
+
 impl Model {
     /// Every model, in the order the docs list them.
     pub const ALL: [Model; 9] = [
@@ -77,33 +175,34 @@ impl Model {
         Model::Async,
     ];
 
-    /// The models that can run a blocking [`Handler`].
-    pub const BLOCKING: [Model; 5] = [
-        Model::Iterative,
-        Model::Fork,
-        Model::Prefork,
-        Model::Thread,
-        Model::Pool,
-    ];
+    /// What the framework knows about this model.
+    pub fn facts(self) -> &'static ModelFacts {
+        &FACTS[self as usize]
+    }
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            Model::Iterative => "iterative",
-            Model::Fork => "fork",
-            Model::Prefork => "prefork",
-            Model::Thread => "thread",
-            Model::Pool => "pool",
-            Model::Select => "select",
-            Model::Poll => "poll",
-            Model::Epoll => "epoll",
-            Model::Async => "async",
-        }
+        self.facts().name
     }
 
     /// True for models that run blocking handlers.
     pub fn runs_blocking(self) -> bool {
-        Self::BLOCKING.contains(&self)
+        self.facts().blocking
+    }
+
+    /// True for models that take `--workers`.
+    pub fn has_workers(self) -> bool {
+        self.facts().workers_per_cpu.is_some()
+    }
+
+    /// True when the listening socket must allow SO_REUSEPORT (one per worker).
+    pub fn reuse_port(self) -> bool {
+        self.facts().reuse_port
+    }
+
+    /// The models for which `keep` is true, in [`Model::ALL`] order.
+    pub fn all_that(keep: impl Fn(&ModelFacts) -> bool) -> Vec<Model> {
+        Model::ALL.into_iter().filter(|m| keep(m.facts())).collect()
     }
 }
 
@@ -176,18 +275,26 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The worker count: the one asked for, else the model's default.
+    /// The worker count: the one asked for, else the model's default (one
+    /// for models without workers).
     pub fn workers(&self) -> usize {
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        self.workers
-            .unwrap_or(match self.model {
-                Model::Prefork => 4 * cpus,
-                Model::Pool => 8 * cpus,
-                _ => cpus,
-            })
-            .max(1)
+        let per_cpu = self.model.facts().workers_per_cpu.unwrap_or(1);
+        self.workers.unwrap_or(per_cpu * cpus).max(1)
+    }
+
+    /// The model and, where it has them, its workers, as startup lines say
+    /// it: `model epoll, 2 workers` or `model thread`.
+    pub fn describe(&self) -> String {
+        if self.model.has_workers() {
+            let n = self.workers();
+            let s = if n == 1 { "" } else { "s" };
+            format!("model {}, {n} worker{s}", self.model)
+        } else {
+            format!("model {}", self.model)
+        }
     }
 }
 
@@ -308,7 +415,7 @@ pub fn serve_handler<H: Handler>(
         model => Err(ServerError::Unsupported {
             model,
             what: "a blocking handler (it would stall every other connection on the loop)",
-            supported: names(&Model::BLOCKING),
+            supported: names(&Model::all_that(|f| f.blocking)),
         }),
     }
 }
@@ -321,18 +428,18 @@ pub fn check_blocking(model: Model) -> Result<(), ServerError> {
         Err(ServerError::Unsupported {
             model,
             what: "a blocking handler (it would stall every other connection on the loop)",
-            supported: names(&Model::BLOCKING),
+            supported: names(&Model::all_that(|f| f.blocking)),
         })
     }
 }
 
 /// Checks up front whether `model` can run `service` over UDP.
 pub fn check_datagram(model: Model, stateless: bool) -> Result<(), ServerError> {
-    if matches!(model, Model::Fork | Model::Prefork) && !stateless {
+    if model.facts().processes && !stateless {
         return Err(ServerError::Unsupported {
             model,
             what: "this UDP service (it keeps state, and separate processes would not share it)",
-            supported: "iterative, thread, pool, select, poll, epoll, async".into(),
+            supported: names(&Model::all_that(|f| !f.processes)),
         });
     }
     Ok(())
@@ -357,5 +464,57 @@ pub fn serve_datagrams<D: DatagramService>(
         Model::Poll => poll::serve_datagrams(socket, config, service, shutdown),
         Model::Epoll => epoll::serve_datagrams(socket, config, service, shutdown),
         Model::Async => asynch::serve_datagrams(socket, config, service, shutdown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_model_has_its_own_row_of_facts() {
+        for (i, m) in Model::ALL.into_iter().enumerate() {
+            assert_eq!(m as usize, i, "ALL is in declaration order");
+            assert_eq!(m.name().parse::<Model>(), Ok(m));
+        }
+        let names: Vec<&str> = FACTS.iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "iterative",
+                "fork",
+                "prefork",
+                "thread",
+                "pool",
+                "select",
+                "poll",
+                "epoll",
+                "async"
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_and_banners_come_from_the_facts() {
+        let blocking = names(&Model::all_that(|f| f.blocking));
+        assert_eq!(blocking, "iterative, fork, prefork, thread, pool");
+        let err = check_datagram(Model::Fork, false).unwrap_err().to_string();
+        assert!(err.ends_with("use one of: iterative, thread, pool, select, poll, epoll, async"));
+        assert!(check_datagram(Model::Fork, true).is_ok());
+        let config = |model, workers| Config {
+            model,
+            workers,
+            ..Config::default()
+        };
+        assert_eq!(config(Model::Thread, Some(4)).describe(), "model thread");
+        assert_eq!(
+            config(Model::Epoll, Some(2)).describe(),
+            "model epoll, 2 workers"
+        );
+        assert_eq!(
+            config(Model::Pool, Some(1)).describe(),
+            "model pool, 1 worker"
+        );
+        assert!(Model::Epoll.reuse_port() && !Model::Async.reuse_port());
     }
 }
