@@ -203,3 +203,27 @@ fn stateful_datagram_services_are_refused_on_process_models() {
         assert!(server::check_datagram(m, false).is_ok());
     }
 }
+
+/// fork and prefork refuse to start in a multi-threaded process (this test
+/// process is one): a clear error, no fork, nothing served.
+#[test]
+fn fork_models_refuse_a_multithreaded_process() {
+    let _other = std::thread::spawn(|| std::thread::sleep(Duration::from_secs(2)));
+    for model in [Model::Fork, Model::Prefork] {
+        let listener =
+            Listener::bind(&Endpoint::Tcp("127.0.0.1:0".parse().unwrap()), false).expect("bind");
+        let config = Config {
+            model,
+            ..Config::default()
+        };
+        let file = Arc::new(tempfile::tempfile().expect("temp file"));
+        let service = Lines { file, len: 0 };
+        let err =
+            server::serve(listener, &config, service, Shutdown::new()).expect_err("must refuse");
+        let text = err.to_string();
+        assert!(
+            text.contains("must start while the process is single-threaded"),
+            "{model}: {text}"
+        );
+    }
+}

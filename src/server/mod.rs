@@ -314,6 +314,9 @@ pub enum ServerError {
         /// The models that can.
         supported: String,
     },
+    /// Starting would be unsafe (fork in a multi-threaded process).
+    #[error("{0}")]
+    Unsafe(String),
     /// Any other OS error, with what was being done.
     #[error("{context}")]
     Io {

@@ -11,15 +11,17 @@
 //! Fork only happens while the process is single-threaded: this model must be
 //! started before any thread or runtime.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use super::{Accepted, accept_blocking, connection, drain_deadline};
+use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::{recv_datagram, send_all};
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
@@ -96,6 +98,26 @@ pub(crate) fn die_with_parent(parent: Pid) {
     }
 }
 
+/// Fork is only safe while the process has one thread (another thread may
+/// hold a lock the child would wait on forever): checked before the first
+/// fork, from the kernel's count of this process's threads.
+pub(crate) fn single_threaded() -> Result<(), ServerError> {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| ServerError::io("reading /proc/self/status", e))?;
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .unwrap_or(1);
+    if threads > 1 {
+        return Err(ServerError::Unsafe(format!(
+            "the fork and prefork models must start while the process is single-threaded \
+             (it has {threads} threads); start the server before any thread or runtime"
+        )));
+    }
+    Ok(())
+}
+
 /// Leaves a forked child without running the parent's exit handlers or destructors.
 pub(crate) fn child_exit(code: i32) -> ! {
     // SAFETY: _exit is always safe to call; it ends the process immediately.
@@ -109,44 +131,38 @@ pub fn serve<H: Handler>(
     handler: H,
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
-    listener
-        .set_accept_timeout(TICK)
-        .map_err(|e| ServerError::io("listener", e))?;
-    let mut children = Children::default();
+    single_threaded()?;
+    let children = RefCell::new(Children::default());
     let max = config.max_children.max(1);
-    while !shutdown.is_set() {
-        children.reap();
-        if children.len() >= max {
-            // At the limit: leave new clients in the backlog until a child exits.
-            std::thread::sleep(Duration::from_millis(2));
-            continue;
-        }
-        let Accepted::Conn(stream, peer) = accept_blocking(&listener) else {
-            continue;
-        };
-        let me = nix::unistd::getpid();
-        // SAFETY: this model runs single-threaded (documented above), so the child
-        // may use any function after fork.
+    let me = nix::unistd::getpid();
+    // At the limit: leave new clients in the backlog until a child exits.
+    let full = || {
+        let mut c = children.borrow_mut();
+        c.reap();
+        c.len() >= max
+    };
+    accept_each(&listener, config, &shutdown, full, |conn| {
+        // SAFETY: the process is single-threaded (checked above), so the
+        // child may use any function after fork.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
                 die_with_parent(me);
-                drop(listener);
-                let _ = handler.handle(connection(stream, peer, config, &shutdown));
+                // The child serves this one connection; the listener is the
+                // parent's (the child never returns to use its copy).
+                let _ = nix::unistd::close(listener.as_raw_fd());
+                handle(&handler, conn);
                 child_exit(0);
             }
-            Ok(ForkResult::Parent { child }) => {
-                children.add(child);
-                drop(stream);
-            }
+            Ok(ForkResult::Parent { child }) => children.borrow_mut().add(child),
             Err(e) => {
                 eprintln!("netkit: fork failed ({e}); connection closed");
-                drop(stream);
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-    }
+        true // the parent's copy of the connection is dropped (closed) here
+    })?;
     drop(listener);
-    children.stop_all(drain_deadline(config));
+    children.into_inner().stop_all(drain_deadline(config));
     Ok(())
 }
 
@@ -158,6 +174,7 @@ pub fn serve_datagrams<D: DatagramService>(
     service: D,
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    single_threaded()?;
     socket
         .set_read_timeout(Some(TICK))
         .map_err(|e| ServerError::io("udp socket", e))?;

@@ -5,9 +5,8 @@
 
 use std::net::UdpSocket;
 
-use super::{Accepted, accept_blocking, connection};
+use super::{accept_each, handle};
 use crate::server::blocking::datagram_loop;
-use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
 
 /// Serves connections one after another until shutdown.
@@ -17,15 +16,16 @@ pub fn serve<H: Handler>(
     handler: H,
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
-    listener
-        .set_accept_timeout(TICK)
-        .map_err(|e| ServerError::io("listener", e))?;
-    while !shutdown.is_set() {
-        if let Accepted::Conn(stream, peer) = accept_blocking(&listener) {
-            let _ = handler.handle(connection(stream, peer, config, &shutdown));
-        }
-    }
-    Ok(())
+    accept_each(
+        &listener,
+        config,
+        &shutdown,
+        || false,
+        |conn| {
+            handle(&handler, conn);
+            true
+        },
+    )
 }
 
 /// Answers datagrams one at a time until shutdown.

@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use super::net::{Listener, Stream};
 use super::session::Peer;
-use super::shutdown::Shutdown;
-use super::{Config, Connection, sys};
+use super::shutdown::{Shutdown, TICK};
+use super::{Config, Connection, Handler, ServerError, sys};
 
 /// Builds the [`Connection`] a blocking handler is given.
 pub(crate) fn connection(
@@ -46,6 +46,54 @@ pub(crate) fn connection(
         shutdown: shutdown.clone(),
         idle_timeout: config.idle_timeout,
         shutdown_timeout: config.shutdown_timeout,
+    }
+}
+
+/// The accept loop of every blocking model: until shutdown, waits while
+/// `full()` says the model has no room (new clients wait in the listen
+/// backlog), accepts with the listener's tick, and hands each connection to
+/// `dispatch`, which returns false to stop accepting.
+pub(crate) fn accept_each(
+    listener: &Listener,
+    config: &Config,
+    shutdown: &Shutdown,
+    mut full: impl FnMut() -> bool,
+    mut dispatch: impl FnMut(Connection) -> bool,
+) -> Result<(), ServerError> {
+    listener
+        .set_accept_timeout(TICK)
+        .map_err(|e| ServerError::io("listener", e))?;
+    while !shutdown.is_set() {
+        if full() {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        if let Accepted::Conn(stream, peer) = accept_blocking(listener)
+            && !dispatch(connection(stream, peer, config, shutdown))
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a blocking handler on one connection. Its error is logged, except the
+/// ordinary ways a client leaves (reset, broken pipe, EOF, timeouts).
+pub(crate) fn handle<H: Handler>(handler: &H, conn: Connection) {
+    use io::ErrorKind::*;
+    let peer = conn.peer.clone();
+    if let Err(e) = handler.handle(conn)
+        && !matches!(
+            e.kind(),
+            ConnectionReset
+                | ConnectionAborted
+                | BrokenPipe
+                | UnexpectedEof
+                | TimedOut
+                | WouldBlock
+        )
+    {
+        eprintln!("netkit: connection from {peer}: {e}");
     }
 }
 

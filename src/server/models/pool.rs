@@ -9,9 +9,8 @@ use std::sync::mpsc::{TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Accepted, accept_blocking, connection, drain_deadline};
+use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::datagram_loop;
-use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
 
 /// Serves connections on `config.workers()` threads until shutdown; queued
@@ -22,9 +21,6 @@ pub fn serve<H: Handler>(
     handler: H,
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
-    listener
-        .set_accept_timeout(TICK)
-        .map_err(|e| ServerError::io("listener", e))?;
     let (tx, rx) = sync_channel::<crate::server::Connection>(config.queue.max(1));
     let rx = Arc::new(Mutex::new(rx));
     let handler = Arc::new(handler);
@@ -40,9 +36,7 @@ pub fn serve<H: Handler>(
                         Err(_) => return,
                     };
                     match job {
-                        Ok(conn) => {
-                            let _ = h.handle(conn);
-                        }
+                        Ok(conn) => handle(&*h, conn),
                         Err(_) => return, // queue closed: shutdown
                     }
                 }
@@ -50,26 +44,28 @@ pub fn serve<H: Handler>(
             .map_err(|e| ServerError::io("starting pool worker", e))?;
         workers.push(w);
     }
-    'accept: while !shutdown.is_set() {
-        let Accepted::Conn(stream, peer) = accept_blocking(&listener) else {
-            continue;
-        };
-        let mut conn = connection(stream, peer, config, &shutdown);
-        loop {
-            match tx.try_send(conn) {
-                Ok(()) => break,
-                Err(TrySendError::Full(c)) => {
-                    // Queue full: hold this one and stop accepting until a worker frees up.
-                    conn = c;
-                    if shutdown.past_deadline(config.shutdown_timeout) {
-                        break 'accept;
+    accept_each(
+        &listener,
+        config,
+        &shutdown,
+        || false,
+        |mut conn| {
+            loop {
+                match tx.try_send(conn) {
+                    Ok(()) => return true,
+                    Err(TrySendError::Full(c)) => {
+                        // Queue full: hold this one and stop accepting until a worker frees up.
+                        conn = c;
+                        if shutdown.past_deadline(config.shutdown_timeout) {
+                            return false;
+                        }
+                        std::thread::sleep(Duration::from_millis(1));
                     }
-                    std::thread::sleep(Duration::from_millis(1));
+                    Err(TrySendError::Disconnected(_)) => return false,
                 }
-                Err(TrySendError::Disconnected(_)) => break 'accept,
             }
-        }
-    }
+        },
+    )?;
     drop(listener);
     drop(tx);
     let until = Instant::now() + drain_deadline(config);

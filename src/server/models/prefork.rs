@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use nix::unistd::{ForkResult, fork};
 
-use super::fork::{Children, child_exit, die_with_parent};
-use super::{Accepted, accept_blocking, connection, drain_deadline};
+use super::fork::{Children, child_exit, die_with_parent, single_threaded};
+use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::datagram_loop;
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
@@ -24,14 +24,19 @@ pub fn serve<H: Handler>(
     handler: H,
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
-    listener
-        .set_accept_timeout(TICK)
-        .map_err(|e| ServerError::io("listener", e))?;
     supervise(config, &shutdown, || {
-        while !shutdown.is_set() {
-            if let Accepted::Conn(stream, peer) = accept_blocking(&listener) {
-                let _ = handler.handle(connection(stream, peer, config, &shutdown));
-            }
+        let served = accept_each(
+            &listener,
+            config,
+            &shutdown,
+            || false,
+            |conn| {
+                handle(&handler, conn);
+                true
+            },
+        );
+        if let Err(e) = served {
+            eprintln!("netkit: prefork worker: {e}");
         }
     })
 }
@@ -50,6 +55,7 @@ pub fn serve_datagrams<D: DatagramService>(
 
 /// Forks the workers, replaces any that die, and stops them on shutdown.
 fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<(), ServerError> {
+    single_threaded()?;
     let mut children = Children::default();
     let master = nix::unistd::getpid();
     let spawn = |children: &mut Children| -> Result<(), ServerError> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Accepted, accept_blocking, connection, drain_deadline};
+use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::{recv_datagram, send_all};
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
@@ -53,28 +53,18 @@ pub fn serve<H: Handler>(
     handler: H,
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
-    listener
-        .set_accept_timeout(TICK)
-        .map_err(|e| ServerError::io("listener", e))?;
     let handler = Arc::new(handler);
     let live = Live::default();
-    while !shutdown.is_set() {
-        if live.count() >= config.max_connections {
-            std::thread::sleep(Duration::from_millis(2));
-            continue;
-        }
-        let Accepted::Conn(stream, peer) = accept_blocking(&listener) else {
-            continue;
-        };
+    let full = || live.count() >= config.max_connections;
+    accept_each(&listener, config, &shutdown, full, |conn| {
         let guard = live.enter();
-        let conn = connection(stream, peer, config, &shutdown);
         let h = Arc::clone(&handler);
         let spawned = std::thread::Builder::new()
             .name("netkit-conn".into())
             .stack_size(STACK)
             .spawn(move || {
                 let _guard = guard;
-                let _ = h.handle(conn);
+                handle(&*h, conn);
             });
         if let Err(e) = spawned {
             // The connection moved into the failed closure and is dropped (closed) with it.
@@ -83,7 +73,8 @@ pub fn serve<H: Handler>(
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-    }
+        true
+    })?;
     drop(listener);
     live.wait_empty(drain_deadline(config));
     Ok(())
