@@ -16,6 +16,8 @@
 //! - [`bench`](mod@bench): the built-in load generator and benchmarks.
 //! - [`cli`]: clap options shared by every server subcommand.
 //! - [`wire`]: framing (length-prefixed frames, lines), pure and unit-tested.
+//! - [`sys`]: the one OS layer: the raw system calls std, nix and socket2 do
+//!   not cover, behind safe functions that borrow their descriptors.
 //! - `src/main.rs`: the `netkit` command line, a thin shell over the above.
 
 #![warn(missing_docs, rust_2018_idioms)]
@@ -27,5 +29,6 @@ pub mod files;
 pub mod ftp;
 pub mod http;
 pub mod server;
+pub mod sys;
 pub mod tools;
 pub mod wire;

@@ -93,7 +93,7 @@ impl LoadResult {
     }
 }
 
-pub(crate) use crate::server::sys::Epoll;
+pub(crate) use crate::sys::Epoll;
 
 const IN: u32 = libc::EPOLLIN as u32;
 const OUT: u32 = libc::EPOLLOUT as u32;

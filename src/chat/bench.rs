@@ -35,8 +35,8 @@ use hdrhistogram::Histogram;
 
 use crate::bench::proc;
 use crate::cli::parse_duration;
-use crate::server::sys::Epoll;
 use crate::server::{self, Model, net};
+use crate::sys::Epoll;
 
 /// Options of `netkit bench chat`.
 #[derive(Debug, Args)]

@@ -21,7 +21,7 @@ use crossterm::terminal::{self, Clear, ClearType};
 use crossterm::{cursor::MoveToColumn, queue, style::Print};
 
 use super::room::{EXIT, OK};
-use crate::server::sys;
+use crate::sys;
 
 /// What `netkit chat join` was asked to do.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use super::library::Entry;
 use super::progress::Meter;
 use super::store::{AtomicFile, DOWNLOAD_PREFIX};
-use crate::server::sys;
+use crate::sys;
 use crate::wire::frame::{self, MAX_FRAME};
 
 /// The port `netkit files serve` uses unless told otherwise.
@@ -221,11 +221,11 @@ impl Client {
         meter: &Meter,
         local: impl Fn(io::Error) -> ClientError,
     ) -> Result<u64, ClientError> {
-        let sock = self.stream.as_raw_fd();
+        let sock = self.stream.as_fd();
         let mut left = size;
         if is_fifo(out) {
             while left > 0 {
-                match sys::splice(sock, out.as_raw_fd(), left.min(SPLICE_CHUNK) as usize) {
+                match sys::splice(sock, out.as_fd(), left.min(SPLICE_CHUNK) as usize) {
                     Ok(0) => return Err(cut_short(size, left)),
                     Ok(n) => {
                         left -= n as u64;
@@ -248,7 +248,7 @@ impl Client {
         while left > 0 {
             let n = match sys::splice(
                 sock,
-                pipe.write_fd(),
+                pipe.write_end(),
                 left.min(pipe.capacity() as u64) as usize,
             ) {
                 Ok(0) => return Err(cut_short(size, left)),
@@ -261,7 +261,7 @@ impl Client {
             };
             let mut in_pipe = n as u64;
             while in_pipe > 0 {
-                match sys::splice(pipe.read_fd(), out.as_raw_fd(), in_pipe as usize) {
+                match sys::splice(pipe.read_end(), out.as_fd(), in_pipe as usize) {
                     Ok(m) => in_pipe -= m as u64,
                     Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                         // `out` cannot take spliced data: copy what the pipe holds, then fall back.

@@ -264,11 +264,11 @@ impl Upload {
     }
 
     /// Where the driver may splice the rest of the upload (while writing works).
-    pub fn sink(&self) -> Option<InputSink> {
-        use std::os::fd::AsRawFd;
+    pub fn sink(&self) -> Option<InputSink<'_>> {
+        use std::os::fd::AsFd;
         let file = self.file.as_ref()?;
         (self.remaining() > 0).then(|| InputSink {
-            fd: file.file().as_raw_fd(),
+            fd: file.file().as_fd(),
             len: self.remaining(),
         })
     }

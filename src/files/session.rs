@@ -108,7 +108,7 @@ impl Session for FilesSession {
         HEADER_LEN + MAX_FRAME
     }
 
-    fn input_sink(&self) -> Option<InputSink> {
+    fn input_sink(&self) -> Option<InputSink<'_>> {
         self.upload.as_ref()?.sink()
     }
 
@@ -400,9 +400,8 @@ mod tests {
     fn splice_by_hand(s: &mut FilesSession, bytes: &[u8], out: &mut Output) {
         let sink = s.input_sink().expect("an upload offers its file");
         assert!(bytes.len() as u64 <= sink.len);
-        // SAFETY: the sink's descriptor stays open while the session holds the upload.
-        let n = unsafe { libc::write(sink.fd, bytes.as_ptr().cast(), bytes.len()) };
-        assert_eq!(n, bytes.len() as isize);
+        let n = nix::unistd::write(sink.fd, bytes).expect("write into the sink");
+        assert_eq!(n, bytes.len());
         s.on_sunk(bytes.len() as u64, None, out);
     }
 
@@ -411,7 +410,7 @@ mod tests {
         let (d, svc) = service(true);
         let mut s = session(&svc);
         let mut out = Output::new();
-        assert_eq!(s.input_sink(), None);
+        assert!(s.input_sink().is_none());
         let mut input = req("P new.txt 10");
         input.extend_from_slice(b"012");
         assert_eq!(s.on_input(&input, &mut out), input.len());
@@ -419,7 +418,7 @@ mod tests {
         splice_by_hand(&mut s, b"3456", &mut out);
         assert_eq!(s.input_sink().map(|k| k.len), Some(3));
         splice_by_hand(&mut s, b"789", &mut out);
-        assert_eq!(s.input_sink(), None);
+        assert!(s.input_sink().is_none());
         assert_eq!(replies(&mut out), ["OK", "OK 10"]);
         assert_eq!(
             std::fs::read(d.path().join("new.txt")).unwrap(),
@@ -438,7 +437,7 @@ mod tests {
         let err = std::io::Error::from_raw_os_error(libc::ENOSPC);
         s.on_sunk(4, Some(err), &mut out);
         // No file to splice into any more: the remaining 6 bytes come as input.
-        assert_eq!(s.input_sink(), None);
+        assert!(s.input_sink().is_none());
         let mut rest = b"456789".to_vec();
         rest.extend(req("L"));
         assert_eq!(s.on_input(&rest, &mut out), rest.len());

@@ -22,7 +22,8 @@ use super::path::{Jail, VirtualPath};
 use crate::files::human;
 use crate::files::store::{AtomicFile, UPLOAD_PREFIX};
 use crate::server::shutdown::TICK;
-use crate::server::{Connection, Stream, sys};
+use crate::server::{Connection, Stream};
+use crate::sys;
 use crate::wire::line::{self, LineError};
 
 /// Longest command line accepted (a path can be up to 4096 bytes).
@@ -67,7 +68,6 @@ pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()>
     stream.set_write_timeout(Some(TICK))?;
     let peer_ip = canonical_ip(stream.peer_addr()?.ip());
     let local_ip = canonical_ip(stream.local_addr()?.ip());
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let mut control = Control {
         opts,
         jail,
@@ -90,7 +90,7 @@ pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()>
         facts: [true; 4],
     };
     let result = control.run();
-    sys::graceful_close(fd);
+    sys::graceful_close(std::os::fd::AsFd::as_fd(&control.stream));
     result
 }
 
@@ -457,9 +457,8 @@ impl Control<'_> {
 
     /// Closes the data connection politely and reports the transfer's outcome.
     fn finish_data(&mut self, stream: TcpStream, result: io::Result<()>) -> io::Result<()> {
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         if result.is_ok() {
-            sys::graceful_close(fd);
+            sys::graceful_close(std::os::fd::AsFd::as_fd(&stream));
         }
         drop(stream);
         self.clock.progress();

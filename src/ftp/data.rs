@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -18,7 +18,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::files::store::AtomicFile;
 use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
-use crate::server::sys;
+use crate::sys;
 
 /// Bytes read from a data connection at a time during uploads.
 const RECV_CHUNK: usize = 256 * 1024;
@@ -131,7 +131,7 @@ impl Passive {
                 ));
             }
             clock.check()?;
-            sys::wait_readable(self.listener.as_raw_fd(), TICK.as_millis() as i32);
+            sys::wait_readable(self.listener.as_fd(), TICK.as_millis() as u16);
         }
     }
 }
@@ -181,7 +181,7 @@ pub fn send_file(
     let end = offset + len;
     while off < end {
         let count = (end - off).min(SEND_CHUNK);
-        match sys::sendfile(stream.as_raw_fd(), file, &mut off, count) {
+        match sys::sendfile(stream.as_fd(), file.as_fd(), &mut off, count) {
             Ok(0) => break, // the file shrank: send what there is
             Ok(_) => clock.progress(),
             Err(e) if sys::would_block(&e) => clock.check()?,
@@ -212,9 +212,9 @@ pub fn receive(
 ) -> Result<u64, ReceiveError> {
     let mut total = 0u64;
     if let Ok(pipe) = sys::Pipe::new() {
-        let to = file.file().as_raw_fd();
         loop {
-            match sys::splice_to_file(&pipe, stream.as_raw_fd(), to, pipe.capacity()) {
+            let to = file.file().as_fd();
+            match sys::splice_to_file(&pipe, stream.as_fd(), to, pipe.capacity()) {
                 Ok(0) => return Ok(total),
                 Ok(n) => {
                     file.wrote(n as u64);

@@ -6,13 +6,14 @@
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use super::session::{Output, Service, Session};
 use super::session_core::SessionCore;
 use super::shutdown::{Shutdown, TICK};
-use super::{Connection, DatagramService, Handler, sys};
+use super::{Connection, DatagramService, Handler};
+use crate::sys;
 
 /// Read size for blocking connections.
 const READ_CHUNK: usize = 64 * 1024;
@@ -69,7 +70,7 @@ impl Clock<'_> {
 /// connection idles out, or a shutdown finds the session idle.
 pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
     let Connection {
-        mut stream,
+        stream,
         shutdown,
         idle_timeout,
         shutdown_timeout,
@@ -79,7 +80,7 @@ pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
     stream.set_nodelay();
     stream.set_read_timeout(Some(TICK))?;
     stream.set_write_timeout(Some(TICK))?;
-    let fd = stream.as_raw_fd();
+    let fd = stream.as_fd();
     let mut clock = Clock {
         conn_idle: idle_timeout,
         shutdown: &shutdown,
@@ -129,13 +130,13 @@ pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
                     if core.is_idle() || clock.check().is_err() {
                         break;
                     }
-                    sys::wait_readable(fd, TICK.as_millis() as i32);
+                    sys::wait_readable(fd, TICK.as_millis() as u16);
                     continue;
                 }
                 r => r,
             }
         } else {
-            match stream.read(&mut buf) {
+            match (&stream).read(&mut buf) {
                 Err(e) if sys::would_block(&e) => {
                     if clock.check().is_err() {
                         break;
@@ -161,9 +162,9 @@ pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
 }
 
 /// Writes everything queued in `out`, waiting out slow readers up to the idle timeout.
-fn flush(fd: std::os::fd::RawFd, out: &mut Output, clock: &mut Clock<'_>) -> Result<(), Stall> {
+fn flush(fd: BorrowedFd<'_>, out: &mut Output, clock: &mut Clock<'_>) -> Result<(), Stall> {
     while !out.is_empty() {
-        match sys::write_output(fd, out) {
+        match out.write_to(fd) {
             Ok(0) => return Err(Stall::Idle),
             Ok(_) => clock.last_progress = Instant::now(),
             Err(e) if sys::would_block(&e) => clock.check()?,
@@ -226,7 +227,7 @@ pub fn send_all(socket: &UdpSocket, out: &mut Vec<(SocketAddr, Vec<u8>)>) {
 pub fn run_blocking_echo(conn: Connection) -> io::Result<()> {
     use std::io::Write;
     let Connection {
-        mut stream,
+        stream,
         shutdown,
         idle_timeout,
         ..
@@ -234,7 +235,7 @@ pub fn run_blocking_echo(conn: Connection) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_nodelay();
     stream.set_read_timeout(Some(TICK))?;
-    let fd = stream.as_raw_fd();
+    let fd = stream.as_fd();
     let mut buf = vec![0u8; READ_CHUNK];
     let mut last = Instant::now();
     loop {
@@ -244,7 +245,7 @@ pub fn run_blocking_echo(conn: Connection) -> io::Result<()> {
                 Err(_) => break,
             }
         } else {
-            match stream.read(&mut buf) {
+            match (&stream).read(&mut buf) {
                 Ok(n) => n,
                 Err(e) if sys::would_block(&e) => {
                     if idle_timeout.is_some_and(|t| last.elapsed() >= t) {
@@ -260,7 +261,7 @@ pub fn run_blocking_echo(conn: Connection) -> io::Result<()> {
         }
         last = Instant::now();
         stream.set_write_timeout(idle_timeout)?;
-        if stream.write_all(&buf[..n]).is_err() {
+        if (&stream).write_all(&buf[..n]).is_err() {
             break;
         }
     }

@@ -9,13 +9,13 @@
 //! [`SessionCore`], which keeps every rule of running a session.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::Instant;
 
 use super::net::Stream;
 use super::session::Session;
 use super::session_core::SessionCore;
-use super::sys;
+use crate::sys;
 
 /// Bytes one drive splices into a session's file before yielding (level-triggered).
 const SPLICE_TURN: usize = 4 << 20;
@@ -75,7 +75,7 @@ impl<S: Session> Conn<S> {
 
     /// Reads and writes as far as the socket allows without blocking.
     pub fn drive(&mut self, scratch: &mut [u8]) -> Want {
-        let fd = self.fd();
+        let fd = self.stream.as_fd();
         loop {
             let mut progressed = false;
             let mut read_drained = false;
@@ -129,7 +129,7 @@ impl<S: Session> Conn<S> {
             // Write until done or the socket is full.
             let mut write_blocked = false;
             while !self.core.out_is_empty() {
-                match sys::write_output(fd, self.core.out()) {
+                match self.core.out().write_to(fd) {
                     Ok(0) => return Want::Close,
                     Ok(_) => progressed = true,
                     Err(e) if sys::would_block(&e) => {
@@ -176,6 +176,6 @@ impl<S: Session> Conn<S> {
 
     /// Closes the socket politely (FIN, then discard late input).
     pub fn close(self) {
-        sys::graceful_close(self.fd());
+        sys::graceful_close(self.stream.as_fd());
     }
 }

@@ -13,7 +13,7 @@
 //!   non-blocking readiness) that do the IO and waiting around it (the async
 //!   model has the third);
 //!   [`sink`]: the zero-copy input path they (and the async model) use for a
-//!   session's [`InputSink`]; [`sys`]: the raw syscalls (sendfile, splice, epoll).
+//!   session's [`InputSink`]; raw syscalls are the crate's [`sys`](crate::sys) layer.
 //! - `models/`: one file per model, each the only code that knows how that
 //!   model accepts and schedules connections.
 //!
@@ -28,7 +28,6 @@ pub mod session;
 pub mod session_core;
 pub mod shutdown;
 pub mod sink;
-pub mod sys;
 
 use std::fmt;
 use std::io;

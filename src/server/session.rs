@@ -14,8 +14,10 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
+
+use crate::sys;
 
 /// Who is on the other end of a connection.
 #[derive(Debug, Clone)]
@@ -99,7 +101,7 @@ pub trait Session: Send + 'static {
     /// socket into it with `splice(2)`, never through user space, and call
     /// [`Session::on_sunk`] instead of `on_input`. Input already buffered still
     /// comes through `on_input` first. The default has no sink.
-    fn input_sink(&self) -> Option<InputSink> {
+    fn input_sink(&self) -> Option<InputSink<'_>> {
         None
     }
 
@@ -110,11 +112,11 @@ pub trait Session: Send + 'static {
 }
 
 /// Where a session wants raw input written (see [`Session::input_sink`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InputSink {
+#[derive(Debug, Clone, Copy)]
+pub struct InputSink<'a> {
     /// An open file, written at its current position; it stays open while the
     /// session returns it.
-    pub fd: RawFd,
+    pub fd: BorrowedFd<'a>,
     /// How many of the next input bytes belong in it (more than zero).
     pub len: u64,
 }
@@ -276,6 +278,40 @@ impl Output {
             self.advance(step);
             n -= step;
         }
+    }
+}
+
+impl Output {
+    /// One write step of the driver: a vectored write of the leading byte
+    /// chunks, or one `sendfile` for a leading file region; advances past what
+    /// was written. `Ok(0)` with output still queued means a file region could
+    /// not be read any further (the file shrank); the caller should close.
+    pub fn write_to(&mut self, sock: BorrowedFd<'_>) -> io::Result<usize> {
+        let file = match self.front_mut() {
+            None => return Ok(0),
+            Some(Chunk::File { file, offset, len }) => Some((Arc::clone(file), *offset, *len)),
+            Some(Chunk::Bytes { .. }) => None,
+        };
+        if let Some((file, mut offset, len)) = file {
+            let n = sys::sendfile(sock, file.as_fd(), &mut offset, len)?;
+            if n == 0 {
+                self.drop_front();
+            } else {
+                self.advance(n);
+            }
+            return Ok(n);
+        }
+        // On the stack: a write per response must not cost an allocation.
+        let mut slices = [io::IoSlice::new(&[]); 16];
+        let count = self.byte_slices(&mut slices);
+        let n = if count == 1 {
+            // One chunk (the usual reply): a plain send.
+            sys::socket::send(sock, &slices[0], 0)?
+        } else {
+            sys::socket::writev(sock, &slices[..count])?
+        };
+        self.advance_many(n);
+        Ok(n)
     }
 }
 

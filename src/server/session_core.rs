@@ -22,7 +22,7 @@
 //! - reading stops while [`HIGH_WATER`] bytes of output are queued.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
 use super::session::{Output, Session};
@@ -116,7 +116,7 @@ impl<S: Session> SessionCore<S> {
     /// If the session has an input sink and nothing is held, moves what the
     /// socket `fd` holds into it (see [`sink::splice_input`]); `None` means
     /// read as usual. `Ok(0)` is EOF, and is recorded as such.
-    pub fn splice(&mut self, fd: RawFd) -> Option<io::Result<usize>> {
+    pub fn splice(&mut self, fd: BorrowedFd<'_>) -> Option<io::Result<usize>> {
         if !self.held.is_empty() {
             return None;
         }

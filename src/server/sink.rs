@@ -4,10 +4,10 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 
 use super::session::{Output, Session};
-use super::sys::{self, Pipe, SpliceError};
+use crate::sys::{self, Pipe, SpliceError};
 
 thread_local! {
     /// One pipe per thread, always left empty between calls. Tagged with the
@@ -22,10 +22,10 @@ thread_local! {
 /// was there, and any other error is the socket's.
 pub fn splice_input<S: Session>(
     session: &mut S,
-    sock: RawFd,
+    sock: BorrowedFd<'_>,
     out: &mut Output,
 ) -> Option<io::Result<usize>> {
-    let sink = session.input_sink()?;
+    session.input_sink()?;
     PIPE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let pid = std::process::id();
@@ -33,8 +33,13 @@ pub fn splice_input<S: Session>(
             *slot = Some((pid, Pipe::new().ok()?));
         }
         let (_, pipe) = slot.as_ref()?;
-        let len = sink.len.min(pipe.capacity() as u64) as usize;
-        Some(match sys::splice_to_file(pipe, sock, sink.fd, len) {
+        // The sink borrows the session's file only for the splice itself.
+        let moved = {
+            let sink = session.input_sink()?;
+            let len = sink.len.min(pipe.capacity() as u64) as usize;
+            sys::splice_to_file(pipe, sock, sink.fd, len)
+        };
+        Some(match moved {
             Ok(0) => Ok(0),
             Ok(n) => {
                 session.on_sunk(n as u64, None, out);

@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
-use crate::server::{Shutdown, sys};
+use crate::sys;
 
 /// The default port of both sides.
 pub const DEFAULT_PORT: u16 = 9999;

@@ -42,8 +42,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
-use crate::server::{Shutdown, sys};
+use crate::sys;
 
 /// First bytes of a header: protocol name and version.
 pub const MAGIC: [u8; 4] = *b"NKF1";

@@ -25,8 +25,9 @@ use std::mem::MaybeUninit;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
-use crate::server::{Shutdown, sys};
+use crate::sys;
 
 /// Largest UDP payload over IPv4: 65535 (IP total length) - 20 (IP header) - 8 (UDP header).
 pub const MAX_PAYLOAD_V4: usize = 65_507;

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::io;
 use std::net::UdpSocket;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,8 +21,9 @@ use crate::server::conn::SCRATCH;
 use crate::server::session_core::SessionCore;
 use crate::server::shutdown::TICK;
 use crate::server::{
-    Config, DatagramService, Listener, Peer, ServerError, Service, Session, Shutdown, sys,
+    Config, DatagramService, Listener, Peer, ServerError, Service, Session, Shutdown,
 };
+use crate::sys;
 
 thread_local! {
     /// Where reads land before the session sees them; one per runtime thread.
@@ -30,7 +31,7 @@ thread_local! {
 }
 
 /// The readiness operations the connection task needs, for TCP and Unix streams alike.
-trait AsyncSock: AsRawFd + Send + 'static {
+trait AsyncSock: AsFd + Send + 'static {
     async fn ready_read(&self) -> io::Result<()>;
     async fn ready_write(&self) -> io::Result<()>;
     fn try_io_write(&self, f: impl FnOnce() -> io::Result<usize>) -> io::Result<usize>;
@@ -146,14 +147,10 @@ pub fn serve<S: Service>(
                     Err(_) => {
                         if let Some(reply) = &overload {
                             let fd = match &sock {
-                                Either::Tcp(s) => s.as_raw_fd(),
-                                Either::Unix(s) => s.as_raw_fd(),
+                                Either::Tcp(s) => s.as_fd(),
+                                Either::Unix(s) => s.as_fd(),
                             };
-                            // SAFETY: writing an owned buffer to our own socket.
-                            unsafe {
-                                libc::send(fd, reply.as_ptr().cast(), reply.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
-                            }
-                            sys::graceful_close(fd);
+                            super::refuse(fd, reply);
                         }
                         continue;
                     }
@@ -199,7 +196,7 @@ async fn run_conn<T: AsyncSock, S: Session>(
     grace: Duration,
     _permit: OwnedSemaphorePermit,
 ) {
-    let fd: RawFd = sock.as_raw_fd();
+    let fd = sock.as_fd();
     let mut core = SessionCore::new(session);
     let mut stopping: Option<Instant> = if *stop.borrow() {
         Some(Instant::now())
@@ -225,7 +222,7 @@ async fn run_conn<T: AsyncSock, S: Session>(
         // Write everything queued.
         let mut write_wait: Option<Instant> = None;
         while !core.out_is_empty() {
-            match sock.try_io_write(|| sys::write_output(fd, core.out())) {
+            match sock.try_io_write(|| core.out().write_to(fd)) {
                 Ok(0) => break 'conn,
                 Ok(_) => write_wait = None,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -319,7 +316,7 @@ fn read_into_session<T: AsyncSock, S: Session>(sock: &T, core: &mut SessionCore<
     // An upload's body goes from the socket straight into its file (through
     // `try_io`, so tokio learns when the socket ran dry).
     if core.has_sink() {
-        let fd = sock.as_raw_fd();
+        let fd = sock.as_fd();
         let mut spliced = true;
         let r = sock.try_io_read(|| {
             core.splice(fd).unwrap_or_else(|| {

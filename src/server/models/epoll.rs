@@ -18,8 +18,8 @@ use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
 use crate::server::net::{copy_buffer_sizes, tcp_join, udp_join};
 use crate::server::shutdown::TICK;
-use crate::server::sys::Epoll;
 use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
+use crate::sys::Epoll;
 
 /// Token of the listening socket in the interest list.
 const LISTENER: u64 = u64::MAX;

@@ -4,7 +4,7 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +13,8 @@ use slab::Slab;
 
 use super::report_accept_error;
 use crate::server::conn::{Conn, SCRATCH, Want};
-use crate::server::{Config, DatagramService, Listener, Service, Shutdown, sys};
+use crate::server::{Config, DatagramService, Listener, Service, Shutdown};
+use crate::sys;
 
 /// One loop's connections and what each is waiting for.
 pub(crate) struct Table<'s, S: Service> {
@@ -100,16 +101,7 @@ impl<'s, S: Service> Table<'s, S> {
                             // leave the client hanging.
                             refused += 1;
                             let _ = stream.set_nonblocking(true);
-                            // SAFETY: writing an owned buffer to our own socket.
-                            unsafe {
-                                libc::send(
-                                    stream.as_raw_fd(),
-                                    reply.as_ptr().cast(),
-                                    reply.len(),
-                                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                                );
-                            }
-                            sys::graceful_close(stream.as_raw_fd());
+                            super::refuse(stream.as_fd(), reply);
                             continue;
                         }
                         // Another loop took the last place after our check: with

@@ -31,7 +31,8 @@ use std::time::Duration;
 use super::net::{Listener, Stream};
 use super::session::Peer;
 use super::shutdown::{Shutdown, TICK};
-use super::{Config, Connection, Handler, ServerError, sys};
+use super::{Config, Connection, Handler, ServerError};
+use crate::sys;
 
 /// Builds the [`Connection`] a blocking handler is given.
 pub(crate) fn connection(
@@ -95,6 +96,13 @@ pub(crate) fn handle<H: Handler>(handler: &H, conn: Connection) {
     {
         eprintln!("netkit: connection from {peer}: {e}");
     }
+}
+
+/// Tells a client over the connection limit `reply` (an HTTP 503, say) with
+/// what its socket takes at once, and closes it.
+pub(crate) fn refuse(sock: std::os::fd::BorrowedFd<'_>, reply: &[u8]) {
+    let _ = sys::send_now(sock, reply);
+    sys::graceful_close(sock);
 }
 
 /// Result of one blocking accept attempt.

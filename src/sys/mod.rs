@@ -1,0 +1,49 @@
+//! The one OS layer: every raw system call netkit makes that std, nix or
+//! socket2 do not cover lives here, behind a safe function that takes its
+//! descriptors as [`BorrowedFd`](std::os::fd::BorrowedFd) (so it can only use
+//! a descriptor its caller holds open). Each `unsafe` block says why it holds.
+//!
+//! - [`socket`]: reads and sends that never block, the graceful close, waiting
+//!   for readability.
+//! - [`file`]: `sendfile`, `splice` and the [`Pipe`] that moves uploads from a
+//!   socket into a file without passing through user space.
+//! - [`epoll`]: the [`Epoll`] instance of the epoll model and the load generators.
+//! - [`process`]: fork (refused in a multi-threaded process), leaving a child,
+//!   dying with the parent, the descriptor limit.
+
+pub mod epoll;
+pub mod file;
+pub mod process;
+pub mod socket;
+
+use std::io;
+
+pub use epoll::Epoll;
+pub use file::{Pipe, SpliceError, sendfile, splice, splice_to_file};
+pub use socket::{graceful_close, recv_now, send_now, wait_readable};
+
+/// True when `err` only means "try again later".
+pub fn would_block(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    ) || err.raw_os_error() == Some(libc::EAGAIN)
+}
+
+/// True when a blocking call with a timeout (SO_RCVTIMEO) only ran out of time
+/// or was interrupted: try again.
+pub fn timed_out(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// A syscall's `ssize_t` result as `io::Result`.
+fn check(n: isize) -> io::Result<usize> {
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
