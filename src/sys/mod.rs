@@ -8,11 +8,13 @@
 //! - [`file`]: `sendfile`, `splice` and the [`Pipe`] that moves uploads from a
 //!   socket into a file without passing through user space.
 //! - [`epoll`]: the [`Epoll`] instance of the epoll model and the load generators.
+//! - [`host`]: resolver calls std does not offer (canonical names, reverse look-ups).
 //! - [`process`]: fork (refused in a multi-threaded process), leaving a child,
 //!   dying with the parent, the descriptor limit.
 
 pub mod epoll;
 pub mod file;
+pub mod host;
 pub mod process;
 pub mod socket;
 
