@@ -209,7 +209,7 @@ fn run(cli: Cli) -> Result<()> {
 
 fn echo_serve(udp: bool, unix: Option<PathBuf>, handler: &str, args: &ServerArgs) -> Result<()> {
     let config = args.config();
-    let fd_limit = net::raise_fd_limit();
+    let fd_limit = netkit::sys::process::raise_fd_limit().soft;
     // Refuse impossible pairings before binding anything.
     if handler == "blocking" {
         if udp {

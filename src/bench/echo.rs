@@ -74,7 +74,7 @@ pub fn run(opts: &Options) -> Result<String> {
     if opts.duration.is_zero() {
         bail!("--duration must be positive");
     }
-    let fd_limit = crate::server::net::raise_fd_limit();
+    let fd_limit = crate::sys::process::raise_fd_limit().soft;
     let needed = opts.clients as u64 + 64;
     if fd_limit < needed {
         bail!(

@@ -5,12 +5,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use super::loadgen::{Epoll, connect_all};
+use crate::sys::{recv_now, send_now};
 
 /// Idle connections that each made one request.
 #[derive(Debug)]
@@ -46,18 +47,13 @@ pub fn open_idle(
     let mut failed = 0;
     let mut waiting = 0;
     for (i, fd) in open.iter().enumerate() {
-        let fd = fd.as_raw_fd();
         // A small request on a fresh connection fits the socket buffer at once.
-        // SAFETY: request is valid for reading request.len() bytes.
-        let sent = unsafe {
-            libc::send(
-                fd,
-                request.as_ptr().cast(),
-                request.len(),
-                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-            )
-        };
-        if sent != request.len() as isize || ep.add(fd, libc::EPOLLIN as u32, i as u64).is_err() {
+        let sent = send_now(fd.as_fd(), request);
+        if !matches!(sent, Ok(n) if n == request.len())
+            || ep
+                .add(fd.as_raw_fd(), libc::EPOLLIN as u32, i as u64)
+                .is_err()
+        {
             got[i] = None;
             failed += 1;
         } else {
@@ -77,36 +73,27 @@ pub fn open_idle(
         for ev in &events[..k] {
             let i = ev.u64 as usize;
             let Some(so_far) = got[i] else { continue };
-            let fd = open[i].as_raw_fd();
-            // SAFETY: scratch is valid for writing scratch.len() bytes.
-            let r = unsafe {
-                libc::recv(
-                    fd,
-                    scratch.as_mut_ptr().cast(),
-                    scratch.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            let outcome = if r < 0 {
-                match io::Error::last_os_error().raw_os_error() {
+            let fd = open[i].as_fd();
+            let outcome = match recv_now(fd, &mut scratch) {
+                Err(e) => match e.raw_os_error() {
                     Some(libc::EAGAIN) | Some(libc::EINTR) => continue,
                     _ => Some(false),
-                }
-            } else if r == 0 {
-                Some(false) // closed by the server
-            } else {
-                let total = so_far + r as usize;
-                got[i] = Some(total);
-                match total.cmp(&response_len) {
-                    std::cmp::Ordering::Less => None,
-                    std::cmp::Ordering::Equal => Some(true),
-                    std::cmp::Ordering::Greater => Some(false),
+                },
+                Ok(0) => Some(false), // closed by the server
+                Ok(r) => {
+                    let total = so_far + r;
+                    got[i] = Some(total);
+                    match total.cmp(&response_len) {
+                        std::cmp::Ordering::Less => None,
+                        std::cmp::Ordering::Equal => Some(true),
+                        std::cmp::Ordering::Greater => Some(false),
+                    }
                 }
             };
             if let Some(ok) = outcome {
                 got[i] = None;
                 waiting -= 1;
-                ep.delete(fd);
+                ep.delete(fd.as_raw_fd());
                 if ok {
                     answered += 1;
                 } else {

@@ -17,13 +17,14 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::proc::thread_cpu;
+use crate::sys::{recv_now, send_now};
 
 /// Highest latency the histogram tracks, microseconds (larger values saturate).
 const MAX_LATENCY_US: u64 = 600_000_000;
@@ -179,8 +180,9 @@ struct Phases {
 }
 
 /// One connection's request cycle.
-struct Client {
-    fd: RawFd,
+struct Client<'fd> {
+    /// The connection, owned by the loop thread's descriptor list.
+    fd: BorrowedFd<'fd>,
     alive: bool,
     /// Bytes of the current request sent / echoed back.
     sent: usize,
@@ -209,37 +211,27 @@ fn new_hist() -> Histogram<u64> {
 }
 
 /// Sends what is left of the current request; false on a connection error.
-fn send_rest(ep: &Epoll, c: &mut Client, token: u64, payload: &[u8]) -> bool {
+fn send_rest(ep: &Epoll, c: &mut Client<'_>, token: u64, payload: &[u8]) -> bool {
     while c.sent < payload.len() {
-        let rest = &payload[c.sent..];
-        // SAFETY: rest is valid for reading rest.len() bytes.
-        let n = unsafe {
-            libc::send(
-                c.fd,
-                rest.as_ptr().cast(),
-                rest.len(),
-                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
+        let n = match send_now(c.fd, &payload[c.sent..]) {
+            Ok(n) => n,
+            Err(e) => match e.raw_os_error() {
                 Some(libc::EAGAIN) => {
                     if !c.want_out {
                         c.want_out = true;
-                        let _ = ep.modify(c.fd, IN | OUT, token);
+                        let _ = ep.modify(c.fd.as_raw_fd(), IN | OUT, token);
                     }
                     return true;
                 }
                 Some(libc::EINTR) => continue,
                 _ => return false,
-            }
-        }
-        c.sent += n as usize;
+            },
+        };
+        c.sent += n;
     }
     if c.want_out {
         c.want_out = false;
-        let _ = ep.modify(c.fd, IN, token);
+        let _ = ep.modify(c.fd.as_raw_fd(), IN, token);
     }
     true
 }
@@ -262,13 +254,13 @@ fn drive(fds: Vec<OwnedFd>, payload: &[u8], response_len: usize, phases: Phases)
         return r;
     };
     let mut scratch = vec![0u8; response_len.clamp(4096, 256 * 1024)];
-    let mut clients: Vec<Client> = fds
+    let mut clients: Vec<Client<'_>> = fds
         .iter()
         .enumerate()
         .map(|(i, fd)| {
             let ok = ep.add(fd.as_raw_fd(), IN, i as u64).is_ok();
             Client {
-                fd: fd.as_raw_fd(),
+                fd: fd.as_fd(),
                 alive: ok,
                 sent: 0,
                 received: 0,
@@ -325,27 +317,21 @@ fn drive(fds: Vec<OwnedFd>, payload: &[u8], response_len: usize, phases: Phases)
                 continue;
             }
             // Readable, hung up or in error: one recv tells which.
-            // SAFETY: scratch is valid for writing scratch.len() bytes.
-            let got = unsafe {
-                libc::recv(
-                    c.fd,
-                    scratch.as_mut_ptr().cast(),
-                    scratch.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if got < 0 {
-                let e = io::Error::last_os_error().raw_os_error();
-                if e != Some(libc::EAGAIN) && e != Some(libc::EINTR) {
-                    fail(&ep, c, &mut r.io_errors);
+            let got = match recv_now(c.fd, &mut scratch) {
+                Ok(0) => {
+                    fail(&ep, c, &mut r.io_errors); // the server closed the connection
+                    continue;
                 }
-                continue;
-            }
-            if got == 0 {
-                fail(&ep, c, &mut r.io_errors); // the server closed the connection
-                continue;
-            }
-            c.received += got as usize;
+                Ok(got) => got,
+                Err(e) => {
+                    let e = e.raw_os_error();
+                    if e != Some(libc::EAGAIN) && e != Some(libc::EINTR) {
+                        fail(&ep, c, &mut r.io_errors);
+                    }
+                    continue;
+                }
+            };
+            c.received += got;
             if c.received > response_len {
                 fail(&ep, c, &mut r.io_errors); // more bytes than the answer has: not the answer expected
                 continue;
@@ -388,14 +374,11 @@ fn drive(fds: Vec<OwnedFd>, payload: &[u8], response_len: usize, phases: Phases)
     r
 }
 
-fn fail(ep: &Epoll, c: &mut Client, errors: &mut usize) {
+fn fail(ep: &Epoll, c: &mut Client<'_>, errors: &mut usize) {
     c.alive = false;
     *errors += 1;
-    ep.delete(c.fd);
-    // SAFETY: fd is open (owned by the thread's fd list); shutting it down is harmless.
-    unsafe {
-        libc::shutdown(c.fd, libc::SHUT_RDWR);
-    }
+    ep.delete(c.fd.as_raw_fd());
+    let _ = nix::sys::socket::shutdown(c.fd.as_raw_fd(), nix::sys::socket::Shutdown::Both);
 }
 
 /// Connects every client, runs warm-up and measurement on `cfg.threads` loops,

@@ -39,6 +39,7 @@ use super::loadgen::{self, LoadConfig};
 use super::proc::{self, ServerProcess, model_args, workers_cell};
 use crate::cli::parse_duration;
 use crate::server::Model;
+use crate::sys::process::{FdLimit, raise_fd_limit};
 
 /// The service the servers run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -148,7 +149,7 @@ pub fn run(args: ModelsArgs) -> Result<()> {
 
     // Descriptors: the load generator and the server each hold one per connection.
     let limit = raise_fd_limit();
-    eprintln!("bench models: {}", limit.message);
+    eprintln!("bench models: {}", fd_limit_message(&limit));
     let mut skipped = Vec::new();
     levels.retain(|&n| {
         let need = (n + FD_MARGIN) as u64;
@@ -270,44 +271,20 @@ fn parse_models(s: &str) -> Result<Vec<Model>> {
     Ok(out)
 }
 
-/// The open-file limit after trying to raise it, and what happened.
-struct FdLimit {
-    soft: u64,
-    hard: u64,
-    message: String,
-}
-
-/// Raises the soft open-file limit to the hard limit (children inherit it).
-fn raise_fd_limit() -> FdLimit {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            Ok(()) => FdLimit {
-                soft: hard,
-                hard,
-                message: format!(
-                    "raised the open-file limit from {soft} to {hard} (the hard limit)"
-                ),
-            },
-            Err(e) => FdLimit {
-                soft,
-                hard,
-                message: format!(
-                    "could not raise the open-file limit from {soft} to {hard} ({e}); levels above about {} clients will be refused",
-                    soft.saturating_sub(FD_MARGIN as u64)
-                ),
-            },
-        },
-        Ok((soft, hard)) => FdLimit {
-            soft,
-            hard,
-            message: format!("open-file limit {soft} (already the hard limit)"),
-        },
-        Err(e) => FdLimit {
-            soft: 1024,
-            hard: 1024,
-            message: format!("could not read the open-file limit ({e}); assuming 1024"),
-        },
+/// What raising the open-file limit did, for the log.
+fn fd_limit_message(limit: &FdLimit) -> String {
+    let FdLimit {
+        soft,
+        hard,
+        raised_from,
+    } = *limit;
+    match raised_from {
+        Some(from) => format!("raised the open-file limit from {from} to {hard} (the hard limit)"),
+        None if soft < hard => format!(
+            "could not raise the open-file limit from {soft} to {hard}; levels above about {} clients will be refused",
+            soft.saturating_sub(FD_MARGIN as u64)
+        ),
+        None => format!("open-file limit {soft} (already the hard limit)"),
     }
 }
 

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::server::{Config, Model};
 use anyhow::{Context, Result, bail};
+use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// How many of the server's last stderr lines are kept for error messages.
 const STDERR_TAIL: usize = 20;
@@ -38,14 +41,7 @@ impl ServerProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         // If the benchmark dies without cleaning up, the server gets SIGTERM.
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
+        term_with_parent(&mut cmd);
         let mut child = cmd
             .spawn()
             .with_context(|| format!("starting server {}", program.display()))?;
@@ -129,10 +125,7 @@ impl ServerProcess {
             return format!("had already exited ({s})");
         }
         let descendants = tree_pids(pid);
-        // SAFETY: plain signal to our own child.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
         let outcome = match self.wait_exit(grace) {
             Some(s) if s.success() => "stopped cleanly".to_string(),
             Some(s) => format!("stopped ({s})"),
@@ -201,17 +194,21 @@ pub fn parse_listening_port(line: &str) -> Option<u16> {
     digits.parse().ok()
 }
 
+/// Has the kernel send the child `cmd` starts SIGTERM when the thread that
+/// starts it ends (PR_SET_PDEATHSIG, set between fork and exec), so a
+/// benchmark that dies without cleaning up leaves no server behind.
+pub(crate) fn term_with_parent(cmd: &mut Command) {
+    crate::sys::process::term_with_parent(cmd);
+}
+
 fn is_alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks for existence.
-    unsafe { libc::kill(pid, 0) == 0 }
+    // Signal 0 only checks for existence.
+    kill(Pid::from_raw(pid), None).is_ok()
 }
 
 fn kill_all(pids: &[i32]) {
     for &p in pids {
-        // SAFETY: pids come from our own server's process tree.
-        unsafe {
-            libc::kill(p, libc::SIGKILL);
-        }
+        let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
     }
 }
 
@@ -277,11 +274,17 @@ fn kib_field(pid: i32, file: &str, field: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Clock ticks per second (the unit of the CPU times in `/proc`).
+/// Clock ticks per second (the unit of the CPU times in `/proc`), 100 if unknown.
 pub(crate) fn clock_ticks() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as u64 } else { 100 }
+    clock_ticks_known().unwrap_or(100)
+}
+
+/// Clock ticks per second, `None` if sysconf cannot tell.
+pub(crate) fn clock_ticks_known() -> Option<u64> {
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(t)) if t > 0 => Some(t as u64),
+        _ => None,
+    }
 }
 
 /// CPU time of one process: the sum of its threads' `sum_exec_runtime` from
@@ -394,25 +397,18 @@ pub fn find_listener_pid(port: u16) -> Option<i32> {
 
 /// CPU time (user + system) of the calling thread.
 pub fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid out-parameter.
-    unsafe {
-        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    use nix::time::{ClockId, clock_gettime};
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(|ts| Duration::new(ts.tv_sec() as u64, ts.tv_nsec() as u32))
+        .unwrap_or(Duration::ZERO)
 }
 
 /// CPU time (user + system) of this whole process, all threads.
 pub fn self_cpu() -> Duration {
-    // SAFETY: an all-zero rusage is a valid out-parameter.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: ru is valid for writing.
-    unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-    }
+    let Ok(usage) = getrusage(UsageWho::RUSAGE_SELF) else {
+        return Duration::ZERO;
+    };
+    let ru = usage.as_ref();
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }

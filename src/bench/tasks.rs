@@ -38,6 +38,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
+use nix::sys::resource::{UsageWho, getrusage};
+
+use super::proc::clock_ticks_known;
+use crate::sys::process::{self, ForkResult};
 
 /// Options of `netkit bench tasks`.
 #[derive(Debug, Args)]
@@ -141,9 +145,8 @@ fn machine_busy() -> Option<Duration> {
         .filter(|(i, _)| *i != 3 && *i != 4)
         .map(|(_, t)| t)
         .sum();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| Duration::from_secs_f64(busy as f64 / hz as f64))
+    let hz = clock_ticks_known()?;
+    Some(Duration::from_secs_f64(busy as f64 / hz as f64))
 }
 
 /// The ways in table order.
@@ -253,7 +256,7 @@ fn run_way(plan: &Plan, way: Way, kind: Kind) -> Result<(Timing, Vec<u64>)> {
 /// Forks one child per task; each runs `task(i)` and writes its answer to a
 /// pipe. Waits for all of them.
 fn in_processes(n: usize, task: impl Fn(usize) -> Result<u64>) -> Result<Vec<u64>> {
-    let threads = thread_count();
+    let threads = process::thread_count();
     ensure!(
         threads <= 1,
         "cannot fork safely: this process already runs {threads} threads"
@@ -261,10 +264,9 @@ fn in_processes(n: usize, task: impl Fn(usize) -> Result<u64>) -> Result<Vec<u64
     let mut children = Vec::with_capacity(n);
     for i in 0..n {
         let (read_end, write_end) = nix::unistd::pipe().context("pipe")?;
-        // SAFETY: the process is single-threaded (checked above), so the child
-        // may run any code; it leaves with _exit and never returns here.
-        match unsafe { nix::unistd::fork() }.context("fork")? {
-            nix::unistd::ForkResult::Child => {
+        // The child leaves with child_exit and never returns here.
+        match process::fork().context("fork")? {
+            ForkResult::Child => {
                 drop(read_end);
                 let code = match task(i) {
                     Ok(v) => {
@@ -280,11 +282,11 @@ fn in_processes(n: usize, task: impl Fn(usize) -> Result<u64>) -> Result<Vec<u64
                         1
                     }
                 };
-                // SAFETY: _exit ends the child without running the parent's
-                // atexit handlers or flushing buffers it inherited.
-                unsafe { libc::_exit(code) };
+                // Without running the parent's atexit handlers or flushing
+                // buffers it inherited.
+                process::child_exit(code);
             }
-            nix::unistd::ForkResult::Parent { child } => {
+            ForkResult::Parent { child } => {
                 drop(write_end);
                 children.push((child, read_end));
             }
@@ -311,26 +313,12 @@ fn in_processes(n: usize, task: impl Fn(usize) -> Result<u64>) -> Result<Vec<u64
     Ok(results)
 }
 
-/// Threads of this process, from /proc (1 if unknown).
-fn thread_count() -> usize {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Threads:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(1)
-}
-
 /// User + system CPU time of this process and its waited-for children.
 fn cpu_time() -> Duration {
     let mut total = Duration::ZERO;
-    for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
-        // SAFETY: rusage is plain data, filled in by getrusage.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: valid out-pointer.
-        if unsafe { libc::getrusage(who, &mut ru) } == 0 {
+    for who in [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN] {
+        if let Ok(usage) = getrusage(who) {
+            let ru = usage.as_ref();
             for tv in [ru.ru_utime, ru.ru_stime] {
                 total += Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
             }

@@ -35,8 +35,11 @@ use hdrhistogram::Histogram;
 
 use crate::bench::proc;
 use crate::cli::parse_duration;
-use crate::server::{self, Model, net};
+use crate::server::{self, Model};
 use crate::sys::Epoll;
+use crate::sys::process::raise_fd_limit;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// Options of `netkit bench chat`.
 #[derive(Debug, Args)]
@@ -150,7 +153,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     for m in &models {
         server::check_datagram(*m, false)?;
     }
-    let fds = net::raise_fd_limit();
+    let fds = raise_fd_limit().soft;
     if fds < args.members as u64 + 64 {
         bail!(
             "{} members need {} open files, but the limit is {fds}",
@@ -377,14 +380,7 @@ impl ChatServer {
             cmd.args(["--workers", &w.to_string()]);
         }
         // If the benchmark dies, the server gets SIGTERM.
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
+        proc::term_with_parent(&mut cmd);
         let mut child = cmd.spawn().context("starting netkit chat serve")?;
         let Some(stderr) = child.stderr.take() else {
             bail!("no stderr pipe to the server");
@@ -431,10 +427,7 @@ impl ChatServer {
     }
 
     fn stop(&mut self) {
-        // SAFETY: a signal to our own child.
-        unsafe {
-            libc::kill(self.pid(), libc::SIGTERM);
-        }
+        let _ = kill(Pid::from_raw(self.pid()), Signal::SIGTERM);
         let until = Instant::now() + Duration::from_secs(3);
         while Instant::now() < until {
             if let Ok(Some(_)) = self.child.try_wait() {

@@ -77,7 +77,7 @@ pub struct JoinArgs {
 pub fn run(cmd: ChatCmd) -> Result<()> {
     match cmd {
         ChatCmd::Serve(args) => {
-            net::raise_fd_limit();
+            crate::sys::process::raise_fd_limit();
             let opts = ServeOptions {
                 bind: args.server.bind.clone(),
                 port: args.server.port,

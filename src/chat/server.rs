@@ -5,6 +5,7 @@
 
 use std::io::{self, BufRead};
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -272,10 +273,10 @@ pub fn run_console(service: &ChatService, socket: &UdpSocket, mut input: impl Bu
 pub fn size_buffers(socket: &UdpSocket, want: usize) -> (usize, usize) {
     let sock = socket2::SockRef::from(socket);
     if sock.recv_buffer_size().unwrap_or(0) < want {
-        let _ = net::set_int_opt(socket, libc::SO_RCVBUFFORCE, want);
+        let _ = crate::sys::set_int_opt(socket.as_fd(), libc::SO_RCVBUFFORCE, want);
     }
     if sock.send_buffer_size().unwrap_or(0) < want {
-        let _ = net::set_int_opt(socket, libc::SO_SNDBUFFORCE, want);
+        let _ = crate::sys::set_int_opt(socket.as_fd(), libc::SO_SNDBUFFORCE, want);
     }
     (
         sock.recv_buffer_size().unwrap_or(0),
@@ -312,7 +313,7 @@ mod tests {
         assert!(snd > 0);
         if rcv < want {
             // Only allowed without CAP_NET_ADMIN.
-            let e = net::set_int_opt(&sock, libc::SO_RCVBUFFORCE, want).unwrap_err();
+            let e = crate::sys::set_int_opt(sock.as_fd(), libc::SO_RCVBUFFORCE, want).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::EPERM));
         }
     }

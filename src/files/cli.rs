@@ -154,7 +154,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
         sync: !args.dir.no_sync,
     };
     let library = FileLibrary::open(&args.dir.root, options).context("netkit files")?;
-    let fd_limit = net::raise_fd_limit();
+    let fd_limit = crate::sys::process::raise_fd_limit().soft;
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
     let listener = Listener::bind(&endpoint, config.model.reuse_port())?;

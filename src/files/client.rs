@@ -297,25 +297,14 @@ impl Client {
             return Err(bad_reply(&reply));
         }
         meter.start(size);
-        let mut offset: libc::off_t = 0;
-        while (offset as u64) < size {
-            let count = (size - offset as u64).min(SEND_CHUNK) as usize;
-            // SAFETY: both descriptors are open; `offset` is a valid pointer.
-            let n = unsafe {
-                libc::sendfile(
-                    self.stream.as_raw_fd(),
-                    file.as_raw_fd(),
-                    &mut offset,
-                    count,
-                )
+        let mut offset: u64 = 0;
+        while offset < size {
+            let count = (size - offset).min(SEND_CHUNK);
+            let n = match sys::sendfile(self.stream.as_fd(), file.as_fd(), &mut offset, count) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ClientError::net("upload", e)),
             };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(ClientError::net("upload", e));
-            }
             if n == 0 {
                 return Err(ClientError::Local(format!(
                     "the local file shrank during the upload ({offset} of {size} bytes sent)"
@@ -389,11 +378,7 @@ impl std::fmt::Debug for Sink<'_> {
 const SPLICE_CHUNK: u64 = 1 << 20;
 
 fn is_fifo(fd: BorrowedFd<'_>) -> bool {
-    // SAFETY: fstat fills the zeroed struct for an open descriptor.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO
-    }
+    nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
 }
 
 /// `write(2)` on a borrowed descriptor.
@@ -401,13 +386,7 @@ struct FdWriter<'a>(BorrowedFd<'a>);
 
 impl Write for FdWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: buf is valid for buf.len() bytes; the descriptor is open.
-        let n = unsafe { libc::write(self.0.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+        Ok(nix::unistd::write(self.0, buf)?)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())

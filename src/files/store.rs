@@ -117,18 +117,9 @@ impl AtomicFile {
         self.written += n;
         let pending = self.written - self.flushed;
         if self.write_behind && pending >= WRITE_BEHIND_WINDOW {
-            use std::os::fd::AsRawFd;
-            // SAFETY: a plain syscall on our open descriptor. SYNC_FILE_RANGE_WRITE
-            // only queues the range for writing; it does not wait for the disk.
             // Failure is harmless: the final fsync writes whatever is left.
-            unsafe {
-                libc::sync_file_range(
-                    self.file.as_raw_fd(),
-                    self.flushed as libc::off64_t,
-                    pending as libc::off64_t,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-            }
+            use std::os::fd::AsFd;
+            let _ = crate::sys::file::write_behind(self.file.as_fd(), self.flushed, pending);
             self.flushed = self.written;
         }
     }
@@ -172,22 +163,11 @@ fn parent_dir(path: &Path) -> PathBuf {
 /// Renames `from` to `to` unless `to` exists, atomically: `renameat2(RENAME_NOREPLACE)`,
 /// or link + unlink on file systems without it.
 pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    let c_from = cstring(from)?;
-    let c_to = cstring(to)?;
-    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them like rename(2).
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            c_from.as_ptr(),
-            libc::AT_FDCWD,
-            c_to.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    let err = match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
+        Ok(()) => return Ok(()),
+        Err(errno) => io::Error::from(errno),
     };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
     match err.raw_os_error() {
         Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
             // link(2) fails with EEXIST if `to` exists: the same guarantee.
@@ -197,11 +177,6 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
         }
         _ => Err(err),
     }
-}
-
-fn cstring(path: &Path) -> io::Result<std::ffi::CString> {
-    std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
 }
 
 /// Removes temporary files named with `prefix` in `dir` whose process is gone
@@ -245,9 +220,9 @@ fn sweep_now_and_then(dir: &Path, prefix: &str) {
 }
 
 fn process_alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    // Signal "none" only checks that the process exists.
+    let sent = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None);
+    sent != Err(nix::errno::Errno::ESRCH)
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
         passive_timeout: args.passive_timeout,
     };
     let ftp = FtpServer::new(&args.dir.root, options).context("netkit ftp")?;
-    let fd_limit = net::raise_fd_limit();
+    let fd_limit = crate::sys::process::raise_fd_limit().soft;
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
     let listener = Listener::bind(&endpoint, false)?;

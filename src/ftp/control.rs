@@ -684,21 +684,12 @@ impl Control<'_> {
     /// True if the client has closed (or reset) the control connection.
     fn control_closed(&self) -> bool {
         let mut byte = [0u8; 1];
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.stream);
-        // SAFETY: peeks at most one byte into a valid buffer; never blocks.
-        let n = unsafe {
-            libc::recv(
-                fd,
-                byte.as_mut_ptr().cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        if n == 0 {
-            return true;
+        match sys::peek_now(std::os::fd::AsFd::as_fd(&self.stream), &mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            // A reset connection is closed too; "nothing to read yet" is not.
+            Err(e) => !sys::would_block(&e),
         }
-        // A reset connection is closed too; "nothing to read yet" is not.
-        n < 0 && !sys::would_block(&io::Error::last_os_error())
     }
 
     fn reply_storage(&mut self, e: &io::Error) -> io::Result<()> {

@@ -47,7 +47,7 @@ pub fn run(args: HttpArgs) -> Result<()> {
         // Keep-alive connections that stay silent are closed after a minute.
         config.idle_timeout = Some(Duration::from_secs(60));
     }
-    let fd_limit = net::raise_fd_limit();
+    let fd_limit = crate::sys::process::raise_fd_limit().soft;
     let root = match &args.root {
         Some(r) => r.clone(),
         None => std::env::current_dir().context("current directory")?,

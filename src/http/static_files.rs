@@ -16,13 +16,14 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use nix::errno::Errno;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use super::request::Request;
@@ -168,47 +169,27 @@ impl StaticFiles {
         } else {
             rel
         };
-        let mut cpath = target.as_os_str().as_bytes().to_vec();
-        cpath.push(0);
-        let flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK) as u64;
-        let fd = if self.follow_symlinks {
-            // SAFETY: cpath is NUL-terminated; the root fd is open.
-            unsafe {
-                libc::openat(
-                    self.root_fd.as_raw_fd(),
-                    cpath.as_ptr().cast(),
-                    flags as i32,
-                )
-            }
+        use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NONBLOCK;
+        let opened = if self.follow_symlinks {
+            openat(&*self.root_fd, target, flags, nix::sys::stat::Mode::empty())
         } else {
-            // SAFETY: zeroed open_how is valid; fields set below; cpath is NUL-terminated.
-            unsafe {
-                let mut how: libc::open_how = std::mem::zeroed();
-                how.flags = flags;
-                how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
-                libc::syscall(
-                    libc::SYS_openat2,
-                    self.root_fd.as_raw_fd(),
-                    cpath.as_ptr(),
-                    &how as *const libc::open_how,
-                    std::mem::size_of::<libc::open_how>(),
-                ) as i32
+            let how = OpenHow::new()
+                .flags(flags)
+                .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+            openat2(&*self.root_fd, target, how)
+        };
+        let file = match opened {
+            Ok(fd) => File::from(fd),
+            Err(errno) => {
+                return match errno {
+                    Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG => Err(Refusal::NotFound),
+                    // EXDEV: the path (or an absolute symlink) leads outside the root.
+                    Errno::EXDEV | Errno::ENOSYS => self.open_checked(target),
+                    _ => Err(Refusal::Forbidden),
+                };
             }
         };
-        if fd < 0 {
-            let err = io::Error::last_os_error();
-            return match err.raw_os_error() {
-                Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ENAMETOOLONG) => {
-                    Err(Refusal::NotFound)
-                }
-                // EXDEV: the path (or an absolute symlink) leads outside the root.
-                Some(libc::EXDEV) => self.open_checked(target),
-                Some(libc::ENOSYS) => self.open_checked(target),
-                _ => Err(Refusal::Forbidden),
-            };
-        }
-        // SAFETY: fd is a fresh descriptor we own.
-        let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
         // O_NONBLOCK stays set: it only kept a FIFO from hanging the open (such
         // files are refused), and regular-file reads and sendfile ignore it.
         Ok(file)

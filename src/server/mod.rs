@@ -313,7 +313,7 @@ pub enum ServerError {
         /// The models that can.
         supported: String,
     },
-    /// Starting would be unsafe (fork in a multi-threaded process).
+    /// Forking failed or would be unsafe (a multi-threaded process).
     #[error("{0}")]
     Unsafe(String),
     /// Any other OS error, with what was being done.

@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 use std::net::{
     Shutdown as NetShutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket,
 };
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -146,36 +146,15 @@ pub fn copy_buffer_sizes(model: &UdpSocket, sibling: &UdpSocket) {
     if s.recv_buffer_size().unwrap_or(0) < rcv {
         let _ = s.set_recv_buffer_size(rcv / 2);
         if s.recv_buffer_size().unwrap_or(0) < rcv {
-            let _ = set_int_opt(sibling, libc::SO_RCVBUFFORCE, rcv / 2);
+            let _ = crate::sys::set_int_opt(sibling.as_fd(), libc::SO_RCVBUFFORCE, rcv / 2);
         }
     }
     let snd = m.send_buffer_size().unwrap_or(0);
     if s.send_buffer_size().unwrap_or(0) < snd {
         let _ = s.set_send_buffer_size(snd / 2);
         if s.send_buffer_size().unwrap_or(0) < snd {
-            let _ = set_int_opt(sibling, libc::SO_SNDBUFFORCE, snd / 2);
+            let _ = crate::sys::set_int_opt(sibling.as_fd(), libc::SO_SNDBUFFORCE, snd / 2);
         }
-    }
-}
-
-/// `setsockopt(SOL_SOCKET, opt, value)` with an int value (capped at `c_int::MAX`).
-pub(crate) fn set_int_opt(socket: &UdpSocket, opt: libc::c_int, value: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let v = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
-    // SAFETY: a valid socket descriptor and a c_int that lives across the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            opt,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
     }
 }
 
@@ -303,7 +282,7 @@ impl Listener {
     /// Makes a blocking `accept` give up after `timeout` (SO_RCVTIMEO applies to accept on Linux),
     /// so accept loops notice a shutdown without a busy poll.
     pub fn set_accept_timeout(&self, timeout: Duration) -> io::Result<()> {
-        set_timeout(self.as_raw_fd(), libc::SO_RCVTIMEO, Some(timeout))
+        set_timeout(self, true, Some(timeout))
     }
 
     /// A second handle to the same listening socket.
@@ -351,12 +330,12 @@ impl Stream {
 
     /// Sets SO_RCVTIMEO.
     pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        set_timeout(self.as_raw_fd(), libc::SO_RCVTIMEO, t)
+        set_timeout(self, true, t)
     }
 
     /// Sets SO_SNDTIMEO.
     pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        set_timeout(self.as_raw_fd(), libc::SO_SNDTIMEO, t)
+        set_timeout(self, false, t)
     }
 
     /// Disables Nagle's algorithm on TCP (no-op on Unix sockets).
@@ -457,46 +436,16 @@ impl Write for &Stream {
     }
 }
 
-/// Sets a socket timeout option (`None` or zero means "block forever").
-pub fn set_timeout(fd: RawFd, opt: libc::c_int, t: Option<Duration>) -> io::Result<()> {
-    let tv = match t {
-        Some(d) => libc::timeval {
-            tv_sec: d.as_secs() as libc::time_t,
-            tv_usec: d.subsec_micros().max(if d.is_zero() { 0 } else { 1 }) as libc::suseconds_t,
-        },
-        None => libc::timeval {
-            tv_sec: 0,
-            tv_usec: 0,
-        },
-    };
-    // SAFETY: fd is a valid socket owned by the caller; tv is a valid timeval.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
+/// Sets SO_RCVTIMEO (`read`) or SO_SNDTIMEO on `sock`; `None` or zero means
+/// "block forever", and a timeout under a microsecond is one microsecond.
+pub fn set_timeout(sock: impl AsFd, read: bool, t: Option<Duration>) -> io::Result<()> {
+    let t = t
+        .filter(|d| !d.is_zero())
+        .map(|d| d.max(Duration::from_micros(1)));
+    let sock = socket2::SockRef::from(&sock);
+    if read {
+        sock.set_read_timeout(t)
     } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Raises the soft open-file limit to the hard limit; returns the new soft limit.
-pub fn raise_fd_limit() -> u64 {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard)) => {
-            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
-                hard
-            } else {
-                soft
-            }
-        }
-        Err(_) => 1024,
+        sock.set_write_timeout(t)
     }
 }

@@ -21,6 +21,26 @@ pub fn sendfile(
     Ok(n)
 }
 
+/// Starts writeback of `len` bytes of `file` from `offset`
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`): it only queues the range for
+/// writing and does not wait for the disk, so a later fsync has little left.
+pub fn write_behind(file: BorrowedFd<'_>, offset: u64, len: u64) -> io::Result<()> {
+    // SAFETY: a plain syscall on an open descriptor with integer arguments.
+    let rc = unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// A pipe for moving bytes between descriptors inside the kernel with
 /// [`splice`]: socket -> pipe takes references to the received pages, pipe ->
 /// file copies them into the page cache, so the bytes never visit user space.

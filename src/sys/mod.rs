@@ -9,20 +9,23 @@
 //!   socket into a file without passing through user space.
 //! - [`epoll`]: the [`Epoll`] instance of the epoll model and the load generators.
 //! - [`host`]: resolver calls std does not offer (canonical names, reverse look-ups).
+//! - [`select`] and [`poll`]: the readiness calls of the select and poll models.
 //! - [`process`]: fork (refused in a multi-threaded process), leaving a child,
 //!   dying with the parent, the descriptor limit.
 
 pub mod epoll;
 pub mod file;
 pub mod host;
+pub mod poll;
 pub mod process;
+pub mod select;
 pub mod socket;
 
 use std::io;
 
 pub use epoll::Epoll;
 pub use file::{Pipe, SpliceError, sendfile, splice, splice_to_file};
-pub use socket::{graceful_close, recv_now, send_now, wait_readable};
+pub use socket::{graceful_close, peek_now, recv_now, send_now, set_int_opt, wait_readable};
 
 /// True when `err` only means "try again later".
 pub fn would_block(err: &io::Error) -> bool {

@@ -61,6 +61,22 @@ pub fn die_with_parent(parent: Pid) {
     }
 }
 
+/// Has the kernel send the child `cmd` starts SIGTERM when the thread that
+/// starts it ends (PR_SET_PDEATHSIG, set between fork and exec), so a
+/// parent that dies without cleaning up leaves no child behind.
+pub fn term_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: pre_exec's closure runs in the forked child before exec, where
+    // only async-signal-safe work is allowed: it makes one prctl call through
+    // nix (no allocation, no lock, no memory of the parent touched).
+    unsafe {
+        cmd.pre_exec(|| {
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+            Ok(())
+        });
+    }
+}
+
 /// The open-file limit after trying to raise the soft limit to the hard one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FdLimit {

@@ -45,6 +45,42 @@ pub fn writev(sock: BorrowedFd<'_>, slices: &[io::IoSlice<'_>]) -> io::Result<us
     check(unsafe { libc::writev(sock.as_raw_fd(), slices.as_ptr().cast(), count) })
 }
 
+/// `recv` with MSG_PEEK | MSG_DONTWAIT: looks at what is there now without
+/// taking it, never blocks.
+pub fn peek_now(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is valid writable memory of buf.len() bytes; sock is open.
+    check(unsafe {
+        libc::recv(
+            sock.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    })
+}
+
+/// `setsockopt(SOL_SOCKET, opt, value)` with an int value (capped at
+/// `c_int::MAX`), for the options socket2 has no method for
+/// (SO_RCVBUFFORCE, SO_SNDBUFFORCE).
+pub fn set_int_opt(sock: BorrowedFd<'_>, opt: libc::c_int, value: usize) -> io::Result<()> {
+    let v = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid socket descriptor and a c_int that lives across the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            opt,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Half-closes the write side, then closes once the peer has had a moment to read,
 /// discarding late input so the kernel sends FIN, not RST (which could destroy
 /// the last response in the peer's receive queue).

@@ -383,7 +383,7 @@ pub fn run(cmd: ToolCmd) -> Result<()> {
             no_stdin,
         } => {
             let shutdown = signals()?;
-            net::raise_fd_limit();
+            crate::sys::process::raise_fd_limit();
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)

@@ -22,14 +22,16 @@
 //! A failed look-up is one line with the resolver's own reason (for example
 //! "Name or service not known").
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use nix::ifaddrs::getifaddrs;
 use nix::net::if_::InterfaceFlags;
 use nix::sys::socket::SockaddrStorage;
+
+use crate::sys::host;
 
 /// Why a look-up failed.
 #[derive(Debug, thiserror::Error)]
@@ -84,42 +86,29 @@ pub fn forward(name: &str) -> Result<Resolved, LookupError> {
         reason,
     };
     let c_name = CString::new(name).map_err(|_| err("the name contains a NUL byte".into()))?;
-    // SAFETY: addrinfo is plain data; all-zero is the documented "no hints" value.
-    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
-    hints.ai_family = libc::AF_UNSPEC;
-    // One socket type, so each address comes once rather than once per type.
-    hints.ai_socktype = libc::SOCK_STREAM;
-    hints.ai_flags = libc::AI_CANONNAME;
-    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
-    // SAFETY: valid C string, hints and out-pointer; freed below with freeaddrinfo.
-    let rc = unsafe { libc::getaddrinfo(c_name.as_ptr(), std::ptr::null(), &hints, &mut list) };
-    if rc != 0 {
-        return Err(err(gai_reason(rc)));
-    }
+    let hints = host::Hints {
+        family: libc::AF_UNSPEC,
+        // One socket type, so each address comes once rather than once per type.
+        socktype: libc::SOCK_STREAM,
+        flags: libc::AI_CANONNAME,
+        ..host::Hints::default()
+    };
+    let entries = host::getaddrinfo(&c_name, hints).map_err(|e| err(e.to_string()))?;
     let mut out = Resolved {
         name: name.to_string(),
         canonical: None,
         addrs: Vec::new(),
     };
-    let mut p = list;
-    while !p.is_null() {
-        // SAFETY: p walks the list getaddrinfo returned, which stays valid until freed.
-        let ai = unsafe { &*p };
-        if out.canonical.is_none() && !ai.ai_canonname.is_null() {
-            // SAFETY: ai_canonname is a NUL-terminated string owned by the list.
-            let c = unsafe { CStr::from_ptr(ai.ai_canonname) };
-            out.canonical = Some(c.to_string_lossy().into_owned());
+    for ai in entries {
+        if out.canonical.is_none() {
+            out.canonical = ai.canonical;
         }
-        // SAFETY: ai_addr points to ai_addrlen bytes of a sockaddr of family ai_family.
-        if let Some(ip) = unsafe { sockaddr_ip(ai.ai_addr, ai.ai_family) }
+        if let Some(ip) = ai.addr.map(|a| a.ip())
             && !out.addrs.contains(&ip)
         {
             out.addrs.push(ip);
         }
-        p = ai.ai_next;
     }
-    // SAFETY: list came from a successful getaddrinfo and is freed once.
-    unsafe { libc::freeaddrinfo(list) };
     if out.addrs.is_empty() {
         return Err(err("no IPv4 or IPv6 address".into()));
     }
@@ -128,65 +117,10 @@ pub fn forward(name: &str) -> Result<Resolved, LookupError> {
 
 /// Reverse look-up with `getnameinfo` (`NI_NAMEREQD`: a name or an error, never the number back).
 pub fn reverse(ip: IpAddr) -> Result<String, LookupError> {
-    let addr = socket2::SockAddr::from(SocketAddr::new(ip, 0));
-    let mut host = [0 as libc::c_char; libc::NI_MAXHOST as usize];
-    // SAFETY: addr is a valid sockaddr of addr.len() bytes; host is a writable buffer of the size given.
-    let rc = unsafe {
-        libc::getnameinfo(
-            addr.as_ptr().cast(),
-            addr.len(),
-            host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
-            std::ptr::null_mut(),
-            0,
-            libc::NI_NAMEREQD,
-        )
-    };
-    if rc != 0 {
-        return Err(LookupError::Reverse {
-            ip,
-            reason: gai_reason(rc),
-        });
-    }
-    // SAFETY: on success getnameinfo wrote a NUL-terminated string into host.
-    let name = unsafe { CStr::from_ptr(host.as_ptr()) };
-    Ok(name.to_string_lossy().into_owned())
-}
-
-/// The resolver's message for a `getaddrinfo`/`getnameinfo` error code.
-fn gai_reason(rc: libc::c_int) -> String {
-    if rc == libc::EAI_SYSTEM {
-        return io::Error::last_os_error().to_string();
-    }
-    // SAFETY: gai_strerror returns a pointer to a static NUL-terminated string.
-    unsafe { CStr::from_ptr(libc::gai_strerror(rc)) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Reads the IP out of a raw sockaddr.
-///
-/// # Safety
-/// `sa` must be null or point to a valid sockaddr of family `family`.
-unsafe fn sockaddr_ip(sa: *const libc::sockaddr, family: libc::c_int) -> Option<IpAddr> {
-    if sa.is_null() {
-        return None;
-    }
-    match family {
-        libc::AF_INET => {
-            // SAFETY: the caller promises an AF_INET sockaddr, i.e. a sockaddr_in.
-            let sin = unsafe { &*(sa as *const libc::sockaddr_in) };
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                sin.sin_addr.s_addr,
-            ))))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: likewise a sockaddr_in6.
-            let sin6 = unsafe { &*(sa as *const libc::sockaddr_in6) };
-            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
-        }
-        _ => None,
-    }
+    host::getnameinfo(SocketAddr::new(ip, 0), libc::NI_NAMEREQD).map_err(|e| LookupError::Reverse {
+        ip,
+        reason: e.to_string(),
+    })
 }
 
 /// The host name (`gethostname`).
@@ -325,6 +259,7 @@ fn prefix_len(mask: IpAddr) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn loopback_both_ways() {

@@ -28,8 +28,11 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::sys::select::{FdSet, select};
+use nix::sys::time::TimeVal;
 
 use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
@@ -146,55 +149,42 @@ struct Client {
     lines: LineBuffer,
 }
 
-/// The fd_set pair select needs, built afresh every turn.
-struct ReadSet {
-    set: libc::fd_set,
-    max: RawFd,
+/// The descriptors one select(2) call found readable, copied out of its
+/// `fd_set` by number (so the sockets can be used mutably while it is consulted).
+struct Ready {
+    bits: [u64; FD_SETSIZE as usize / 64],
 }
 
-impl ReadSet {
-    fn new() -> Self {
-        // SAFETY: fd_set is plain data; FD_ZERO initialises it.
-        let mut set: libc::fd_set = unsafe { std::mem::zeroed() };
-        // SAFETY: set is a valid fd_set.
-        unsafe { libc::FD_ZERO(&mut set) };
-        ReadSet { set, max: -1 }
+impl Ready {
+    fn has(&self, fd: RawFd) -> bool {
+        (0..FD_SETSIZE).contains(&fd) && self.bits[fd as usize / 64] >> (fd % 64) & 1 != 0
     }
-    fn add(&mut self, fd: RawFd) {
+}
+
+/// select(2) for reading on `fds`, up to one tick. Returns the count of ready
+/// descriptors and which they are.
+fn select_readable<'a>(fds: impl IntoIterator<Item = BorrowedFd<'a>>) -> io::Result<(i32, Ready)> {
+    let mut set = FdSet::new();
+    let mut max: RawFd = -1;
+    for fd in fds {
         assert!(
-            (0..FD_SETSIZE).contains(&fd),
+            (0..FD_SETSIZE).contains(&fd.as_raw_fd()),
             "descriptor admitted below FD_SETSIZE"
         );
-        // SAFETY: fd is in [0, FD_SETSIZE).
-        unsafe { libc::FD_SET(fd, &mut self.set) };
-        self.max = self.max.max(fd);
+        max = max.max(fd.as_raw_fd());
+        set.insert(fd);
     }
-    fn has(&self, fd: RawFd) -> bool {
-        // SAFETY: fd is checked to be in range before FD_ISSET reads the bitmap.
-        (0..FD_SETSIZE).contains(&fd) && unsafe { libc::FD_ISSET(fd, &self.set) }
+    let mut tv = TimeVal::new(0, TICK.as_micros() as libc::suseconds_t);
+    // max + 1 bounds every descriptor in the set.
+    let n = select(max + 1, &mut set, None, None, &mut tv)?;
+    let mut ready = Ready {
+        bits: [0; FD_SETSIZE as usize / 64],
+    };
+    for fd in set.fds(Some(max)) {
+        let fd = fd.as_raw_fd() as usize;
+        ready.bits[fd / 64] |= 1 << (fd % 64);
     }
-    /// select(2) for reading, up to one tick. Returns the count of ready descriptors.
-    fn wait(&mut self) -> io::Result<i32> {
-        let mut tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: TICK.as_micros() as libc::suseconds_t,
-        };
-        // SAFETY: the set is initialised and max + 1 bounds every descriptor in it.
-        let n = unsafe {
-            libc::select(
-                self.max + 1,
-                &mut self.set,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                &mut tv,
-            )
-        };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n)
-        }
-    }
+    Ok((n, ready))
 }
 
 /// The server: listener, clients, terminal and log file.
@@ -240,21 +230,17 @@ impl<'a> SelectLog<'a> {
 
     /// Runs until `shutdown`, then logs any unfinished lines and returns the counters.
     pub fn run(mut self, shutdown: &Shutdown) -> io::Result<Stats> {
+        let stdin = io::stdin();
         while !shutdown.is_set() {
-            let mut set = ReadSet::new();
-            set.add(self.listener.as_raw_fd());
-            if self.stdin.is_some() {
-                set.add(libc::STDIN_FILENO);
-            }
-            for c in &self.clients {
-                set.add(c.stream.as_raw_fd());
-            }
-            match set.wait() {
-                Ok(0) => continue,
-                Ok(_) => {}
+            let watched = std::iter::once(self.listener.as_fd())
+                .chain(self.stdin.is_some().then(|| stdin.as_fd()))
+                .chain(self.clients.iter().map(|c| c.stream.as_fd()));
+            let set = match select_readable(watched) {
+                Ok((0, _)) => continue,
+                Ok((_, set)) => set,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
-            }
+            };
             if set.has(self.listener.as_raw_fd()) {
                 self.accept_all()?;
             }
@@ -336,16 +322,18 @@ impl<'a> SelectLog<'a> {
 
     fn read_stdin(&mut self) -> io::Result<()> {
         let mut buf = [0u8; 4096];
-        // SAFETY: reading into a valid buffer of the given length. A raw read,
-        // not io::stdin(): its buffer would hide lines from select.
-        let n = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return match e.kind() {
-                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => Ok(()),
-                _ => Err(e),
-            };
-        }
+        // A raw read(2) of descriptor 0, not io::stdin()'s reader: its buffer
+        // would hide lines from select.
+        let n = match nix::unistd::read(io::stdin().as_fd(), &mut buf) {
+            Ok(n) => n,
+            Err(errno) => {
+                let e = io::Error::from(errno);
+                return match e.kind() {
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => Ok(()),
+                    _ => Err(e),
+                };
+            }
+        };
         let Some(lines) = self.stdin.as_mut() else {
             return Ok(());
         };
@@ -361,7 +349,7 @@ impl<'a> SelectLog<'a> {
             )?;
             return Ok(());
         }
-        for line in lines.push(&buf[..n as usize]) {
+        for line in lines.push(&buf[..n]) {
             self.append(&Source::Stdin, &line)?;
         }
         Ok(())

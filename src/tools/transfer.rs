@@ -36,7 +36,6 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -542,8 +541,7 @@ pub fn receive_one(
     opts: &RecvOptions,
     shutdown: &Shutdown,
 ) -> Result<Transferred, TransferError> {
-    crate::server::net::set_timeout(listener.as_raw_fd(), libc::SO_RCVTIMEO, Some(TICK))
-        .map_err(io_err("listener"))?;
+    crate::server::net::set_timeout(listener, true, Some(TICK)).map_err(io_err("listener"))?;
     let (stream, peer) = loop {
         if shutdown.is_set() {
             return Err(TransferError::Interrupted);

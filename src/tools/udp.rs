@@ -21,8 +21,8 @@
 //! refusing to send it.
 
 use std::io::{self, Write};
-use std::mem::MaybeUninit;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use crate::server::Shutdown;
@@ -78,17 +78,21 @@ impl Datagram {
 /// Receives one datagram into a buffer of `buffer` bytes, learning its real length
 /// (`recvfrom(..., MSG_TRUNC)`). Times out per the socket's read timeout.
 pub fn recv_datagram(socket: &UdpSocket, buffer: usize) -> io::Result<Datagram> {
-    let mut buf = vec![MaybeUninit::<u8>::uninit(); buffer.max(1)];
-    let sock = socket2::SockRef::from(socket);
-    let (len, from) = sock.recv_from_with_flags(&mut buf, libc::MSG_TRUNC)?;
-    let kept = len.min(buf.len());
-    let data = buf[..kept]
-        .iter()
-        // SAFETY: the kernel initialised the first `kept` bytes.
-        .map(|b| unsafe { b.assume_init() })
-        .collect();
+    use nix::sys::socket::{MsgFlags, SockaddrStorage, recvmsg};
+    let mut data = vec![0u8; buffer.max(1)];
+    let (len, from) = {
+        let mut iov = [io::IoSliceMut::new(&mut data)];
+        let msg =
+            recvmsg::<SockaddrStorage>(socket.as_raw_fd(), &mut iov, None, MsgFlags::MSG_TRUNC)?;
+        (msg.bytes, msg.address)
+    };
+    data.truncate(len);
     let from = from
-        .as_socket()
+        .and_then(|a| {
+            a.as_sockaddr_in()
+                .map(|v4| SocketAddr::V4((*v4).into()))
+                .or_else(|| a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into())))
+        })
         .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
     Ok(Datagram { from, data, len })
 }

@@ -9,7 +9,7 @@
 //! and always drains the socket until it would block.
 
 use std::net::UdpSocket;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
@@ -46,20 +46,8 @@ fn level_bits(want: Want) -> u32 {
 const EDGE_BITS: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
 /// True when the socket was bound with SO_REUSEPORT (so siblings may join it).
-fn has_reuseport(fd: RawFd) -> bool {
-    let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: v and len are valid for getsockopt's out-parameters.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEPORT,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    rc == 0 && v != 0
+fn has_reuseport(sock: impl AsFd) -> bool {
+    socket2::SockRef::from(&sock).reuse_port().unwrap_or(false)
 }
 
 /// Serves sessions from `config.workers()` epoll loops until shutdown.
@@ -72,7 +60,7 @@ pub fn serve<S: Service>(
     let workers = config.workers();
     // One listener per worker: siblings on the same port when SO_REUSEPORT is on, else shared.
     let mut listeners = Vec::with_capacity(workers);
-    let exclusive = !(matches!(listener, Listener::Tcp(_)) && has_reuseport(listener.as_raw_fd()));
+    let exclusive = !(matches!(listener, Listener::Tcp(_)) && has_reuseport(&listener));
     for _ in 1..workers {
         let l = match &listener {
             Listener::Tcp(t) if !exclusive => {
@@ -195,8 +183,7 @@ fn run_loop<S: Service>(
         if n > 0 {
             last_event = Instant::now();
         } else if spinning {
-            // SAFETY: sched_yield has no arguments and cannot fail in a way that matters.
-            unsafe { libc::sched_yield() };
+            let _ = nix::sched::sched_yield();
         }
         for ev in &events[..n] {
             let token = ev.u64;
@@ -238,7 +225,7 @@ pub fn serve_datagrams<D: DatagramService>(
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
     let mut sockets = vec![];
-    if has_reuseport(socket.as_raw_fd()) {
+    if has_reuseport(&socket) {
         let addr = socket
             .local_addr()
             .map_err(|e| ServerError::io("udp socket", e))?;

@@ -19,12 +19,14 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid, fork};
+use nix::unistd::Pid;
 
 use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::{recv_datagram, send_all};
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
+use crate::sys;
+use crate::sys::process::{ForkResult, child_exit, die_with_parent, fork};
 
 /// The live children of this process.
 #[derive(Default)]
@@ -79,36 +81,11 @@ impl Children {
     }
 }
 
-/// In a freshly forked child: ask the kernel for SIGTERM when the parent dies
-/// (so a killed master never leaves workers behind), and leave at once if it
-/// already has.
-pub(crate) fn die_with_parent(parent: Pid) {
-    // SAFETY: prctl with PR_SET_PDEATHSIG takes a plain signal number.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGTERM as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-    }
-    if nix::unistd::getppid() != parent {
-        child_exit(0);
-    }
-}
-
-/// Fork is only safe while the process has one thread (another thread may
-/// hold a lock the child would wait on forever): checked before the first
-/// fork, from the kernel's count of this process's threads.
+/// Checks before the first fork that the process is single-threaded (the
+/// check [`sys::process::fork`] repeats at every fork), so a server that could
+/// never fork fails at startup with one clear line.
 pub(crate) fn single_threaded() -> Result<(), ServerError> {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .map_err(|e| ServerError::io("reading /proc/self/status", e))?;
-    let threads = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse::<usize>().ok())
-        .unwrap_or(1);
+    let threads = sys::process::thread_count();
     if threads > 1 {
         return Err(ServerError::Unsafe(format!(
             "the fork and prefork models must start while the process is single-threaded \
@@ -116,12 +93,6 @@ pub(crate) fn single_threaded() -> Result<(), ServerError> {
         )));
     }
     Ok(())
-}
-
-/// Leaves a forked child without running the parent's exit handlers or destructors.
-pub(crate) fn child_exit(code: i32) -> ! {
-    // SAFETY: _exit is always safe to call; it ends the process immediately.
-    unsafe { libc::_exit(code) }
 }
 
 /// Serves each connection in a forked child until shutdown.
@@ -142,9 +113,7 @@ pub fn serve<H: Handler>(
         c.len() >= max
     };
     accept_each(&listener, config, &shutdown, full, |conn| {
-        // SAFETY: the process is single-threaded (checked above), so the
-        // child may use any function after fork.
-        match unsafe { fork() } {
+        match fork() {
             Ok(ForkResult::Child) => {
                 die_with_parent(me);
                 // The child serves this one connection; the listener is the
@@ -191,8 +160,7 @@ pub fn serve_datagrams<D: DatagramService>(
         else {
             continue;
         };
-        // SAFETY: single-threaded process, see the module docs.
-        match unsafe { fork() } {
+        match fork() {
             Ok(ForkResult::Child) => {
                 let mut out = Vec::new();
                 service.on_datagram(from, &buf[..n], &mut out);

@@ -28,24 +28,7 @@ fn pollfd(fd: i32, read: bool, write: bool) -> libc::pollfd {
 }
 
 fn wait(fds: &mut [libc::pollfd]) -> std::io::Result<i32> {
-    // SAFETY: fds is a valid array of pollfd of the given length.
-    let n = unsafe {
-        libc::poll(
-            fds.as_mut_ptr(),
-            fds.len() as libc::nfds_t,
-            TICK.as_millis() as i32,
-        )
-    };
-    if n < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() == std::io::ErrorKind::Interrupted {
-            Ok(0)
-        } else {
-            Err(e)
-        }
-    } else {
-        Ok(n)
-    }
+    crate::sys::poll::wait(fds, TICK).map(|n| n as i32)
 }
 
 /// Serves sessions from one poll loop until shutdown.

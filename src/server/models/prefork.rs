@@ -9,13 +9,12 @@
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use nix::unistd::{ForkResult, fork};
-
-use super::fork::{Children, child_exit, die_with_parent, single_threaded};
+use super::fork::{Children, single_threaded};
 use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::datagram_loop;
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
+use crate::sys::process::{ForkResult, child_exit, die_with_parent, fork};
 
 /// Runs `config.workers()` processes serving `handler` until shutdown.
 pub fn serve<H: Handler>(
@@ -59,8 +58,7 @@ fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<()
     let mut children = Children::default();
     let master = nix::unistd::getpid();
     let spawn = |children: &mut Children| -> Result<(), ServerError> {
-        // SAFETY: the master is single-threaded (fork safety, docs/architecture.md).
-        match unsafe { fork() } {
+        match fork() {
             Ok(ForkResult::Child) => {
                 die_with_parent(master);
                 work();
@@ -70,7 +68,7 @@ fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<()
                 children.add(child);
                 Ok(())
             }
-            Err(e) => Err(ServerError::io("fork", e.into())),
+            Err(e) => Err(ServerError::Unsafe(e.to_string())),
         }
     };
     for _ in 0..config.workers() {

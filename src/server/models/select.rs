@@ -13,74 +13,7 @@ use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
-
-/// The largest descriptor select(2) can watch, plus one.
-pub const FD_SETSIZE: RawFd = libc::FD_SETSIZE as RawFd;
-
-/// A pair of read/write sets.
-struct Sets {
-    read: libc::fd_set,
-    write: libc::fd_set,
-    max: RawFd,
-}
-
-impl Sets {
-    fn new() -> Self {
-        // SAFETY: fd_set is plain data; FD_ZERO initialises it.
-        unsafe {
-            let mut read: libc::fd_set = std::mem::zeroed();
-            let mut write: libc::fd_set = std::mem::zeroed();
-            libc::FD_ZERO(&mut read);
-            libc::FD_ZERO(&mut write);
-            Sets {
-                read,
-                write,
-                max: -1,
-            }
-        }
-    }
-    fn add(&mut self, fd: RawFd, read: bool, write: bool) {
-        assert!(
-            (0..FD_SETSIZE).contains(&fd),
-            "descriptor checked against FD_SETSIZE on admission"
-        );
-        // SAFETY: fd is within [0, FD_SETSIZE), checked above.
-        unsafe {
-            if read {
-                libc::FD_SET(fd, &mut self.read);
-            }
-            if write {
-                libc::FD_SET(fd, &mut self.write);
-            }
-        }
-        self.max = self.max.max(fd);
-    }
-    fn readable(&self, fd: RawFd) -> bool {
-        // SAFETY: fd was admitted below FD_SETSIZE.
-        (0..FD_SETSIZE).contains(&fd) && unsafe { libc::FD_ISSET(fd, &self.read) }
-    }
-    fn writable(&self, fd: RawFd) -> bool {
-        // SAFETY: as above.
-        (0..FD_SETSIZE).contains(&fd) && unsafe { libc::FD_ISSET(fd, &self.write) }
-    }
-    /// Waits up to one tick; returns the number of ready descriptors.
-    fn wait(&mut self) -> i32 {
-        let mut tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: TICK.as_micros() as libc::suseconds_t,
-        };
-        // SAFETY: the sets are initialised and max+1 bounds every descriptor in them.
-        unsafe {
-            libc::select(
-                self.max + 1,
-                &mut self.read,
-                &mut self.write,
-                std::ptr::null_mut(),
-                &mut tv,
-            )
-        }
-    }
-}
+use crate::sys::select::{FD_SETSIZE, FdSets as Sets};
 
 /// Refuses descriptors select(2) cannot hold, explaining why.
 fn admit(fd: RawFd) -> bool {
@@ -130,7 +63,7 @@ pub fn serve<S: Service>(
                 sets.add(conn.fd(), read, write);
             }
         }
-        let n = sets.wait();
+        let n = sets.wait(TICK);
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
@@ -178,7 +111,7 @@ pub fn serve_datagrams<D: DatagramService>(
     while !shutdown.is_set() {
         let mut sets = Sets::new();
         sets.add(fd, true, pump.wants_write());
-        if sets.wait() > 0 {
+        if sets.wait(TICK) > 0 {
             if sets.writable(fd) {
                 pump.flush(&socket);
             }
