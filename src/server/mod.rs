@@ -22,7 +22,7 @@
 
 pub mod blocking;
 pub mod conn;
-pub mod models;
+pub(crate) mod models;
 pub mod net;
 pub mod session;
 pub mod session_core;
@@ -377,6 +377,27 @@ pub trait DatagramService: Send + Sync + 'static {
     fn on_tick(&self, _out: &mut Vec<(SocketAddr, Vec<u8>)>) {}
 }
 
+/// What a model's entry point serves with: the socket it is given (a
+/// listener, or a UDP socket), the configuration and the stop flag.
+pub(crate) struct Run<'a, T> {
+    /// The bound socket.
+    pub(crate) on: T,
+    /// Model, workers and limits.
+    pub(crate) config: &'a Config,
+    /// Set when the server should stop.
+    pub(crate) shutdown: Shutdown,
+}
+
+impl<'a, T> Run<'a, T> {
+    fn new(on: T, config: &'a Config, shutdown: Shutdown) -> Self {
+        Run {
+            on,
+            config,
+            shutdown,
+        }
+    }
+}
+
 /// Serves sessions from `service` on `listener` with the configured model until shutdown.
 pub fn serve<S: Service>(
     listener: Listener,
@@ -386,10 +407,10 @@ pub fn serve<S: Service>(
 ) -> Result<(), ServerError> {
     use models::*;
     match config.model {
-        Model::Select => select::serve(listener, config, service, shutdown),
-        Model::Poll => poll::serve(listener, config, service, shutdown),
-        Model::Epoll => epoll::serve(listener, config, service, shutdown),
-        Model::Async => asynch::serve(listener, config, service, shutdown),
+        Model::Select => select::serve(Run::new(listener, config, shutdown), service),
+        Model::Poll => poll::serve(Run::new(listener, config, shutdown), service),
+        Model::Epoll => epoll::serve(Run::new(listener, config, shutdown), service),
+        Model::Async => asynch::serve(Run::new(listener, config, shutdown), service),
         _ => serve_handler(
             listener,
             config,
@@ -409,11 +430,11 @@ pub fn serve_handler<H: Handler>(
 ) -> Result<(), ServerError> {
     use models::*;
     match config.model {
-        Model::Iterative => iterative::serve(listener, config, handler, shutdown),
-        Model::Fork => fork::serve(listener, config, handler, shutdown),
-        Model::Prefork => prefork::serve(listener, config, handler, shutdown),
-        Model::Thread => thread::serve(listener, config, handler, shutdown),
-        Model::Pool => pool::serve(listener, config, handler, shutdown),
+        Model::Iterative => iterative::serve(Run::new(listener, config, shutdown), handler),
+        Model::Fork => fork::serve(Run::new(listener, config, shutdown), handler),
+        Model::Prefork => prefork::serve(Run::new(listener, config, shutdown), handler),
+        Model::Thread => thread::serve(Run::new(listener, config, shutdown), handler),
+        Model::Pool => pool::serve(Run::new(listener, config, shutdown), handler),
         model => Err(ServerError::Unsupported {
             model,
             what: "a blocking handler (it would stall every other connection on the loop)",
@@ -457,15 +478,15 @@ pub fn serve_datagrams<D: DatagramService>(
     use models::*;
     check_datagram(config.model, service.stateless())?;
     match config.model {
-        Model::Iterative => iterative::serve_datagrams(socket, config, service, shutdown),
-        Model::Fork => fork::serve_datagrams(socket, config, service, shutdown),
-        Model::Prefork => prefork::serve_datagrams(socket, config, service, shutdown),
-        Model::Thread => thread::serve_datagrams(socket, config, service, shutdown),
-        Model::Pool => pool::serve_datagrams(socket, config, service, shutdown),
-        Model::Select => select::serve_datagrams(socket, config, service, shutdown),
-        Model::Poll => poll::serve_datagrams(socket, config, service, shutdown),
-        Model::Epoll => epoll::serve_datagrams(socket, config, service, shutdown),
-        Model::Async => asynch::serve_datagrams(socket, config, service, shutdown),
+        Model::Iterative => iterative::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Fork => fork::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Prefork => prefork::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Thread => thread::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Pool => pool::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Select => select::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Poll => poll::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Epoll => epoll::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Async => asynch::serve_datagrams(Run::new(socket, config, shutdown), service),
     }
 }
 

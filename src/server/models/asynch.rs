@@ -21,7 +21,7 @@ use crate::server::conn::SCRATCH;
 use crate::server::session_core::SessionCore;
 use crate::server::shutdown::TICK;
 use crate::server::{
-    Config, DatagramService, Listener, Peer, ServerError, Service, Session, Shutdown,
+    Config, DatagramService, Listener, Peer, Run, ServerError, Service, Session, Shutdown,
 };
 use crate::sys;
 
@@ -89,12 +89,8 @@ fn watch_shutdown(shutdown: Shutdown) -> watch::Receiver<bool> {
 }
 
 /// Serves sessions as tokio tasks until shutdown.
-pub fn serve<S: Service>(
-    listener: Listener,
-    config: &Config,
-    service: S,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     listener
         .set_nonblocking(true)
         .map_err(|e| ServerError::io("listener", e))?;
@@ -351,12 +347,11 @@ fn read_into_session<T: AsyncSock, S: Session>(sock: &T, core: &mut SessionCore<
 }
 
 /// Answers datagrams from one tokio task until shutdown.
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
     socket
         .set_nonblocking(true)
         .map_err(|e| ServerError::io("udp socket", e))?;

@@ -18,7 +18,7 @@ use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
 use crate::server::net::{copy_buffer_sizes, tcp_join, udp_join};
 use crate::server::shutdown::TICK;
-use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
+use crate::server::{Config, DatagramService, Listener, Run, ServerError, Service, Shutdown};
 use crate::sys::Epoll;
 
 /// Token of the listening socket in the interest list.
@@ -51,12 +51,8 @@ fn has_reuseport(sock: impl AsFd) -> bool {
 }
 
 /// Serves sessions from `config.workers()` epoll loops until shutdown.
-pub fn serve<S: Service>(
-    listener: Listener,
-    config: &Config,
-    service: S,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     let workers = config.workers();
     // One listener per worker: siblings on the same port when SO_REUSEPORT is on, else shared.
     let mut listeners = Vec::with_capacity(workers);
@@ -218,12 +214,11 @@ fn run_loop<S: Service>(
 
 /// Answers datagrams from `config.workers()` epoll loops, each on its own
 /// SO_REUSEPORT socket when the given socket allows it.
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
     let mut sockets = vec![];
     if has_reuseport(&socket) {
         let addr = socket

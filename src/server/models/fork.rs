@@ -24,7 +24,7 @@ use nix::unistd::Pid;
 use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::{recv_datagram, send_all};
 use crate::server::shutdown::TICK;
-use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
+use crate::server::{DatagramService, Handler, Listener, Run, ServerError};
 use crate::sys;
 use crate::sys::process::{ForkResult, child_exit, die_with_parent, fork};
 
@@ -96,12 +96,8 @@ pub(crate) fn single_threaded() -> Result<(), ServerError> {
 }
 
 /// Serves each connection in a forked child until shutdown.
-pub fn serve<H: Handler>(
-    listener: Listener,
-    config: &Config,
-    handler: H,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     single_threaded()?;
     let children = RefCell::new(Children::default());
     let max = config.max_children.max(1);
@@ -137,12 +133,11 @@ pub fn serve<H: Handler>(
 
 /// Handles each datagram in a forked child (Python's ForkingUDPServer); only for
 /// stateless services.
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
     single_threaded()?;
     socket
         .set_read_timeout(Some(TICK))

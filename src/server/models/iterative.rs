@@ -7,15 +7,11 @@ use std::net::UdpSocket;
 
 use super::{accept_each, handle};
 use crate::server::blocking::datagram_loop;
-use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
+use crate::server::{DatagramService, Handler, Listener, Run, ServerError};
 
 /// Serves connections one after another until shutdown.
-pub fn serve<H: Handler>(
-    listener: Listener,
-    config: &Config,
-    handler: H,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     accept_each(
         &listener,
         config,
@@ -29,11 +25,10 @@ pub fn serve<H: Handler>(
 }
 
 /// Answers datagrams one at a time until shutdown.
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    _config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, _, shutdown) = (run.on, run.config, run.shutdown);
     datagram_loop(&socket, &service, &shutdown, true).map_err(|e| ServerError::io("udp receive", e))
 }

@@ -14,16 +14,16 @@
 //! | epoll | [`epoll`] | one epoll loop per worker, SO_REUSEPORT, level or edge triggered |
 //! | async | [`asynch`] | tokio tasks |
 
-pub mod asynch;
-pub mod epoll;
-pub mod evloop;
-pub mod fork;
-pub mod iterative;
-pub mod poll;
-pub mod pool;
-pub mod prefork;
-pub mod select;
-pub mod thread;
+pub(crate) mod asynch;
+pub(crate) mod epoll;
+pub(crate) mod evloop;
+pub(crate) mod fork;
+pub(crate) mod iterative;
+pub(crate) mod poll;
+pub(crate) mod pool;
+pub(crate) mod prefork;
+pub(crate) mod select;
+pub(crate) mod thread;
 
 use std::io;
 use std::time::Duration;

@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
 use crate::server::shutdown::TICK;
-use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
+use crate::server::{DatagramService, Listener, Run, ServerError, Service};
 
 fn pollfd(fd: i32, read: bool, write: bool) -> libc::pollfd {
     let mut events = 0;
@@ -32,12 +32,8 @@ fn wait(fds: &mut [libc::pollfd]) -> std::io::Result<i32> {
 }
 
 /// Serves sessions from one poll loop until shutdown.
-pub fn serve<S: Service>(
-    listener: Listener,
-    config: &Config,
-    service: S,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     listener
         .set_nonblocking(true)
         .map_err(|e| ServerError::io("listener", e))?;
@@ -85,12 +81,11 @@ pub fn serve<S: Service>(
 }
 
 /// Answers datagrams from one poll loop until shutdown.
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    _config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, _, shutdown) = (run.on, run.config, run.shutdown);
     socket
         .set_nonblocking(true)
         .map_err(|e| ServerError::io("udp socket", e))?;

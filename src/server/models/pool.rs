@@ -11,16 +11,12 @@ use std::time::{Duration, Instant};
 
 use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::datagram_loop;
-use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
+use crate::server::{DatagramService, Handler, Listener, Run, ServerError};
 
 /// Serves connections on `config.workers()` threads until shutdown; queued
 /// connections that were already accepted are still served.
-pub fn serve<H: Handler>(
-    listener: Listener,
-    config: &Config,
-    handler: H,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     let (tx, rx) = sync_channel::<crate::server::Connection>(config.queue.max(1));
     let rx = Arc::new(Mutex::new(rx));
     let handler = Arc::new(handler);
@@ -81,12 +77,11 @@ pub fn serve<H: Handler>(
 }
 
 /// Runs `config.workers()` threads receiving on the same UDP socket.
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
     let service = Arc::new(service);
     let mut workers = Vec::new();
     for i in 0..config.workers() {

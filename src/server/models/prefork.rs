@@ -13,16 +13,12 @@ use super::fork::{Children, single_threaded};
 use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::datagram_loop;
 use crate::server::shutdown::TICK;
-use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
+use crate::server::{Config, DatagramService, Handler, Listener, Run, ServerError, Shutdown};
 use crate::sys::process::{ForkResult, child_exit, die_with_parent, fork};
 
 /// Runs `config.workers()` processes serving `handler` until shutdown.
-pub fn serve<H: Handler>(
-    listener: Listener,
-    config: &Config,
-    handler: H,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     supervise(config, &shutdown, || {
         let served = accept_each(
             &listener,
@@ -41,12 +37,11 @@ pub fn serve<H: Handler>(
 }
 
 /// Runs `config.workers()` processes receiving on the shared UDP socket (stateless services only).
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
     supervise(config, &shutdown, || {
         let _ = datagram_loop(&socket, &service, &shutdown, false);
     })

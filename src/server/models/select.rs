@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
 use crate::server::shutdown::TICK;
-use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
+use crate::server::{DatagramService, Listener, Run, ServerError, Service};
 use crate::sys::select::{FD_SETSIZE, FdSets as Sets};
 
 /// Refuses descriptors select(2) cannot hold, explaining why.
@@ -28,12 +28,8 @@ fn admit(fd: RawFd) -> bool {
 }
 
 /// Serves sessions from one select loop until shutdown.
-pub fn serve<S: Service>(
-    listener: Listener,
-    config: &Config,
-    service: S,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     if listener.as_raw_fd() >= FD_SETSIZE {
         return Err(ServerError::Bind(format!(
             "select model: the listening descriptor is >= FD_SETSIZE ({FD_SETSIZE}); use --model poll or epoll"
@@ -92,12 +88,11 @@ pub fn serve<S: Service>(
 }
 
 /// Answers datagrams from one select loop until shutdown.
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    _config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, _, shutdown) = (run.on, run.config, run.shutdown);
     socket
         .set_nonblocking(true)
         .map_err(|e| ServerError::io("udp socket", e))?;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::{accept_each, drain_deadline, handle};
 use crate::server::blocking::{recv_datagram, send_all};
 use crate::server::shutdown::TICK;
-use crate::server::{Config, DatagramService, Handler, Listener, ServerError, Shutdown};
+use crate::server::{DatagramService, Handler, Listener, Run, ServerError};
 
 /// Stack size for connection threads: enough for protocol code, small enough for thousands.
 const STACK: usize = 256 * 1024;
@@ -47,12 +47,8 @@ impl Drop for LiveGuard {
 }
 
 /// Serves each connection on its own thread until shutdown, then waits for them.
-pub fn serve<H: Handler>(
-    listener: Listener,
-    config: &Config,
-    handler: H,
-    shutdown: Shutdown,
-) -> Result<(), ServerError> {
+pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<(), ServerError> {
+    let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     let handler = Arc::new(handler);
     let live = Live::default();
     let full = || live.count() >= config.max_connections;
@@ -81,12 +77,11 @@ pub fn serve<H: Handler>(
 }
 
 /// Handles each datagram on its own thread (Python's ThreadingUDPServer).
-pub fn serve_datagrams<D: DatagramService>(
-    socket: UdpSocket,
-    config: &Config,
+pub(crate) fn serve_datagrams<D: DatagramService>(
+    run: Run<'_, UdpSocket>,
     service: D,
-    shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
     socket
         .set_read_timeout(Some(TICK))
         .map_err(|e| ServerError::io("udp socket", e))?;
