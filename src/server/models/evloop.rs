@@ -13,7 +13,7 @@ use slab::Slab;
 
 use super::report_accept_error;
 use crate::server::conn::{Conn, SCRATCH, Want};
-use crate::server::{Config, DatagramService, Listener, Service, Shutdown};
+use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
 use crate::sys;
 
 /// One loop's connections and what each is waiting for.
@@ -301,4 +301,32 @@ impl<'s, D: DatagramService> Pump<'s, D> {
             }
         }
     }
+}
+
+/// The datagram loop of a one-thread readiness model: until shutdown, waits
+/// with `wait(wants_write)`, which reports `(readable, writable)` for the
+/// socket, answers what arrived, sends what is queued and runs the ticks.
+pub(crate) fn pump_datagrams<D: DatagramService>(
+    socket: &UdpSocket,
+    service: &D,
+    shutdown: &Shutdown,
+    mut wait: impl FnMut(bool) -> io::Result<(bool, bool)>,
+) -> Result<(), ServerError> {
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let mut pump = Pump::new(service, true);
+    while !shutdown.is_set() {
+        let (readable, writable) = wait(pump.wants_write())
+            .map_err(|e| ServerError::io("waiting for the udp socket", e))?;
+        if writable {
+            pump.flush(socket);
+        }
+        if readable {
+            pump.on_readable(socket)
+                .map_err(|e| ServerError::io("udp receive", e))?;
+        }
+        pump.tick(socket);
+    }
+    Ok(())
 }

@@ -21,9 +21,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::{accept_each, drain_deadline, handle};
-use crate::server::blocking::{recv_datagram, send_all};
-use crate::server::shutdown::TICK;
+use super::{accept_each, datagram_each, drain_deadline, handle};
+use crate::server::blocking::send_all;
 use crate::server::{DatagramService, Handler, Listener, Run, ServerError};
 use crate::sys;
 use crate::sys::process::{ForkResult, child_exit, die_with_parent, fork};
@@ -139,33 +138,22 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
 ) -> Result<(), ServerError> {
     let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
     single_threaded()?;
-    socket
-        .set_read_timeout(Some(TICK))
-        .map_err(|e| ServerError::io("udp socket", e))?;
-    let mut children = Children::default();
-    let mut buf = vec![0u8; 65536];
-    while !shutdown.is_set() {
-        children.reap();
-        if children.len() >= config.max_children.max(1) {
-            std::thread::sleep(Duration::from_millis(1));
-            continue;
+    let children = RefCell::new(Children::default());
+    let full = || {
+        let mut c = children.borrow_mut();
+        c.reap();
+        c.len() >= config.max_children.max(1)
+    };
+    datagram_each(&socket, &shutdown, full, |from, data| match fork() {
+        Ok(ForkResult::Child) => {
+            let mut out = Vec::new();
+            service.on_datagram(from, data, &mut out);
+            send_all(&socket, &mut out);
+            child_exit(0);
         }
-        let Some((n, from)) =
-            recv_datagram(&socket, &mut buf).map_err(|e| ServerError::io("udp receive", e))?
-        else {
-            continue;
-        };
-        match fork() {
-            Ok(ForkResult::Child) => {
-                let mut out = Vec::new();
-                service.on_datagram(from, &buf[..n], &mut out);
-                send_all(&socket, &mut out);
-                child_exit(0);
-            }
-            Ok(ForkResult::Parent { child }) => children.add(child),
-            Err(e) => eprintln!("netkit: fork failed ({e}); datagram dropped"),
-        }
-    }
-    children.stop_all(drain_deadline(config));
+        Ok(ForkResult::Parent { child }) => children.borrow_mut().add(child),
+        Err(e) => eprintln!("netkit: fork failed ({e}); datagram dropped"),
+    })?;
+    children.into_inner().stop_all(drain_deadline(config));
     Ok(())
 }

@@ -78,6 +78,33 @@ pub(crate) fn accept_each(
     Ok(())
 }
 
+/// The receive loop of the models that hand each datagram to a worker of its
+/// own (thread, fork): until shutdown, waits while `full()`, receives with
+/// the socket's tick and hands each datagram to `dispatch(from, bytes)`.
+pub(crate) fn datagram_each(
+    socket: &std::net::UdpSocket,
+    shutdown: &Shutdown,
+    mut full: impl FnMut() -> bool,
+    mut dispatch: impl FnMut(std::net::SocketAddr, &[u8]),
+) -> Result<(), ServerError> {
+    socket
+        .set_read_timeout(Some(TICK))
+        .map_err(|e| ServerError::io("udp socket", e))?;
+    let mut buf = vec![0u8; 65536];
+    while !shutdown.is_set() {
+        if full() {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        }
+        if let Some((n, from)) = super::blocking::recv_datagram(socket, &mut buf)
+            .map_err(|e| ServerError::io("udp receive", e))?
+        {
+            dispatch(from, &buf[..n]);
+        }
+    }
+    Ok(())
+}
+
 /// Runs a blocking handler on one connection. Its error is logged, except the
 /// ordinary ways a client leaves (reset, broken pipe, EOF, timeouts).
 pub(crate) fn handle<H: Handler>(handler: &H, conn: Connection) {

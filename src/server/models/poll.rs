@@ -7,7 +7,7 @@
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 
-use super::evloop::{Pump, Table};
+use super::evloop::{Table, pump_datagrams};
 use crate::server::conn::Want;
 use crate::server::shutdown::TICK;
 use crate::server::{DatagramService, Listener, Run, ServerError, Service};
@@ -86,22 +86,12 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
     service: D,
 ) -> Result<(), ServerError> {
     let (socket, _, shutdown) = (run.on, run.config, run.shutdown);
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| ServerError::io("udp socket", e))?;
-    let mut pump = Pump::new(&service, true);
-    while !shutdown.is_set() {
-        let mut fds = [pollfd(socket.as_raw_fd(), true, pump.wants_write())];
-        if wait(&mut fds).map_err(|e| ServerError::io("poll", e))? > 0 {
-            if fds[0].revents & libc::POLLOUT != 0 {
-                pump.flush(&socket);
-            }
-            if fds[0].revents & !libc::POLLOUT != 0 {
-                pump.on_readable(&socket)
-                    .map_err(|e| ServerError::io("udp receive", e))?;
-            }
+    pump_datagrams(&socket, &service, &shutdown, |wants_write| {
+        let mut fds = [pollfd(socket.as_raw_fd(), true, wants_write)];
+        if wait(&mut fds)? == 0 {
+            return Ok((false, false));
         }
-        pump.tick(&socket);
-    }
-    Ok(())
+        let ev = fds[0].revents;
+        Ok((ev & !libc::POLLOUT != 0, ev & libc::POLLOUT != 0))
+    })
 }

@@ -9,7 +9,7 @@
 use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, RawFd};
 
-use super::evloop::{Pump, Table};
+use super::evloop::{Table, pump_datagrams};
 use crate::server::conn::Want;
 use crate::server::shutdown::TICK;
 use crate::server::{DatagramService, Listener, Run, ServerError, Service};
@@ -93,29 +93,19 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
     service: D,
 ) -> Result<(), ServerError> {
     let (socket, _, shutdown) = (run.on, run.config, run.shutdown);
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| ServerError::io("udp socket", e))?;
     let fd = socket.as_raw_fd();
     if fd >= FD_SETSIZE {
         return Err(ServerError::Bind(format!(
             "select model: socket descriptor >= FD_SETSIZE ({FD_SETSIZE})"
         )));
     }
-    let mut pump = Pump::new(&service, true);
-    while !shutdown.is_set() {
+    pump_datagrams(&socket, &service, &shutdown, |wants_write| {
         let mut sets = Sets::new();
-        sets.add(fd, true, pump.wants_write());
+        sets.add(fd, true, wants_write);
         if sets.wait(TICK) > 0 {
-            if sets.writable(fd) {
-                pump.flush(&socket);
-            }
-            if sets.readable(fd) {
-                pump.on_readable(&socket)
-                    .map_err(|e| ServerError::io("udp receive", e))?;
-            }
+            Ok((sets.readable(fd), sets.writable(fd)))
+        } else {
+            Ok((false, false))
         }
-        pump.tick(&socket);
-    }
-    Ok(())
+    })
 }

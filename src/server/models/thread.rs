@@ -10,9 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{accept_each, drain_deadline, handle};
-use crate::server::blocking::{recv_datagram, send_all};
-use crate::server::shutdown::TICK;
+use super::{accept_each, datagram_each, drain_deadline, handle};
+use crate::server::blocking::send_all;
 use crate::server::{DatagramService, Handler, Listener, Run, ServerError};
 
 /// Stack size for connection threads: enough for protocol code, small enough for thousands.
@@ -82,15 +81,12 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
     service: D,
 ) -> Result<(), ServerError> {
     let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
-    socket
-        .set_read_timeout(Some(TICK))
-        .map_err(|e| ServerError::io("udp socket", e))?;
     let socket = Arc::new(socket);
     let service = Arc::new(service);
     let live = Live::default();
-    let mut buf = vec![0u8; 65536];
     let mut next_tick = service.tick_interval().map(|d| Instant::now() + d);
-    while !shutdown.is_set() {
+    // The tick runs between datagrams, in the receiving thread.
+    let full = || {
         if let (Some(at), Some(every)) = (next_tick, service.tick_interval())
             && Instant::now() >= at
         {
@@ -99,16 +95,10 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
             send_all(&socket, &mut out);
             next_tick = Some(Instant::now() + every);
         }
-        if live.count() >= config.max_connections {
-            std::thread::sleep(Duration::from_millis(1));
-            continue;
-        }
-        let Some((n, from)) =
-            recv_datagram(&socket, &mut buf).map_err(|e| ServerError::io("udp receive", e))?
-        else {
-            continue;
-        };
-        let data = buf[..n].to_vec();
+        live.count() >= config.max_connections
+    };
+    datagram_each(&socket, &shutdown, full, |from, data| {
+        let data = data.to_vec();
         let (sock, svc, guard) = (Arc::clone(&socket), Arc::clone(&service), live.enter());
         let spawned = std::thread::Builder::new()
             .stack_size(STACK)
@@ -121,7 +111,7 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
         if let Err(e) = spawned {
             eprintln!("netkit: cannot start a thread for a datagram ({e}); dropped");
         }
-    }
+    })?;
     live.wait_empty(drain_deadline(config));
     Ok(())
 }
