@@ -5,13 +5,12 @@
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use netkit::cli::{ServerArgs, parse_duration};
-use netkit::server::{self, Endpoint, Listener, Model, Shutdown, net};
+use netkit::cli::ServerArgs;
+use netkit::server::{self, Endpoint, Listener, Shutdown, net};
 use netkit::tools::echo;
 
 #[derive(Parser)]
@@ -98,32 +97,7 @@ enum BenchCmd {
     /// Chat room delivery rate, latency and loss per model
     Chat(netkit::chat::bench::BenchArgs),
     /// Echo throughput and latency of one model (TCP), server started by the benchmark
-    Echo {
-        /// Model to measure
-        #[arg(long, short = 'm', default_value = "epoll")]
-        model: Model,
-        /// Workers for the model (default per model)
-        #[arg(long, short = 'w')]
-        workers: Option<usize>,
-        /// Concurrent client connections
-        #[arg(long, short = 'c', default_value_t = 50)]
-        clients: usize,
-        /// How long to measure
-        #[arg(long, short = 'd', value_parser = parse_duration, default_value = "5s")]
-        duration: Duration,
-        /// Bytes per request
-        #[arg(long, default_value_t = 64)]
-        size: usize,
-        /// Load-generator threads (each runs its own epoll loop)
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-        /// Measure a server that is already running at this address instead
-        #[arg(long)]
-        target: Option<String>,
-        /// Name of the row in the report's Markdown table (default: model or target)
-        #[arg(long)]
-        label: Option<String>,
-    },
+    Echo(netkit::bench::echo::Options),
 }
 
 fn main() -> ExitCode {
@@ -180,26 +154,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCmd::Models(args)) => netkit::bench::models::run(args),
         Command::Bench(BenchCmd::Tasks(args)) => netkit::bench::tasks::run(args),
         Command::Bench(BenchCmd::Chat(args)) => netkit::chat::bench::run(args),
-        Command::Bench(BenchCmd::Echo {
-            model,
-            workers,
-            clients,
-            duration,
-            size,
-            threads,
-            target,
-            label,
-        }) => {
-            let opts = netkit::bench::echo::Options {
-                model,
-                workers,
-                clients,
-                duration,
-                size,
-                threads,
-                target,
-                label,
-            };
+        Command::Bench(BenchCmd::Echo(opts)) => {
             let report = netkit::bench::echo::run(&opts)?;
             println!("{report}");
             Ok(())

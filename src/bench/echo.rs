@@ -24,24 +24,32 @@ use super::loadgen::{self, LoadConfig, LoadResult};
 use super::proc::{self, ServerProcess, TreeUsage, model_args, workers_cell};
 use crate::server::Model;
 
-/// What to measure.
-#[derive(Debug, Clone)]
+/// What to measure (the options of `netkit bench echo`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// Model to start the server with.
+    /// Model to measure
+    #[arg(long, short = 'm', value_enum, default_value = "epoll")]
     pub model: Model,
-    /// Workers for the model.
+    /// Workers for the model (default per model)
+    #[arg(long, short = 'w')]
     pub workers: Option<usize>,
-    /// Concurrent connections.
+    /// Concurrent client connections
+    #[arg(long, short = 'c', default_value_t = 50)]
     pub clients: usize,
-    /// Measurement time.
+    /// How long to measure
+    #[arg(long, short = 'd', value_parser = crate::cli::parse_duration, default_value = "5s")]
     pub duration: Duration,
-    /// Bytes per request.
+    /// Bytes per request
+    #[arg(long, default_value_t = 64)]
     pub size: usize,
-    /// Load generator threads.
+    /// Load-generator threads (each runs its own epoll loop)
+    #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// An already-running server to measure instead.
+    /// Measure a server that is already running at this address instead
+    #[arg(long)]
     pub target: Option<String>,
-    /// Name for the table row (default: the model, or the target address).
+    /// Name of the row in the report's Markdown table (default: model or target)
+    #[arg(long)]
     pub label: Option<String>,
 }
 

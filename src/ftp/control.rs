@@ -8,7 +8,7 @@
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{IpAddr, TcpStream};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -204,19 +204,7 @@ impl Control<'_> {
 
     fn write_control(&mut self, msg: &[u8]) -> io::Result<()> {
         let mut clock = self.clock.clone();
-        let mut sent = 0;
-        while sent < msg.len() {
-            match self.stream.write(&msg[sent..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    sent += n;
-                    clock.progress();
-                }
-                Err(e) if sys::would_block(&e) => clock.check()?,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        data::send_bytes(&mut self.stream, msg, &mut clock)
     }
 
     fn command(&mut self, line: &[u8]) -> io::Result<Flow> {

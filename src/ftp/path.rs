@@ -87,15 +87,7 @@ pub struct Jail {
 impl Jail {
     /// Confines clients to `root`, which must be a directory.
     pub fn new(root: &Path) -> io::Result<Jail> {
-        let root = root.canonicalize().map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot open {}: {e}", root.display()))
-        })?;
-        if !root.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{} is not a directory", root.display()),
-            ));
-        }
+        let root = crate::files::library::shared_root(root)?;
         Ok(Jail { root })
     }
 
