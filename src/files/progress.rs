@@ -30,14 +30,7 @@ impl Meter {
     }
 
     fn visible(label: &str) -> Meter {
-        let bar = ProgressBar::new(0);
-        let style = ProgressStyle::with_template(
-            "{msg:20!} [{bar:30}] {bytes:>10}/{total_bytes:10} {binary_bytes_per_sec:>12} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_message(label.to_string());
+        let bar = transfer_bar(label, 0);
         bar.enable_steady_tick(Duration::from_millis(200));
         Meter { bar }
     }
@@ -65,4 +58,18 @@ impl Drop for Meter {
             self.bar.finish_and_clear();
         }
     }
+}
+
+/// The progress bar of every transfer netkit shows (files client, send/recv):
+/// name, bar, bytes, rate and time left, on stderr.
+pub fn transfer_bar(label: &str, total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template(
+        "{msg:20!} [{bar:30}] {bytes:>10}/{total_bytes:10} {binary_bytes_per_sec:>12} ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(label.to_string());
+    bar
 }

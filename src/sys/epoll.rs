@@ -71,14 +71,6 @@ impl Epoll {
                 ms,
             )
         };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            Ok(0)
-        } else {
-            Err(e)
-        }
+        super::waited(n)
     }
 }

@@ -44,6 +44,19 @@ pub fn timed_out(err: &io::Error) -> bool {
     )
 }
 
+/// A wait's result (epoll_wait, poll): a signal counts as no events.
+fn waited(n: libc::c_int) -> io::Result<usize> {
+    if n >= 0 {
+        return Ok(n as usize);
+    }
+    let e = io::Error::last_os_error();
+    if e.kind() == io::ErrorKind::Interrupted {
+        Ok(0)
+    } else {
+        Err(e)
+    }
+}
+
 /// A syscall's `ssize_t` result as `io::Result`.
 fn check(n: isize) -> io::Result<usize> {
     if n < 0 {

@@ -10,13 +10,5 @@ pub fn wait(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
     let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
     // SAFETY: fds is a valid, writable array of pollfd of the given length.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-    if n >= 0 {
-        return Ok(n as usize);
-    }
-    let e = io::Error::last_os_error();
-    if e.kind() == io::ErrorKind::Interrupted {
-        Ok(0)
-    } else {
-        Err(e)
-    }
+    super::waited(n)
 }

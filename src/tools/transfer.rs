@@ -39,7 +39,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
@@ -267,15 +267,7 @@ fn progress(show: bool, label: &str, total: u64) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template(
-        "{msg:20!} [{bar:30}] {bytes:>10}/{total_bytes:10} {binary_bytes_per_sec:>12} ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_message(label.to_string());
-    bar
+    crate::files::progress::transfer_bar(label, total)
 }
 
 /// A socket reader that wakes every [`TICK`] to notice Ctrl-C and gives up
