@@ -5,7 +5,7 @@
 //!
 //! - [`socket`]: reads and sends that never block, the graceful close, waiting
 //!   for readability.
-//! - [`file`]: `sendfile`, `splice` and the [`Pipe`] that moves uploads from a
+//! - [`file`](mod@file): `sendfile`, `splice` and the [`Pipe`] that moves uploads from a
 //!   socket into a file without passing through user space.
 //! - [`epoll`]: the [`Epoll`] instance of the epoll model and the load generators.
 //! - [`host`]: resolver calls std does not offer (canonical names, reverse look-ups).
