@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::FtpOptions;
+use super::command::{Command, Listing, TransferType};
 use super::data::{self, Clock, Passive, ReceiveError, canonical_ip};
 use super::listing::{self, FACTS};
 use super::path::{Jail, VirtualPath};
@@ -38,13 +39,6 @@ const FEATURES: &[&str] = &[
     "REST STREAM",
     "SIZE",
     "UTF8",
-];
-
-/// Commands from RFC 959 and its extensions that this server knows but does not offer.
-const NOT_IMPLEMENTED: &[&str] = &[
-    "ABOR", "ACCT", "ALLO", "APPE", "DELE", "EPRT", "HELP", "LPRT", "LPSV", "MKD", "PORT", "REIN",
-    "RMD", "RNFR", "RNTO", "SITE", "SMNT", "STAT", "STOU", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
-    "AUTH", "PBSZ", "PROT", "CCC", "ADAT",
 ];
 
 /// Serves one control connection until QUIT, EOF, a timeout or shutdown.
@@ -208,33 +202,25 @@ impl Control<'_> {
     }
 
     fn command(&mut self, line: &[u8]) -> io::Result<Flow> {
-        let (verb, arg) = match line.iter().position(|&b| b == b' ') {
-            Some(i) => (&line[..i], &line[i + 1..]),
-            None => (line, &b""[..]),
-        };
-        let verb = String::from_utf8_lossy(verb).to_ascii_uppercase();
-        let before_login = matches!(
-            verb.as_str(),
-            "USER" | "PASS" | "QUIT" | "SYST" | "FEAT" | "NOOP" | "OPTS"
-        );
-        if !self.logged_in && !before_login {
+        let command = Command::parse(line);
+        if !self.logged_in && !command.allowed_before_login() {
             self.reply(530, "Please login with USER and PASS")?;
             return Ok(Flow::Continue);
         }
         // REST applies to the command right after it only.
         let rest = std::mem::take(&mut self.rest);
-        match verb.as_str() {
-            "USER" => self.user(arg)?,
-            "PASS" => self.pass()?,
-            "QUIT" => {
+        match command {
+            Command::User(arg) => self.user(arg)?,
+            Command::Pass => self.pass()?,
+            Command::Quit => {
                 self.reply(221, "Goodbye")?;
                 return Ok(Flow::Quit);
             }
-            "SYST" => self.reply(215, "UNIX Type: L8")?,
-            "FEAT" => self.feat()?,
-            "NOOP" => self.reply(200, "OK")?,
-            "OPTS" => self.opts(arg)?,
-            "PWD" | "XPWD" => {
+            Command::Syst => self.reply(215, "UNIX Type: L8")?,
+            Command::Feat => self.feat()?,
+            Command::Noop => self.reply(200, "OK")?,
+            Command::Opts(arg) => self.opts(arg)?,
+            Command::Pwd => {
                 let mut text = b"\"".to_vec();
                 for b in self.cwd.to_bytes() {
                     text.push(b);
@@ -245,45 +231,34 @@ impl Control<'_> {
                 text.extend_from_slice(b"\" is the current directory");
                 self.reply_bytes(257, &text)?;
             }
-            "CWD" => self.cwd(arg)?,
-            "CDUP" => self.cwd(b"..")?,
-            "TYPE" => match String::from_utf8_lossy(arg).to_ascii_uppercase().trim() {
-                "I" | "L 8" => self.reply(200, "Switching to binary mode")?,
-                "A" | "A N" => {
-                    self.reply(200, "Switching to ASCII mode (files are sent unchanged)")?
-                }
-                _ => self.reply(504, "Only TYPE A and TYPE I are supported")?,
-            },
-            "MODE" => match arg {
-                b"S" | b"s" => self.reply(200, "Mode set to S")?,
-                _ => self.reply(504, "Only MODE S (stream) is supported")?,
-            },
-            "STRU" => match arg {
-                b"F" | b"f" => self.reply(200, "Structure set to F")?,
-                _ => self.reply(504, "Only STRU F (file) is supported")?,
-            },
-            "PASV" => self.pasv()?,
-            "EPSV" => self.epsv(arg)?,
-            "LIST" => self.list(arg, Listing::Long)?,
-            "NLST" => self.list(arg, Listing::Names)?,
-            "MLSD" => self.list(arg, Listing::Facts)?,
-            "MLST" => self.mlst(arg)?,
-            "SIZE" => self.size(arg)?,
-            "MDTM" => self.mdtm(arg)?,
-            "RETR" => self.retr(arg, rest)?,
-            "STOR" => self.stor(arg, rest)?,
-            "REST" => match std::str::from_utf8(arg)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-            {
-                Some(offset) => {
-                    self.rest = offset;
-                    self.reply(350, &format!("Restarting at {offset}; send RETR"))?;
-                }
-                None => self.reply(501, "REST needs a byte offset")?,
-            },
-            v if NOT_IMPLEMENTED.contains(&v) => self.reply(502, "Command not implemented")?,
-            _ => self.reply(500, "Unknown command")?,
+            Command::Cwd(arg) => self.cwd(arg)?,
+            Command::Cdup => self.cwd(b"..")?,
+            Command::Type(TransferType::Binary) => self.reply(200, "Switching to binary mode")?,
+            Command::Type(TransferType::Ascii) => {
+                self.reply(200, "Switching to ASCII mode (files are sent unchanged)")?
+            }
+            Command::Type(TransferType::Unsupported) => {
+                self.reply(504, "Only TYPE A and TYPE I are supported")?
+            }
+            Command::Mode(true) => self.reply(200, "Mode set to S")?,
+            Command::Mode(false) => self.reply(504, "Only MODE S (stream) is supported")?,
+            Command::Stru(true) => self.reply(200, "Structure set to F")?,
+            Command::Stru(false) => self.reply(504, "Only STRU F (file) is supported")?,
+            Command::Pasv => self.pasv()?,
+            Command::Epsv(arg) => self.epsv(arg)?,
+            Command::List(arg, how) => self.list(arg, how)?,
+            Command::Mlst(arg) => self.mlst(arg)?,
+            Command::Size(arg) => self.size(arg)?,
+            Command::Mdtm(arg) => self.mdtm(arg)?,
+            Command::Retr(arg) => self.retr(arg, rest)?,
+            Command::Stor(arg) => self.stor(arg, rest)?,
+            Command::Rest(Some(offset)) => {
+                self.rest = offset;
+                self.reply(350, &format!("Restarting at {offset}; send RETR"))?;
+            }
+            Command::Rest(None) => self.reply(501, "REST needs a byte offset")?,
+            Command::NotImplemented => self.reply(502, "Command not implemented")?,
+            Command::Unknown => self.reply(500, "Unknown command")?,
         }
         Ok(Flow::Continue)
     }
@@ -707,17 +682,6 @@ fn send_whole(
         ));
     }
     Ok(())
-}
-
-/// The listing commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Listing {
-    /// LIST: `ls -l` lines.
-    Long,
-    /// NLST: names only.
-    Names,
-    /// MLSD: RFC 3659 facts.
-    Facts,
 }
 
 /// Default idle timeout for FTP control connections.

@@ -10,12 +10,14 @@
 //!
 //! - [`FtpServer`]: the blocking [`Handler`], one control connection each;
 //!   runs on the thread, pool, fork and prefork models (and iterative).
+//! - [`command`]: command lines parsed in a pure, unit-tested step;
 //! - [`control`]: the per-connection command loop; [`data`]: passive listeners
 //!   and transfers (`sendfile` for downloads, atomic temp-file uploads);
 //!   [`path`]: the root jail; [`listing`]: LIST/NLST/MLSD formats.
 //! - [`cli`]: `netkit ftp serve`.
 
 pub mod cli;
+pub mod command;
 pub mod control;
 pub mod data;
 pub mod listing;
