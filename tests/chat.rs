@@ -105,6 +105,31 @@ fn fork_and_prefork_are_refused() {
     }
 }
 
+/// Starts `tests/chat/course_client.py` against `server`: the child, its
+/// stdin, and its stdout lines as they arrive.
+fn course_client(
+    server: std::net::SocketAddr,
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    mpsc::Receiver<String>,
+) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/chat/course_client.py");
+    let mut py = Command::new("python3")
+        .env("PYTHONIOENCODING", "utf-8")
+        .arg(script)
+        .arg(server.ip().to_string())
+        .arg(server.port().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs (it is on every machine)");
+    let stdin = py.stdin.take().expect("stdin");
+    let lines = read_lines(py.stdout.take().expect("stdout"));
+    (py, stdin, lines)
+}
+
 /// The course's wording (`--lang zh`), seen by a course client that speaks
 /// only L/C/Q: joins, messages, the operator's broadcast and leaves read as the
 /// course's room prints them; names that merely contain a reserved one are
@@ -113,19 +138,7 @@ fn fork_and_prefork_are_refused() {
 fn python_course_client_in_the_course_wording() {
     let mut server = ChatServer::start(&["--model", "thread", "--lang", "zh"]);
     let alice = Member::join(server.addr, "小明");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/chat/course_client.py");
-    let mut py = Command::new("python3")
-        .env("PYTHONIOENCODING", "utf-8")
-        .arg(script)
-        .arg(server.addr.ip().to_string())
-        .arg(server.addr.port().to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 runs (it is on every machine)");
-    let mut stdin = py.stdin.take().expect("stdin");
-    let lines = read_lines(py.stdout.take().expect("stdout"));
+    let (mut py, mut stdin, lines) = course_client(server.addr);
     let next = || {
         lines
             .recv_timeout(WAIT)
@@ -163,18 +176,7 @@ fn python_course_client_in_the_course_wording() {
 fn python_course_client() {
     let server = ChatServer::start(&["--model", "poll"]);
     let alice = Member::join(server.addr, "alice");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/chat/course_client.py");
-    let mut py = Command::new("python3")
-        .arg(script)
-        .arg(server.addr.ip().to_string())
-        .arg(server.addr.port().to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 runs (it is on every machine)");
-    let mut stdin = py.stdin.take().expect("stdin");
-    let lines = read_lines(py.stdout.take().expect("stdout"));
+    let (mut py, mut stdin, lines) = course_client(server.addr);
     let next = || {
         lines
             .recv_timeout(WAIT)

@@ -5,23 +5,14 @@
 
 use std::net::UdpSocket;
 
-use super::{accept_each, handle};
+use super::serve_in_turn;
 use crate::server::blocking::datagram_loop;
 use crate::server::{DatagramService, Handler, Listener, Run, ServerError};
 
 /// Serves connections one after another until shutdown.
 pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<(), ServerError> {
     let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
-    accept_each(
-        &listener,
-        config,
-        &shutdown,
-        || false,
-        |conn| {
-            handle(&handler, conn);
-            true
-        },
-    )
+    serve_in_turn(&listener, config, &shutdown, &handler)
 }
 
 /// Answers datagrams one at a time until shutdown.

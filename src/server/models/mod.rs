@@ -105,6 +105,26 @@ pub(crate) fn datagram_each(
     Ok(())
 }
 
+/// Serves connections one after another on this thread (the iterative
+/// model, and each prefork worker).
+pub(crate) fn serve_in_turn<H: Handler>(
+    listener: &Listener,
+    config: &Config,
+    shutdown: &Shutdown,
+    handler: &H,
+) -> Result<(), ServerError> {
+    accept_each(
+        listener,
+        config,
+        shutdown,
+        || false,
+        |conn| {
+            handle(handler, conn);
+            true
+        },
+    )
+}
+
 /// Runs a blocking handler on one connection. Its error is logged, except the
 /// ordinary ways a client leaves (reset, broken pipe, EOF, timeouts).
 pub(crate) fn handle<H: Handler>(handler: &H, conn: Connection) {

@@ -10,7 +10,7 @@ use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use super::fork::{Children, single_threaded};
-use super::{accept_each, drain_deadline, handle};
+use super::{drain_deadline, serve_in_turn};
 use crate::server::blocking::datagram_loop;
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, Run, ServerError, Shutdown};
@@ -20,16 +20,7 @@ use crate::sys::process::{ForkResult, child_exit, die_with_parent, fork};
 pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<(), ServerError> {
     let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     supervise(config, &shutdown, || {
-        let served = accept_each(
-            &listener,
-            config,
-            &shutdown,
-            || false,
-            |conn| {
-                handle(&handler, conn);
-                true
-            },
-        );
+        let served = serve_in_turn(&listener, config, &shutdown, &handler);
         if let Err(e) = served {
             eprintln!("netkit: prefork worker: {e}");
         }
