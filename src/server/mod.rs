@@ -313,9 +313,10 @@ pub enum ServerError {
         /// The models that can.
         supported: String,
     },
-    /// Forking failed or would be unsafe (a multi-threaded process).
+    /// The fork or prefork model could not fork: the process has other
+    /// threads (forking would be unsafe), or the kernel refused.
     #[error("{0}")]
-    Unsafe(String),
+    Fork(String),
     /// Any other OS error, with what was being done.
     #[error("{context}")]
     Io {

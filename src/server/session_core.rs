@@ -85,11 +85,6 @@ impl<S: Session> SessionCore<S> {
         self.out.is_empty()
     }
 
-    /// True once the peer's EOF has been seen.
-    pub fn input_done(&self) -> bool {
-        self.input_done
-    }
-
     /// Hands bytes read from the socket to the session.
     pub fn input(&mut self, data: &[u8]) -> Result<(), Overflow> {
         if data.is_empty() {

@@ -86,7 +86,7 @@ impl Children {
 pub(crate) fn single_threaded() -> Result<(), ServerError> {
     let threads = sys::process::thread_count();
     if threads > 1 {
-        return Err(ServerError::Unsafe(format!(
+        return Err(ServerError::Fork(format!(
             "the fork and prefork models must start while the process is single-threaded \
              (it has {threads} threads); start the server before any thread or runtime"
         )));

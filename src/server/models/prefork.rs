@@ -54,7 +54,7 @@ fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<()
                 children.add(child);
                 Ok(())
             }
-            Err(e) => Err(ServerError::Unsafe(e.to_string())),
+            Err(e) => Err(ServerError::Fork(e.to_string())),
         }
     };
     for _ in 0..config.workers() {
