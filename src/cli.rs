@@ -1,4 +1,9 @@
-//! Command-line pieces shared by every server subcommand (clap `Args`).
+//! Command-line pieces shared by every server subcommand: the clap `Args`
+//! every server takes, [`startup`] (the one path from options to a serving
+//! server) and [`logging`] (`-q`/`-v`/`RUST_LOG`).
+
+pub mod logging;
+pub mod startup;
 
 use std::time::Duration;
 

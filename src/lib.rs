@@ -29,6 +29,6 @@ pub mod files;
 pub mod ftp;
 pub mod http;
 pub mod server;
-pub mod sys;
+pub(crate) mod sys;
 pub mod tools;
 pub mod wire;

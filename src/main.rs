@@ -10,7 +10,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use netkit::cli::ServerArgs;
-use netkit::server::{self, Endpoint, Listener, Shutdown, net};
+use netkit::cli::logging::{self, LogArgs};
+use netkit::cli::startup::{Serves, Startup};
+use netkit::server::{Endpoint, net};
 use netkit::tools::echo;
 
 #[derive(Parser)]
@@ -22,6 +24,8 @@ use netkit::tools::echo;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +106,7 @@ enum BenchCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(&cli.log);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -163,43 +168,29 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn echo_serve(udp: bool, unix: Option<PathBuf>, handler: &str, args: &ServerArgs) -> Result<()> {
-    let config = args.config();
-    let fd_limit = netkit::sys::process::raise_fd_limit().soft;
-    // Refuse impossible pairings before binding anything.
-    if handler == "blocking" {
-        if udp {
-            bail!("--handler blocking is for stream sockets; UDP echo is a datagram service");
-        }
-        server::check_blocking(config.model)?;
+    let blocking = handler == "blocking";
+    if blocking && udp {
+        bail!("--handler blocking is for stream sockets; UDP echo is a datagram service");
     }
+    let serves = match (udp, blocking) {
+        (true, _) => Serves::Datagrams { stateless: true },
+        (false, true) => Serves::Handler,
+        (false, false) => Serves::Sessions,
+    };
+    let start = Startup::new("netkit echo", args.config(), serves)?;
     if udp {
-        server::check_datagram(config.model, true)?;
+        let socket = start.bind_udp(&args.bind, args.port)?;
+        return start.serve_datagrams(socket, echo::UdpEcho);
     }
-    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    let reuse_port = config.model.reuse_port();
-    let described = config.describe();
-    if udp {
-        let addr = net::resolve(&args.bind, args.port)?;
-        let socket = net::udp_socket(addr, reuse_port)?;
-        let local = socket.local_addr()?;
-        eprintln!("netkit echo: listening on udp://{local} ({described})");
-        server::serve_datagrams(socket, &config, echo::UdpEcho, shutdown)?;
+    let endpoint = match unix {
+        Some(p) => Endpoint::Unix(p),
+        None => Endpoint::Tcp(net::resolve(&args.bind, args.port)?),
+    };
+    let listener = start.bind(&endpoint)?;
+    let start = start.note(format!("handler {handler}"));
+    if blocking {
+        start.serve_handler(listener, echo::BlockingEcho)
     } else {
-        let endpoint = match unix {
-            Some(p) => Endpoint::Unix(p),
-            None => Endpoint::Tcp(net::resolve(&args.bind, args.port)?),
-        };
-        let listener = Listener::bind(&endpoint, reuse_port)?;
-        let local = listener.local_endpoint()?;
-        eprintln!(
-            "netkit echo: listening on {local} ({described}, handler {handler}, fd limit {fd_limit})"
-        );
-        if handler == "blocking" {
-            server::serve_handler(listener, &config, echo::BlockingEcho, shutdown)?;
-        } else {
-            server::serve(listener, &config, echo::Echo, shutdown)?;
-        }
+        start.serve(listener, echo::Echo)
     }
-    eprintln!("netkit echo: stopped");
-    Ok(())
 }

@@ -652,10 +652,16 @@ fn serves_the_current_directory_by_default() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // "serving <cwd> at <url>", then "listening on tcp://ADDR (...)".
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    while !line.contains("listening on") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no listening line"
+        );
+    }
     let addr: SocketAddr = line
         .split("tcp://")
         .nth(1)

@@ -77,7 +77,6 @@ pub struct JoinArgs {
 pub fn run(cmd: ChatCmd) -> Result<()> {
     match cmd {
         ChatCmd::Serve(args) => {
-            crate::sys::process::raise_fd_limit();
             let opts = ServeOptions {
                 bind: args.server.bind.clone(),
                 port: args.server.port,
@@ -90,8 +89,7 @@ pub fn run(cmd: ChatCmd) -> Result<()> {
                 console: !args.no_console,
                 lang: args.lang,
             };
-            server::serve(&opts)?;
-            Ok(())
+            server::serve(&opts)
         }
         ChatCmd::Join(args) => {
             let addr = parse_server(&args.server)?;

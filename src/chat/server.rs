@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 
 use super::room::{Datagram, Event, Limits, Refusal, Room};
 use super::wording::Lang;
-use crate::server::{self, Config, DatagramService, ServerError, Shutdown, net};
+use anyhow::Context;
+use tracing::{info, warn};
+
+use crate::cli::startup::{Serves, Startup};
+use crate::server::{self, Config, DatagramService};
 
 /// The socket buffer size the server asks for, each way. At 1,000 members a
 /// message fans out into 1,000 datagrams, and bursts of joins far more.
@@ -88,26 +92,26 @@ impl ChatService {
                     name,
                     addr,
                     members,
-                } => eprintln!("netkit chat: {name} joined from {addr} ({members} in the room)"),
+                } => info!("netkit chat: {name} joined from {addr} ({members} in the room)"),
                 Event::Left {
                     name,
                     addr,
                     members,
-                } => eprintln!("netkit chat: {name} left from {addr} ({members} in the room)"),
+                } => info!("netkit chat: {name} left from {addr} ({members} in the room)"),
                 Event::Dropped {
                     name,
                     addr,
                     members,
-                } => eprintln!(
+                } => info!(
                     "netkit chat: {name} at {addr} dropped for silence ({members} in the room)"
                 ),
                 Event::Refused { addr, refusal } => {
                     let mut log = self.shared.log.lock().unwrap_or_else(|e| e.into_inner());
                     if let Some(note) = log.admit(Instant::now()) {
-                        eprintln!("netkit chat: {note}");
+                        info!("netkit chat: {note}");
                     }
                     if log.shown <= REFUSALS_PER_SECOND {
-                        eprintln!("netkit chat: refused {addr}: {refusal}");
+                        info!("netkit chat: refused {addr}: {refusal}");
                     }
                 }
             }
@@ -189,46 +193,37 @@ pub struct ServeOptions {
 /// Runs the chat server until SIGINT/SIGTERM: binds, sizes the socket
 /// buffers, prints one `listening on udp://ADDR:PORT` line on stderr, starts
 /// the operator's console and serves with the configured model.
-pub fn serve(opts: &ServeOptions) -> Result<(), ServerError> {
-    let model = opts.config.model;
-    // Refuse fork/prefork before binding anything.
-    server::check_datagram(model, false)?;
-    let shutdown = Shutdown::on_signals().map_err(|e| ServerError::io("signal handlers", e))?;
-    let addr = net::resolve(&opts.bind, opts.port)?;
-    // The epoll model runs one loop per worker, each on its own SO_REUSEPORT socket.
-    let socket = net::udp_socket(addr, model.reuse_port())?;
+pub fn serve(opts: &ServeOptions) -> anyhow::Result<()> {
+    let start = Startup::new(
+        "netkit chat",
+        opts.config.clone(),
+        Serves::Datagrams { stateless: false },
+    )?;
+    let socket = start.bind_udp(&opts.bind, opts.port)?;
     let (rcv, snd) = size_buffers(&socket, SOCKET_BUFFER);
-    let local = socket
-        .local_addr()
-        .map_err(|e| ServerError::io("udp socket", e))?;
     let service = ChatService::new(Room::new(opts.limits.clone()).speaking(opts.lang), true);
-    let console = socket
-        .try_clone()
-        .map_err(|e| ServerError::io("udp socket", e))?;
-    eprintln!(
-        "netkit chat: listening on udp://{local} ({}, up to {} members, \
-         socket buffers {} KiB in / {} KiB out)",
-        opts.config.describe(),
-        opts.limits.max_members,
-        rcv / 1024,
-        snd / 1024,
-    );
-    if opts.console {
-        let (svc, sock) = (service.clone(), console.try_clone());
-        if let Ok(sock) = sock {
-            let spawned = std::thread::Builder::new()
-                .name("chat-console".into())
-                .spawn(move || run_console(&svc, &sock, io::stdin().lock()));
-            if let Err(e) = spawned {
-                eprintln!("netkit chat: no operator console ({e})");
-            }
+    let console = socket.try_clone().context("udp socket")?;
+    if opts.console
+        && let Ok(sock) = console.try_clone()
+    {
+        let svc = service.clone();
+        let spawned = std::thread::Builder::new()
+            .name("chat-console".into())
+            .spawn(move || run_console(&svc, &sock, io::stdin().lock()));
+        if let Err(e) = spawned {
+            warn!("netkit chat: no operator console ({e})");
         }
     }
-    let served = server::serve_datagrams(socket, &opts.config, service.clone(), shutdown);
-    let mut bye = service.closing();
-    server::blocking::send_all(&console, &mut bye);
-    eprintln!("netkit chat: stopped");
-    served
+    let goodbye = service.clone();
+    start
+        .note(format!(
+            "up to {} members, socket buffers {} KiB in / {} KiB out",
+            opts.limits.max_members,
+            rcv / 1024,
+            snd / 1024,
+        ))
+        .on_stop(move || server::blocking::send_all(&console, &mut goodbye.closing()))
+        .serve_datagrams(socket, service)
 }
 
 /// The operator's console: each line of `input` goes to every member as

@@ -25,8 +25,8 @@ use super::library::{FileLibrary, Options};
 use super::menu::{self, MenuOptions};
 use super::progress::Meter;
 use super::session::FilesService;
+use crate::cli::startup::{Serves, Startup};
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
-use crate::server::{self, Endpoint, Listener, Shutdown, net};
 
 /// Idle timeout for server connections when `--idle-timeout` is not given.
 const DEFAULT_IDLE: Duration = Duration::from_secs(120);
@@ -147,6 +147,7 @@ pub fn run(cmd: FilesCmd) -> Result<()> {
 fn serve(args: &ServeArgs) -> Result<()> {
     let mut config = args.server.config();
     idle_timeout_or(&mut config, DEFAULT_IDLE);
+    let start = Startup::new("netkit files", config, Serves::Sessions)?;
     let options = Options {
         writable: args.dir.writable,
         overwrite: args.dir.overwrite,
@@ -154,24 +155,14 @@ fn serve(args: &ServeArgs) -> Result<()> {
         sync: !args.dir.no_sync,
     };
     let library = FileLibrary::open(&args.dir.root, options).context("netkit files")?;
-    let fd_limit = crate::sys::process::raise_fd_limit().soft;
-    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
-    let listener = Listener::bind(&endpoint, config.model.reuse_port())?;
-    let local = listener.local_endpoint()?;
-    eprintln!(
-        "netkit files: serving {} ({}, uploads up to {})",
+    let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
+    start.say(format_args!(
+        "serving {} ({}, uploads up to {})",
         library.root().display(),
         args.dir.mode(),
         human::size(args.max_file_size)
-    );
-    eprintln!(
-        "netkit files: listening on {local} ({}, fd limit {fd_limit})",
-        config.describe()
-    );
-    server::serve(listener, &config, FilesService::new(library), shutdown)?;
-    eprintln!("netkit files: stopped");
-    Ok(())
+    ));
+    start.serve(listener, FilesService::new(library))
 }
 
 fn open(args: &ClientArgs) -> Result<Client, ClientError> {

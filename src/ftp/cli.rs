@@ -13,8 +13,8 @@ use clap::{Args, Subcommand};
 
 use super::control::DEFAULT_IDLE;
 use super::{FtpOptions, FtpServer, parse_port_range};
+use crate::cli::startup::{Serves, Startup};
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
-use crate::server::{self, Endpoint, Listener, Shutdown, net};
 
 /// Subcommands of `netkit ftp`.
 #[derive(Debug, Subcommand)]
@@ -54,8 +54,8 @@ pub fn run(cmd: FtpCmd) -> Result<()> {
 
 fn serve(args: &ServeArgs) -> Result<()> {
     let mut config = args.server.config();
-    server::check_blocking(config.model)?;
     idle_timeout_or(&mut config, DEFAULT_IDLE);
+    let start = Startup::new("netkit ftp", config, Serves::Handler)?;
     let options = FtpOptions {
         writable: args.dir.writable,
         overwrite: args.dir.overwrite,
@@ -64,25 +64,15 @@ fn serve(args: &ServeArgs) -> Result<()> {
         passive_timeout: args.passive_timeout,
     };
     let ftp = FtpServer::new(&args.dir.root, options).context("netkit ftp")?;
-    let fd_limit = crate::sys::process::raise_fd_limit().soft;
-    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
-    let listener = Listener::bind(&endpoint, false)?;
-    let local = listener.local_endpoint()?;
+    let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
     let passive = match args.passive_ports {
         Some((a, b)) => format!("passive ports {a}-{b}"),
         None => "passive ports: any".to_string(),
     };
-    eprintln!(
-        "netkit ftp: serving {} ({}, {passive})",
+    start.say(format_args!(
+        "serving {} ({}, {passive})",
         ftp.root().display(),
         args.dir.mode()
-    );
-    eprintln!(
-        "netkit ftp: listening on {local} ({}, fd limit {fd_limit})",
-        config.describe()
-    );
-    server::serve_handler(listener, &config, ftp, shutdown)?;
-    eprintln!("netkit ftp: stopped");
-    Ok(())
+    ));
+    start.serve_handler(listener, ftp)
 }

@@ -11,8 +11,9 @@ use clap::Args;
 use super::app::App;
 use super::response::Response;
 use super::session::{HttpService, Stats};
+use crate::cli::startup::{Serves, Startup};
 use crate::cli::{ServerArgs, parse_duration};
-use crate::server::{self, Config, Endpoint, Listener, Shutdown, net};
+use crate::server::{Config, Endpoint};
 
 /// Options of `netkit http`.
 #[derive(Debug, Args)]
@@ -26,9 +27,9 @@ pub struct HttpArgs {
     /// Serve and list hidden (dot) files
     #[arg(long)]
     pub hidden: bool,
-    /// No access log
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    /// No access log (the global `-q` also turns it off)
+    #[arg(long)]
+    pub no_access_log: bool,
     /// Largest request body accepted (bytes)
     #[arg(long, default_value_t = 1 << 20)]
     pub max_body: u64,
@@ -47,38 +48,31 @@ pub fn run(args: HttpArgs) -> Result<()> {
         // Keep-alive connections that stay silent are closed after a minute.
         config.idle_timeout = Some(Duration::from_secs(60));
     }
-    let fd_limit = crate::sys::process::raise_fd_limit().soft;
+    let start = Startup::new("netkit http", config, Serves::Sessions)?;
+    let config = start.config();
     let root = match &args.root {
         Some(r) => r.clone(),
         None => std::env::current_dir().context("current directory")?,
     };
     let stats = Arc::new(Stats::default());
-    let mut app = builtin_routes(App::new(), Arc::clone(&stats), &config)
+    let mut app = builtin_routes(App::new(), Arc::clone(&stats), config)
         .static_root(&root, args.follow_symlinks, args.hidden)
         .with_context(|| format!("cannot serve {}: not a readable directory", root.display()))?;
     app.max_body = args.max_body;
-    app.access_log = !args.quiet;
+    app.access_log =
+        !args.no_access_log && tracing::enabled!(target: "netkit::access", tracing::Level::INFO);
     let mut service = HttpService::new(app);
     service.stats = stats;
     service.header_timeout = args.header_timeout;
 
-    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    let endpoint = Endpoint::Tcp(net::resolve(&args.server.bind, args.server.port)?);
-    let listener = Listener::bind(&endpoint, config.model.reuse_port())?;
-    let local = listener.local_endpoint()?;
-    let url = match &local {
+    let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
+    let url = match listener.local_endpoint()? {
         Endpoint::Tcp(a) if a.ip().is_unspecified() => format!("http://localhost:{}/", a.port()),
         Endpoint::Tcp(a) => format!("http://{a}/"),
         Endpoint::Unix(p) => p.display().to_string(),
     };
-    eprintln!(
-        "netkit http: serving {} at {url} — listening on {local} ({}, fd limit {fd_limit})",
-        root.display(),
-        config.describe()
-    );
-    server::serve(listener, &config, service, shutdown)?;
-    eprintln!("netkit http: stopped");
-    Ok(())
+    start.say(format_args!("serving {} at {url}", root.display()));
+    start.serve(listener, service)
 }
 
 /// The backend routes the binary ships: `GET /api/time`, `GET /api/stats`

@@ -289,7 +289,8 @@ impl HttpSession {
         } else {
             format!("\"{}\"", request_line.escape_debug())
         };
-        eprintln!(
+        tracing::info!(
+            target: "netkit::access",
             "{host} - - [{}] {request_line} {status} {bytes}",
             clf_time(SystemTime::now())
         );

@@ -9,10 +9,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
-use super::session::{Output, Service, Session};
 use super::session_core::SessionCore;
 use super::shutdown::{Shutdown, TICK};
 use super::{Connection, DatagramService, Handler};
+use super::{Output, Service, Session};
 use crate::sys;
 
 /// Read size for blocking connections.

@@ -20,14 +20,15 @@
 //! Entry points: [`serve`] for sessions, [`serve_handler`] for blocking handlers
 //! and [`serve_datagrams`] for UDP.
 
-pub mod blocking;
-pub mod conn;
+pub(crate) mod blocking;
+pub(crate) mod conn;
 pub(crate) mod models;
 pub mod net;
+mod output;
 pub mod session;
-pub mod session_core;
+pub(crate) mod session_core;
 pub mod shutdown;
-pub mod sink;
+pub(crate) mod sink;
 
 use std::fmt;
 use std::io;
@@ -36,7 +37,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use net::{Endpoint, Listener, Stream};
-pub use session::{Chunk, InputSink, Output, Peer, Service, Session};
+pub(crate) use output::Chunk;
+pub use output::{Output, Queued};
+pub use session::{InputSink, Peer, Service, Session};
 pub use shutdown::Shutdown;
 
 /// A way of serving many clients.
@@ -300,9 +303,16 @@ impl Config {
 /// Why a server could not start or stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// Binding failed; the message says why in one line.
-    #[error("{0}")]
-    Bind(String),
+    /// Binding failed; the message says why in one line, the source is the
+    /// OS error behind it (when there was one).
+    #[error("{message}")]
+    Bind {
+        /// What went wrong, for a person.
+        message: String,
+        /// The OS error.
+        #[source]
+        source: Option<io::Error>,
+    },
     /// The model cannot run this kind of handler.
     #[error("model '{model}' cannot run {what}; use one of: {supported}")]
     Unsupported {
@@ -328,6 +338,13 @@ pub enum ServerError {
 }
 
 impl ServerError {
+    pub(crate) fn bind(message: impl Into<String>, source: Option<io::Error>) -> Self {
+        ServerError::Bind {
+            message: message.into(),
+            source,
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
         ServerError::Io {
             context: context.into(),

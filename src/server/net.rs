@@ -50,9 +50,10 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServerError> {
         .ok()
         .and_then(|mut it| it.next())
         .ok_or_else(|| {
-            ServerError::Bind(format!(
-                "invalid address '{host}': not an IP address or known host name"
-            ))
+            ServerError::bind(
+                format!("invalid address '{host}': not an IP address or known host name"),
+                None,
+            )
         })
 }
 
@@ -70,9 +71,9 @@ fn bind_error(what: &str, err: io::Error) -> ServerError {
         io::ErrorKind::AddrNotAvailable => {
             format!("cannot bind {what}: that address is not on this machine")
         }
-        _ => format!("cannot bind {what}: {err}"),
+        _ => format!("cannot bind {what}"),
     };
-    ServerError::Bind(msg)
+    ServerError::bind(msg, Some(err))
 }
 
 /// Makes a TCP listening socket with SO_REUSEADDR (and SO_REUSEPORT when
@@ -182,20 +183,23 @@ pub fn unix_listener(path: &Path) -> Result<UnixListener, ServerError> {
     let what = format!("unix socket {}", path.display());
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
-            return Err(ServerError::Bind(format!(
-                "{what}: path exists and is not a socket; refusing to replace it"
-            )));
+            return Err(ServerError::bind(
+                format!("{what}: path exists and is not a socket; refusing to replace it"),
+                None,
+            ));
         }
         match UnixStream::connect(path) {
             Err(e) if e.kind() != io::ErrorKind::ConnectionRefused => {
-                return Err(ServerError::Bind(format!(
-                    "{what}: cannot tell whether a server uses it ({e}); not replacing it"
-                )));
+                return Err(ServerError::bind(
+                    format!("{what}: cannot tell whether a server uses it; not replacing it"),
+                    Some(e),
+                ));
             }
             Ok(_) => {
-                return Err(ServerError::Bind(format!(
-                    "{what} is already in use (a server answers there)"
-                )));
+                return Err(ServerError::bind(
+                    format!("{what} is already in use (a server answers there)"),
+                    None,
+                ));
             }
             Err(_) => {
                 // Nobody listens: a stale file from a server that died. Replace it.

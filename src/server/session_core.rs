@@ -25,8 +25,8 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
-use super::session::{Output, Session};
 use super::sink;
+use super::{Output, Session};
 
 /// Stop reading while this much output is queued (backpressure).
 pub const HIGH_WATER: usize = 256 * 1024;

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::session::{Output, Session};
+use super::{Output, Session};
 use crate::sys::{self, Pipe, SpliceError};
 
 thread_local! {

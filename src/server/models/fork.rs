@@ -119,7 +119,7 @@ pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<()
             }
             Ok(ForkResult::Parent { child }) => children.borrow_mut().add(child),
             Err(e) => {
-                eprintln!("netkit: fork failed ({e}); connection closed");
+                tracing::warn!("netkit: fork failed ({e}); connection closed");
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
@@ -152,7 +152,7 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
             child_exit(0);
         }
         Ok(ForkResult::Parent { child }) => children.borrow_mut().add(child),
-        Err(e) => eprintln!("netkit: fork failed ({e}); datagram dropped"),
+        Err(e) => tracing::warn!("netkit: fork failed ({e}); datagram dropped"),
     })?;
     children.into_inner().stop_all(drain_deadline(config));
     Ok(())

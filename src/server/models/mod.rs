@@ -141,7 +141,7 @@ pub(crate) fn handle<H: Handler>(handler: &H, conn: Connection) {
                 | WouldBlock
         )
     {
-        eprintln!("netkit: connection from {peer}: {e}");
+        tracing::warn!("netkit: connection from {peer}: {e}");
     }
 }
 
@@ -178,10 +178,10 @@ pub(crate) fn report_accept_error(e: &io::Error) {
     match e.raw_os_error() {
         Some(libc::ECONNABORTED) | Some(libc::EPROTO) => {}
         Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM) => {
-            eprintln!("netkit: accept failed: {e}; pausing accepts for 100 ms");
+            tracing::warn!("netkit: accept failed: {e}; pausing accepts for 100 ms");
             std::thread::sleep(Duration::from_millis(100));
         }
-        _ => eprintln!("netkit: accept failed: {e}"),
+        _ => tracing::warn!("netkit: accept failed: {e}"),
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<()
     supervise(config, &shutdown, || {
         let served = serve_in_turn(&listener, config, &shutdown, &handler);
         if let Err(e) = served {
-            eprintln!("netkit: prefork worker: {e}");
+            tracing::warn!("netkit: prefork worker: {e}");
         }
     })
 }
@@ -71,11 +71,13 @@ fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<()
             recent_deaths.retain(|t| t.elapsed() < Duration::from_secs(10));
             recent_deaths.push(Instant::now());
             if recent_deaths.len() > 10 * config.workers() {
-                eprintln!("netkit: prefork workers keep dying; waiting a second before restarting");
+                tracing::warn!(
+                    "netkit: prefork workers keep dying; waiting a second before restarting"
+                );
                 std::thread::sleep(Duration::from_secs(1));
             }
             if let Err(e) = spawn(&mut children) {
-                eprintln!("netkit: cannot restart worker: {e}");
+                tracing::warn!("netkit: cannot restart worker: {e}");
             }
         }
     }

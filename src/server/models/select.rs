@@ -18,7 +18,7 @@ use crate::sys::select::{FD_SETSIZE, FdSets as Sets};
 /// Refuses descriptors select(2) cannot hold, explaining why.
 fn admit(fd: RawFd) -> bool {
     if fd >= FD_SETSIZE {
-        eprintln!(
+        tracing::warn!(
             "netkit: select model: descriptor {fd} >= FD_SETSIZE ({FD_SETSIZE}); connection refused \
              (select(2) cannot watch it; use --model poll or --model epoll for more clients)"
         );
@@ -31,9 +31,12 @@ fn admit(fd: RawFd) -> bool {
 pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<(), ServerError> {
     let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
     if listener.as_raw_fd() >= FD_SETSIZE {
-        return Err(ServerError::Bind(format!(
-            "select model: the listening descriptor is >= FD_SETSIZE ({FD_SETSIZE}); use --model poll or epoll"
-        )));
+        return Err(ServerError::bind(
+            format!(
+                "select model: the listening descriptor is >= FD_SETSIZE ({FD_SETSIZE}); use --model poll or epoll"
+            ),
+            None,
+        ));
     }
     listener
         .set_nonblocking(true)
@@ -95,9 +98,10 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
     let (socket, _, shutdown) = (run.on, run.config, run.shutdown);
     let fd = socket.as_raw_fd();
     if fd >= FD_SETSIZE {
-        return Err(ServerError::Bind(format!(
-            "select model: socket descriptor >= FD_SETSIZE ({FD_SETSIZE})"
-        )));
+        return Err(ServerError::bind(
+            format!("select model: socket descriptor >= FD_SETSIZE ({FD_SETSIZE})"),
+            None,
+        ));
     }
     pump_datagrams(&socket, &service, &shutdown, |wants_write| {
         let mut sets = Sets::new();

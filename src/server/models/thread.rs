@@ -63,7 +63,7 @@ pub(crate) fn serve<H: Handler>(run: Run<'_, Listener>, handler: H) -> Result<()
             });
         if let Err(e) = spawned {
             // The connection moved into the failed closure and is dropped (closed) with it.
-            eprintln!(
+            tracing::warn!(
                 "netkit: cannot start a thread for a new connection ({e}); connection closed"
             );
             std::thread::sleep(Duration::from_millis(10));
@@ -109,7 +109,7 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
                 send_all(&sock, &mut out);
             });
         if let Err(e) = spawned {
-            eprintln!("netkit: cannot start a thread for a datagram ({e}); dropped");
+            tracing::warn!("netkit: cannot start a thread for a datagram ({e}); dropped");
         }
     })?;
     live.wait_empty(drain_deadline(config));

@@ -1,0 +1,167 @@
+//! The one start-up path of every server subcommand: check that the model
+//! can serve the protocol (before anything is bound), raise the descriptor
+//! limit, install the SIGINT/SIGTERM handlers, bind (SO_REUSEPORT when the
+//! model's facts want it), print the `listening on` line, serve, and print
+//! `stopped`.
+//!
+//! ```no_run
+//! # fn main() -> anyhow::Result<()> {
+//! use netkit::cli::startup::{Serves, Startup};
+//! use netkit::server::{Config, Endpoint, net};
+//!
+//! let start = Startup::new("netkit echo", Config::default(), Serves::Sessions)?;
+//! let listener = start.bind(&Endpoint::Tcp(net::resolve("127.0.0.1", 7000)?))?;
+//! start.serve(listener, netkit::tools::echo::Echo)
+//! # }
+//! ```
+
+use std::fmt::Display;
+use std::net::UdpSocket;
+
+use anyhow::{Context, Result};
+
+use crate::server::{
+    self, Config, DatagramService, Endpoint, Handler, Listener, Service, Shutdown, net,
+};
+
+/// What a subcommand serves, so the model is checked before binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    /// A sans-IO [`Service`]: every model.
+    Sessions,
+    /// A blocking [`Handler`]: the blocking models.
+    Handler,
+    /// A [`DatagramService`]; a `stateless` one also runs on the process models.
+    Datagrams {
+        /// True when separate processes may each keep their own state.
+        stateless: bool,
+    },
+}
+
+/// A server subcommand between parsing and serving.
+pub struct Startup {
+    name: &'static str,
+    config: Config,
+    shutdown: Shutdown,
+    fd_limit: u64,
+    note: Option<String>,
+    on_stop: Option<Box<dyn FnOnce()>>,
+}
+
+impl std::fmt::Debug for Startup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Startup")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .field("fd_limit", &self.fd_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Startup {
+    /// Checks that `config.model` can serve `serves`, raises the descriptor
+    /// limit to its hard maximum and installs the signal handlers. `name`
+    /// starts every line printed (`netkit http`).
+    pub fn new(name: &'static str, config: Config, serves: Serves) -> Result<Startup> {
+        match serves {
+            Serves::Sessions => {}
+            Serves::Handler => server::check_blocking(config.model)?,
+            Serves::Datagrams { stateless } => server::check_datagram(config.model, stateless)?,
+        }
+        let fd_limit = crate::sys::process::raise_fd_limit().soft;
+        let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+        Ok(Startup {
+            name,
+            config,
+            shutdown,
+            fd_limit,
+            note: None,
+            on_stop: None,
+        })
+    }
+
+    /// The framework configuration being served.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Adds a note to the `listening on` line's parentheses.
+    pub fn note(mut self, note: impl Into<String>) -> Startup {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// Runs `f` once serving has ended, before `stopped` is printed (the
+    /// chat room's goodbye to its members, say).
+    pub fn on_stop(mut self, f: impl FnOnce() + 'static) -> Startup {
+        self.on_stop = Some(Box::new(f));
+        self
+    }
+
+    /// Prints one line, `NAME: line`, on stderr. These lines (what is
+    /// served, where, and that it stopped) are the command's own output, not
+    /// log records: `-q` does not hide them.
+    pub fn say(&self, line: impl Display) {
+        eprintln!("{}: {line}", self.name);
+    }
+
+    /// Binds a stream listener; the model decides on SO_REUSEPORT.
+    pub fn bind(&self, endpoint: &Endpoint) -> Result<Listener> {
+        Ok(Listener::bind(endpoint, self.config.model.reuse_port())?)
+    }
+
+    /// Binds TCP on `host:port` (see [`Startup::bind`]).
+    pub fn bind_tcp(&self, host: &str, port: u16) -> Result<Listener> {
+        self.bind(&Endpoint::Tcp(net::resolve(host, port)?))
+    }
+
+    /// Binds a UDP socket on `host:port`; the model decides on SO_REUSEPORT.
+    pub fn bind_udp(&self, host: &str, port: u16) -> Result<UdpSocket> {
+        let addr = net::resolve(host, port)?;
+        Ok(net::udp_socket(addr, self.config.model.reuse_port())?)
+    }
+
+    /// Serves sessions on `listener` until SIGINT/SIGTERM.
+    pub fn serve<S: Service>(self, listener: Listener, service: S) -> Result<()> {
+        self.listening(&listener.local_endpoint()?.to_string());
+        let served = server::serve(listener, &self.config, service, self.shutdown.clone());
+        self.stopped(served)
+    }
+
+    /// Serves a blocking handler on `listener` until SIGINT/SIGTERM.
+    pub fn serve_handler<H: Handler>(self, listener: Listener, handler: H) -> Result<()> {
+        self.listening(&listener.local_endpoint()?.to_string());
+        let served = server::serve_handler(listener, &self.config, handler, self.shutdown.clone());
+        self.stopped(served)
+    }
+
+    /// Serves a datagram service on `socket` until SIGINT/SIGTERM.
+    pub fn serve_datagrams<D: DatagramService>(self, socket: UdpSocket, service: D) -> Result<()> {
+        let local = socket.local_addr().context("udp socket")?;
+        self.listening(&format!("udp://{local}"));
+        let served = server::serve_datagrams(socket, &self.config, service, self.shutdown.clone());
+        self.stopped(served)
+    }
+
+    fn listening(&self, local: &str) {
+        let note = self
+            .note
+            .as_deref()
+            .map(|n| format!(", {n}"))
+            .unwrap_or_default();
+        self.say(format_args!(
+            "listening on {local} ({}{note}, fd limit {})",
+            self.config.describe(),
+            self.fd_limit
+        ));
+    }
+
+    fn stopped(mut self, served: Result<(), server::ServerError>) -> Result<()> {
+        if let Some(f) = self.on_stop.take() {
+            f();
+        }
+        served?;
+        self.say("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,294 @@
+//! What a session writes and a driver drains: the [`Output`] queue.
+//!
+//! A session fills it ([`Output::write`], [`Output::send_file`],
+//! [`Output::close`]); the driver, in the models, writes it to the socket
+//! with vectored writes and `sendfile(2)` through the crate-private half.
+//! A session's tests read back what it queued with [`Output::take`].
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+
+use crate::sys;
+
+/// One queued piece of output, as [`Output::take`] hands it back.
+#[derive(Debug)]
+pub enum Queued {
+    /// Bytes.
+    Bytes(Vec<u8>),
+    /// A region of a file.
+    File {
+        /// The open file.
+        file: Arc<File>,
+        /// Where the region starts.
+        offset: u64,
+        /// How long it is.
+        len: u64,
+    },
+}
+
+/// One piece of pending output, with the driver's progress through it.
+#[derive(Debug)]
+pub(crate) enum Chunk {
+    /// Bytes to write; `pos` is how much of `buf` has been written already.
+    Bytes {
+        /// The bytes.
+        buf: Vec<u8>,
+        /// How many bytes were already written.
+        pos: usize,
+    },
+    /// A region of a file, written with `sendfile(2)` where the model can.
+    File {
+        /// The open file (shared, so one open file can serve many responses).
+        file: Arc<File>,
+        /// Next offset to send.
+        offset: u64,
+        /// Bytes left to send.
+        len: u64,
+    },
+}
+
+/// What a session wants written, in order, plus whether to close afterwards.
+#[derive(Debug, Default)]
+pub struct Output {
+    chunks: VecDeque<Chunk>,
+    /// Bytes still queued (file regions included).
+    pending: usize,
+    close: bool,
+}
+
+/// Small writes are appended to the last byte chunk up to this size.
+const COALESCE_LIMIT: usize = 64 * 1024;
+
+impl Output {
+    /// An empty output queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queues bytes for writing.
+    pub fn write(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.pending += bytes.len();
+        if let Some(Chunk::Bytes { buf, .. }) = self.chunks.back_mut()
+            && buf.len() + bytes.len() <= COALESCE_LIMIT
+        {
+            buf.extend_from_slice(bytes);
+            return;
+        }
+        self.chunks.push_back(Chunk::Bytes {
+            buf: bytes.to_vec(),
+            pos: 0,
+        });
+    }
+
+    /// Queues an owned buffer for writing without copying it.
+    pub fn write_vec(&mut self, buf: Vec<u8>) {
+        if buf.is_empty() {
+            return;
+        }
+        self.pending += buf.len();
+        self.chunks.push_back(Chunk::Bytes { buf, pos: 0 });
+    }
+
+    /// Queues `len` bytes of `file` starting at `offset` (zero-copy where possible).
+    pub fn send_file(&mut self, file: Arc<File>, offset: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        self.pending = self.pending.saturating_add(len as usize);
+        self.chunks.push_back(Chunk::File { file, offset, len });
+    }
+
+    /// Asks the driver to close the connection once everything queued is written.
+    pub fn close(&mut self) {
+        self.close = true;
+    }
+
+    /// True once [`Output::close`] was called.
+    pub fn wants_close(&self) -> bool {
+        self.close
+    }
+
+    /// Bytes still waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// True when nothing is waiting to be written.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    /// Takes everything queued, in order, leaving the queue empty (a close
+    /// request stays): for a session's unit tests, and for replies built once
+    /// ahead of time.
+    pub fn take(&mut self) -> Vec<Queued> {
+        self.pending = 0;
+        self.chunks
+            .drain(..)
+            .map(|c| match c {
+                Chunk::Bytes { mut buf, pos } => {
+                    buf.drain(..pos);
+                    Queued::Bytes(buf)
+                }
+                Chunk::File { file, offset, len } => Queued::File { file, offset, len },
+            })
+            .collect()
+    }
+
+    /// Takes the queued bytes as one buffer, file regions as `<file N bytes>`
+    /// placeholders (see [`Output::take`]).
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.pending.min(1 << 20));
+        for q in self.take() {
+            match q {
+                Queued::Bytes(b) => v.extend_from_slice(&b),
+                Queued::File { len, .. } => {
+                    v.extend_from_slice(format!("<file {len} bytes>").as_bytes())
+                }
+            }
+        }
+        v
+    }
+}
+
+// The driver's half: what the models use to write the queue out.
+impl Output {
+    /// The chunk to write next.
+    pub(crate) fn front_mut(&mut self) -> Option<&mut Chunk> {
+        self.chunks.front_mut()
+    }
+
+    /// Records that `n` bytes of the front chunk were written, dropping it when done.
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.pending = self.pending.saturating_sub(n);
+        let done = match self.chunks.front_mut() {
+            Some(Chunk::Bytes { buf, pos }) => {
+                *pos += n;
+                *pos >= buf.len()
+            }
+            Some(Chunk::File { offset, len, .. }) => {
+                *offset += n as u64;
+                *len -= (n as u64).min(*len);
+                *len == 0
+            }
+            None => false,
+        };
+        if done {
+            self.chunks.pop_front();
+        }
+    }
+
+    /// Drops the front chunk (for a file region that can no longer be read).
+    pub(crate) fn drop_front(&mut self) {
+        if let Some(c) = self.chunks.pop_front() {
+            let left = match c {
+                Chunk::Bytes { buf, pos } => buf.len() - pos,
+                Chunk::File { len, .. } => len as usize,
+            };
+            self.pending = self.pending.saturating_sub(left);
+        }
+    }
+
+    /// Fills `into` with the leading byte chunks (as many as fit, up to the
+    /// first file region), for vectored writes; returns how many were filled.
+    pub(crate) fn byte_slices<'a>(&'a self, into: &mut [std::io::IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, c) in into.iter_mut().zip(&self.chunks) {
+            match c {
+                Chunk::Bytes { buf, pos } => *slot = std::io::IoSlice::new(&buf[*pos..]),
+                Chunk::File { .. } => break,
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Records that `n` bytes were written across leading byte chunks.
+    pub(crate) fn advance_many(&mut self, mut n: usize) {
+        while n > 0 {
+            let left = match self.chunks.front() {
+                Some(Chunk::Bytes { buf, pos }) => buf.len() - pos,
+                Some(Chunk::File { len, .. }) => *len as usize,
+                None => return,
+            };
+            let step = left.min(n);
+            self.advance(step);
+            n -= step;
+        }
+    }
+}
+
+impl Output {
+    /// One write step of the driver: a vectored write of the leading byte
+    /// chunks, or one `sendfile` for a leading file region; advances past what
+    /// was written. `Ok(0)` with output still queued means a file region could
+    /// not be read any further (the file shrank); the caller should close.
+    pub(crate) fn write_to(&mut self, sock: BorrowedFd<'_>) -> io::Result<usize> {
+        let file = match self.front_mut() {
+            None => return Ok(0),
+            Some(Chunk::File { file, offset, len }) => Some((Arc::clone(file), *offset, *len)),
+            Some(Chunk::Bytes { .. }) => None,
+        };
+        if let Some((file, mut offset, len)) = file {
+            let n = sys::sendfile(sock, file.as_fd(), &mut offset, len)?;
+            if n == 0 {
+                self.drop_front();
+            } else {
+                self.advance(n);
+            }
+            return Ok(n);
+        }
+        // On the stack: a write per response must not cost an allocation.
+        let mut slices = [io::IoSlice::new(&[]); 16];
+        let count = self.byte_slices(&mut slices);
+        let n = if count == 1 {
+            // One chunk (the usual reply): a plain send.
+            sys::socket::send(sock, &slices[0], 0)?
+        } else {
+            sys::socket::writev(sock, &slices[..count])?
+        };
+        self.advance_many(n);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_writes_coalesce_and_advance_tracks_pending() {
+        let mut out = Output::new();
+        out.write(b"hello ");
+        out.write(b"world");
+        assert_eq!(out.pending(), 11);
+        match out.front_mut() {
+            Some(Chunk::Bytes { buf, .. }) => assert_eq!(buf, b"hello world"),
+            other => panic!("unexpected {other:?}"),
+        }
+        out.advance(6);
+        assert_eq!(out.pending(), 5);
+        out.advance(5);
+        assert!(out.is_empty());
+        assert_eq!(out.pending(), 0);
+    }
+
+    #[test]
+    fn advance_many_crosses_chunks() {
+        let mut out = Output::new();
+        out.write_vec(b"abc".to_vec());
+        out.write_vec(b"defg".to_vec());
+        out.advance_many(5);
+        match out.front_mut() {
+            Some(Chunk::Bytes { buf, pos }) => assert_eq!(&buf[*pos..], b"fg"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(out.pending(), 2);
+    }
+}
