@@ -1,6 +1,6 @@
 //! FTP command lines parsed in a pure step: bytes in, a [`Command`] out, so
 //! every verb's syntax is unit-tested without a socket. The control
-//! connection (`control.rs`) only carries them out.
+//! connection (`control/`) only carries them out.
 
 /// What a `LIST`-like command shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

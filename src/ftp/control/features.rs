@@ -1,0 +1,99 @@
+//! What the server announces and lets a client choose: FEAT (the extensions
+//! implemented) and OPTS (UTF8, which is always on, and the MLST facts).
+
+use std::io;
+
+use super::Control;
+use crate::ftp::listing::FACTS;
+
+/// The extensions announced by `FEAT`: exactly what this server implements.
+const FEATURES: &[&str] = &[
+    "EPSV",
+    "MDTM",
+    "MLST type*;size*;modify*;perm*;",
+    "PASV",
+    "REST STREAM",
+    "SIZE",
+    "UTF8",
+];
+
+impl Control<'_> {
+    /// FEAT: the multi-line list of [`FEATURES`].
+    pub(super) fn feat(&mut self) -> io::Result<()> {
+        self.write_control(feat_reply().as_bytes())
+    }
+
+    /// OPTS UTF8 and OPTS MLST.
+    pub(super) fn opts(&mut self, arg: &[u8]) -> io::Result<()> {
+        let text = String::from_utf8_lossy(arg).to_string();
+        let (what, value) = text.split_once(' ').unwrap_or((&text, ""));
+        match what.to_ascii_uppercase().as_str() {
+            "UTF8" | "UTF-8" => match value.trim().to_ascii_uppercase().as_str() {
+                "" | "ON" => self.reply(200, "UTF8 mode is always on"),
+                _ => self.reply(501, "UTF8 cannot be turned off"),
+            },
+            "MLST" => {
+                let (facts, chosen) = mlst_facts(value);
+                self.facts = facts;
+                self.reply(200, &format!("MLST OPTS {chosen}"))
+            }
+            _ => self.reply(501, "Unknown option"),
+        }
+    }
+}
+
+/// The whole FEAT reply, CRLFs included.
+fn feat_reply() -> String {
+    let mut msg = String::from("211-Features:\r\n");
+    for f in FEATURES {
+        msg.push_str(&format!(" {f}\r\n"));
+    }
+    msg.push_str("211 End\r\n");
+    msg
+}
+
+/// The facts an `OPTS MLST` value asks for, in [`FACTS`] order, and the
+/// `fact;fact;` list that confirms them (unknown names are left out).
+fn mlst_facts(value: &str) -> ([bool; 4], String) {
+    let wanted: Vec<String> = value
+        .split(';')
+        .map(|f| f.trim().to_ascii_lowercase())
+        .filter(|f| !f.is_empty())
+        .collect();
+    let mut facts = [false; 4];
+    let mut chosen = String::new();
+    for (i, fact) in FACTS.iter().enumerate() {
+        facts[i] = wanted.iter().any(|w| w == fact);
+        if facts[i] {
+            chosen.push_str(&format!("{fact};"));
+        }
+    }
+    (facts, chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feat_lists_every_feature() {
+        let r = feat_reply();
+        assert!(r.starts_with("211-Features:\r\n EPSV\r\n"));
+        assert!(r.contains("\r\n MLST type*;size*;modify*;perm*;\r\n"));
+        assert!(r.ends_with(" UTF8\r\n211 End\r\n"));
+        assert_eq!(r.matches("\r\n").count(), FEATURES.len() + 2);
+    }
+
+    #[test]
+    fn mlst_fact_choice() {
+        assert_eq!(
+            mlst_facts("Size;TYPE;bogus;"),
+            ([true, true, false, false], "type;size;".to_string())
+        );
+        assert_eq!(mlst_facts(""), ([false; 4], String::new()));
+        assert_eq!(
+            mlst_facts(" modify ; perm"),
+            ([false, false, true, true], "modify;perm;".to_string())
+        );
+    }
+}

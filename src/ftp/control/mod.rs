@@ -1,0 +1,235 @@
+//! One FTP control connection: read a command line, answer it, repeat.
+//!
+//! This is blocking code (it owns the control socket and opens data
+//! connections), which is why FTP runs as a [`crate::server::Handler`] on the
+//! thread, pool, fork and prefork models. Reads wake every [`TICK`] to check the
+//! idle timeout and the shutdown flag; a stopping server says `421` between
+//! commands and lets a transfer in progress finish within the grace period.
+//!
+//! This module holds the connection's state and its command loop; the
+//! commands are carried out by kind in sub-modules: `login` (USER, PASS),
+//! `features` (FEAT, OPTS), `navigation` (PWD, CWD, CDUP), `passive` (PASV,
+//! EPSV and the data connection), `list` (LIST, NLST, MLSD, MLST) and
+//! `transfer` (SIZE, MDTM, RETR, STOR); `reply` formats the replies.
+
+mod features;
+mod list;
+mod login;
+mod navigation;
+mod passive;
+mod reply;
+mod transfer;
+
+use std::io::{self, Read};
+use std::net::{IpAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use super::FtpOptions;
+use super::command::{Command, TransferType};
+use super::data::{Clock, Passive, canonical_ip};
+use super::path::{Jail, VirtualPath};
+use crate::server::shutdown::TICK;
+use crate::server::{Connection, Stream};
+use crate::sys;
+use crate::wire::line::{self, LineError};
+
+/// Longest command line accepted (a path can be up to 4096 bytes).
+const MAX_LINE: usize = 8 * 1024;
+
+/// Default idle timeout for FTP control connections.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(300);
+
+/// Serves one control connection until QUIT, EOF, a timeout or shutdown.
+pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()> {
+    let Connection {
+        stream,
+        shutdown,
+        idle_timeout,
+        shutdown_timeout,
+        ..
+    } = conn;
+    let Stream::Tcp(stream) = stream else {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "FTP needs TCP (passive mode sends an IP address)",
+        ));
+    };
+    stream.set_nonblocking(false)?;
+    let _ = stream.set_nodelay(true);
+    stream.set_read_timeout(Some(TICK))?;
+    stream.set_write_timeout(Some(TICK))?;
+    let peer_ip = canonical_ip(stream.peer_addr()?.ip());
+    let local_ip = canonical_ip(stream.local_addr()?.ip());
+    let mut control = Control {
+        opts,
+        jail,
+        stream,
+        peer_ip,
+        local_ip,
+        clock: Clock {
+            idle: idle_timeout,
+            shutdown,
+            grace: shutdown_timeout,
+            last: Instant::now(),
+        },
+        buf: Vec::with_capacity(1024),
+        user: None,
+        logged_in: false,
+        cwd: VirtualPath::root(),
+        rest: 0,
+        passive: None,
+        epsv_all: false,
+        facts: [true; 4],
+    };
+    let result = control.run();
+    sys::graceful_close(std::os::fd::AsFd::as_fd(&control.stream));
+    result
+}
+
+/// Whether to keep reading commands.
+enum Flow {
+    Continue,
+    Quit,
+}
+
+/// The state of one control connection.
+struct Control<'a> {
+    /// Server-wide options.
+    opts: &'a FtpOptions,
+    /// The root jail.
+    jail: &'a Jail,
+    /// The control socket (blocking, with a short read timeout).
+    stream: TcpStream,
+    /// The client's address: data connections must come from it.
+    peer_ip: IpAddr,
+    /// Our address on the control connection: passive listeners bind here.
+    local_ip: IpAddr,
+    /// Idle and shutdown limits.
+    clock: Clock,
+    /// Bytes received and not yet parsed into a command line.
+    buf: Vec<u8>,
+    /// The name given with USER, waiting for PASS.
+    user: Option<String>,
+    /// True after a successful PASS.
+    logged_in: bool,
+    /// Current directory.
+    cwd: VirtualPath,
+    /// Offset for the next RETR (REST STREAM).
+    rest: u64,
+    /// The listener opened by the last PASV/EPSV, waiting for a transfer command.
+    passive: Option<Passive>,
+    /// After `EPSV ALL`, PASV is refused (RFC 2428).
+    epsv_all: bool,
+    /// Which MLSx facts the client wants (`OPTS MLST`), in
+    /// [`FACTS`](super::listing::FACTS) order.
+    facts: [bool; 4],
+}
+
+impl Control<'_> {
+    fn run(&mut self) -> io::Result<()> {
+        self.reply(220, "netkit ftp ready (anonymous)")?;
+        loop {
+            let Some(line) = self.next_line()? else {
+                return Ok(());
+            };
+            match self.command(&line)? {
+                Flow::Continue => {}
+                Flow::Quit => return Ok(()),
+            }
+        }
+    }
+
+    /// The next command line; `None` when the connection should end.
+    fn next_line(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let mut chunk = [0u8; 2048];
+        loop {
+            match line::parse(&self.buf, MAX_LINE) {
+                Ok((line, used)) => {
+                    let line = line.to_vec();
+                    self.buf.drain(..used);
+                    return Ok(Some(line));
+                }
+                Err(LineError::TooLong { .. }) => {
+                    self.reply(500, "Command line too long")?;
+                    return Ok(None);
+                }
+                Err(LineError::Incomplete) => {}
+            }
+            if self.clock.shutdown.is_set() {
+                let _ = self.reply(421, "Server shutting down, closing control connection");
+                return Ok(None);
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Ok(None),
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    self.clock.progress();
+                }
+                Err(e) if sys::would_block(&e) => {
+                    if self
+                        .clock
+                        .idle
+                        .is_some_and(|t| self.clock.last.elapsed() >= t)
+                    {
+                        let _ = self.reply(421, "Idle timeout, closing control connection");
+                        return Ok(None);
+                    }
+                }
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+
+    /// Carries out one command line.
+    fn command(&mut self, line: &[u8]) -> io::Result<Flow> {
+        let command = Command::parse(line);
+        if !self.logged_in && !command.allowed_before_login() {
+            self.reply(530, "Please login with USER and PASS")?;
+            return Ok(Flow::Continue);
+        }
+        // REST applies to the command right after it only.
+        let rest = std::mem::take(&mut self.rest);
+        match command {
+            Command::User(arg) => self.user(arg)?,
+            Command::Pass => self.pass()?,
+            Command::Quit => {
+                self.reply(221, "Goodbye")?;
+                return Ok(Flow::Quit);
+            }
+            Command::Syst => self.reply(215, "UNIX Type: L8")?,
+            Command::Feat => self.feat()?,
+            Command::Noop => self.reply(200, "OK")?,
+            Command::Opts(arg) => self.opts(arg)?,
+            Command::Pwd => self.pwd()?,
+            Command::Cwd(arg) => self.cwd(arg)?,
+            Command::Cdup => self.cwd(b"..")?,
+            Command::Type(TransferType::Binary) => self.reply(200, "Switching to binary mode")?,
+            Command::Type(TransferType::Ascii) => {
+                self.reply(200, "Switching to ASCII mode (files are sent unchanged)")?
+            }
+            Command::Type(TransferType::Unsupported) => {
+                self.reply(504, "Only TYPE A and TYPE I are supported")?
+            }
+            Command::Mode(true) => self.reply(200, "Mode set to S")?,
+            Command::Mode(false) => self.reply(504, "Only MODE S (stream) is supported")?,
+            Command::Stru(true) => self.reply(200, "Structure set to F")?,
+            Command::Stru(false) => self.reply(504, "Only STRU F (file) is supported")?,
+            Command::Pasv => self.pasv()?,
+            Command::Epsv(arg) => self.epsv(arg)?,
+            Command::List(arg, how) => self.list(arg, how)?,
+            Command::Mlst(arg) => self.mlst(arg)?,
+            Command::Size(arg) => self.size(arg)?,
+            Command::Mdtm(arg) => self.mdtm(arg)?,
+            Command::Retr(arg) => self.retr(arg, rest)?,
+            Command::Stor(arg) => self.stor(arg, rest)?,
+            Command::Rest(Some(offset)) => {
+                self.rest = offset;
+                self.reply(350, &format!("Restarting at {offset}; send RETR"))?;
+            }
+            Command::Rest(None) => self.reply(501, "REST needs a byte offset")?,
+            Command::NotImplemented => self.reply(502, "Command not implemented")?,
+            Command::Unknown => self.reply(500, "Unknown command")?,
+        }
+        Ok(Flow::Continue)
+    }
+}
