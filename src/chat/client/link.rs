@@ -1,0 +1,165 @@
+//! The network side of `netkit chat join`: the UDP [`Link`] to the server
+//! (join, say and leave, with their reply waits and retries) and the
+//! receiving thread ([`spawn_receiver`]) that shows what arrives through a
+//! [`Sink`].
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::editor::printable;
+use super::terminal::{Screen, lock};
+use super::{ClientError, State, io_err};
+use crate::chat::room::{EXIT, OK};
+use crate::sys;
+
+/// How long to wait for a reply before asking again, and how often to ask.
+const REPLY_WAIT: Duration = Duration::from_millis(1000);
+const TRIES: usize = 3;
+
+/// A UDP socket connected to the server, so only the server's datagrams
+/// arrive and a missing server shows up as "connection refused".
+pub(super) struct Link {
+    sock: UdpSocket,
+    server: SocketAddr,
+}
+
+impl Link {
+    pub(super) fn open(server: SocketAddr) -> io::Result<Link> {
+        let any: SocketAddr = if server.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let sock = UdpSocket::bind(any)?;
+        sock.connect(server)?;
+        Ok(Link { sock, server })
+    }
+
+    /// Sends `L name`; `Ok(Err(reason))` if the server refused the name.
+    /// Asks again when no reply comes (a repeated join is answered `OK`).
+    pub(super) fn join(&self, name: &str) -> Result<Result<(), String>, ClientError> {
+        let request = format!("L {name}");
+        let mut buf = vec![0u8; 65536];
+        self.sock
+            .set_read_timeout(Some(REPLY_WAIT))
+            .map_err(io_err("socket"))?;
+        for _ in 0..TRIES {
+            self.sock
+                .send(request.as_bytes())
+                .map_err(io_err("sending to the server"))?;
+            match self.sock.recv(&mut buf) {
+                Ok(n) => {
+                    let reply = String::from_utf8_lossy(&buf[..n]);
+                    let reply = reply.trim_end_matches(['\r', '\n']);
+                    if reply == OK {
+                        return Ok(Ok(()));
+                    }
+                    let reason = reply.strip_prefix("ERR ").unwrap_or(reply);
+                    return Ok(Err(printable(reason)));
+                }
+                Err(e) if sys::timed_out(&e) || e.kind() == io::ErrorKind::ConnectionRefused => {
+                    // Nothing yet, or nobody listening (ICMP): ask again.
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => {
+                    return Err(ClientError::Io {
+                        context: "receiving from the server",
+                        source: e,
+                    });
+                }
+            }
+        }
+        Err(ClientError::NoReply(self.server))
+    }
+
+    pub(super) fn say(&self, name: &str, text: &str) -> io::Result<()> {
+        self.sock.send(format!("C {name} {text}").as_bytes())?;
+        Ok(())
+    }
+
+    /// Sends `Q name` and waits briefly for `EXIT`, asking again if needed.
+    /// True when the server confirmed.
+    pub(super) fn leave(&self, name: &str, state: &State) -> bool {
+        state.leaving.store(true, Ordering::SeqCst);
+        for _ in 0..TRIES {
+            if self.sock.send(format!("Q {name}").as_bytes()).is_err() {
+                return false;
+            }
+            if state.wait_exited(Duration::from_millis(500)) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Where received lines go.
+pub(super) enum Sink {
+    /// Above the editor's line.
+    Screen(Arc<Mutex<Screen>>),
+    /// To stdout, one per line.
+    Stdout,
+}
+
+impl Sink {
+    fn show(&self, line: &str) {
+        match self {
+            Sink::Screen(s) => lock(s).print_above(line),
+            Sink::Stdout => {
+                let mut out = io::stdout().lock();
+                let _ = writeln!(out, "{}", printable(line));
+                let _ = out.flush();
+            }
+        }
+    }
+}
+
+/// Receives until `EXIT` or until told to stop, showing every other line.
+pub(super) fn spawn_receiver(
+    link: &Link,
+    state: Arc<State>,
+    sink: Sink,
+) -> Result<std::thread::JoinHandle<()>, ClientError> {
+    let sock = link.sock.try_clone().map_err(io_err("socket"))?;
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(io_err("socket"))?;
+    let server = link.server;
+    std::thread::Builder::new()
+        .name("chat-receiver".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            let mut unreachable = false;
+            while !state.stop.load(Ordering::SeqCst) {
+                match sock.recv(&mut buf) {
+                    Ok(n) => {
+                        unreachable = false;
+                        let text = String::from_utf8_lossy(&buf[..n]);
+                        let text = text.trim_end_matches(['\r', '\n']);
+                        if text == EXIT {
+                            if !state.leaving.load(Ordering::SeqCst) {
+                                sink.show("the server ended your membership");
+                            }
+                            state.set_exited();
+                            return;
+                        }
+                        sink.show(text);
+                    }
+                    Err(e) if sys::timed_out(&e) => {}
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                        if !unreachable {
+                            sink.show(&format!("(no chat server answers at {server})"));
+                            unreachable = true;
+                        }
+                    }
+                    Err(e) => {
+                        sink.show(&format!("(receive failed: {e})"));
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            }
+        })
+        .map_err(io_err("starting the receiver thread"))
+}
