@@ -15,6 +15,8 @@
 //!   broadcast, file send/recv, select-log).
 //! - [`bench`](mod@bench): the built-in load generator and benchmarks.
 //! - [`cli`]: clap options shared by every server subcommand.
+//! - [`disk`]: file-name rules, atomic files, the shared root; [`human`]:
+//!   sizes and dates for people (and the fixed formats of FTP and access logs).
 //! - [`wire`]: framing (length-prefixed frames, lines), pure and unit-tested.
 //! - [`sys`]: the one OS layer: the raw system calls std, nix and socket2 do
 //!   not cover, behind safe functions that borrow their descriptors.
@@ -25,9 +27,11 @@
 pub mod bench;
 pub mod chat;
 pub mod cli;
+pub mod disk;
 pub mod files;
 pub mod ftp;
 pub mod http;
+pub mod human;
 pub mod server;
 pub(crate) mod sys;
 pub mod tools;

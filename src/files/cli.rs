@@ -20,13 +20,13 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
 use super::client::{self, Client, ClientError, Destination};
-use super::human;
 use super::library::{FileLibrary, Options};
 use super::menu::{self, MenuOptions};
 use super::progress::Meter;
 use super::session::FilesService;
 use crate::cli::startup::{Serves, Startup};
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
+use crate::human;
 
 /// Idle timeout for server connections when `--idle-timeout` is not given.
 const DEFAULT_IDLE: Duration = Duration::from_secs(120);
@@ -213,7 +213,7 @@ fn get(args: &GetArgs) -> Result<(), ClientError> {
     } else {
         // The remote name becomes a local one only if it is a plain file name.
         let plain_name = || {
-            super::name::check(&args.name).map_err(|e| {
+            crate::disk::name::check(&args.name).map_err(|e| {
                 ClientError::Local(format!("{e}; use -o PATH to choose where it goes"))
             })
         };

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::library::Entry;
 use super::progress::Meter;
-use super::store::{AtomicFile, DOWNLOAD_PREFIX};
+use crate::disk::atomic::{AtomicFile, DOWNLOAD_PREFIX};
 use crate::sys;
 use crate::wire::frame::{self, MAX_FRAME};
 

@@ -11,8 +11,9 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::name::{self, NameError};
-use super::store::{self, AtomicFile, UPLOAD_PREFIX};
+use crate::disk::atomic::{self as store, AtomicFile, UPLOAD_PREFIX};
+use crate::disk::name::{self, NameError};
+use crate::disk::shared_root;
 use crate::server::InputSink;
 
 /// What a library allows.
@@ -111,31 +112,9 @@ pub struct FileLibrary {
     options: Options,
 }
 
-/// The canonical path of a directory a server shares (the file server's
-/// library, FTP's root): it must exist, be a directory, and be readable; the
-/// error says which in one line.
-pub fn shared_root(root: &Path) -> io::Result<PathBuf> {
-    let canonical = root
-        .canonicalize()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", root.display())))?;
-    if !canonical.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{} is not a directory", canonical.display()),
-        ));
-    }
-    std::fs::read_dir(&canonical).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot read {}: {e}", canonical.display()),
-        )
-    })?;
-    Ok(canonical)
-}
-
 impl FileLibrary {
     /// Opens the library at `root`, which must be a readable directory (see
-    /// [`shared_root`]). Removes
+    /// [`shared_root`](crate::disk::shared_root)). Removes
     /// temporary upload files left behind by servers that were killed.
     pub fn open(root: &Path, options: Options) -> io::Result<FileLibrary> {
         let root = shared_root(root)?;

@@ -10,8 +10,8 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use super::client::{self, Client, ClientError, Destination};
-use super::human;
 use super::progress::Meter;
+use crate::human;
 
 const MENU: &str = "  1) list   2) get NAME   3) put PATH   4) quit";
 
@@ -118,7 +118,7 @@ fn get(
     };
     let local = |e: std::io::Error| ClientError::Local(format!("terminal: {e}"));
     // The server checks names too; this keeps a hostile listing from writing outside `dir`.
-    if super::name::check(&name).is_err() {
+    if crate::disk::name::check(&name).is_err() {
         return Err(ClientError::Local(format!(
             "'{name}' is not a plain file name"
         )));

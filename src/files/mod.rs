@@ -9,22 +9,18 @@
 //!   it runs on every model; downloads go out with `sendfile(2)`.
 //! - [`library`]: the shared directory ([`FileLibrary`]): listing, opening,
 //!   storing uploads, the overwrite and size rules.
-//! - [`name`]: which file names are acceptable.
-//! - [`store`]: atomic file creation (temporary name, fsync, no-replace rename),
-//!   shared with the client and the FTP server.
+//! - File names, atomic files and the shared root follow the crate's one set
+//!   of rules in [`crate::disk`]; sizes and dates are [`crate::human`]'s.
 //! - [`client`]: the protocol client and download/upload helpers; [`menu`]: the
-//!   interactive client; [`progress`]: progress bars; [`human`]: sizes and dates.
+//!   interactive client; [`progress`]: progress bars.
 //! - [`cli`]: `netkit files serve|connect|ls|get|put`.
 
 pub mod cli;
 pub mod client;
-pub mod human;
 pub mod library;
 pub mod menu;
-pub mod name;
 pub mod progress;
 pub mod session;
-pub mod store;
 
 pub use client::{Client, ClientError};
 pub use library::{Entry, FileLibrary, LibraryError, Options};

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::files::store::AtomicFile;
+use crate::disk::atomic::AtomicFile;
 use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
 use crate::sys;

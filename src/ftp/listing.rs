@@ -13,7 +13,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use super::path::Jail;
-use crate::files::human::{self, Civil};
+use crate::human::{self, Civil};
 
 /// One directory entry to list.
 #[derive(Debug)]

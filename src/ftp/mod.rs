@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::files::store::{self, UPLOAD_PREFIX};
+use crate::disk::atomic::{self, UPLOAD_PREFIX};
 use crate::server::{Connection, Handler};
 use path::Jail;
 
@@ -71,7 +71,7 @@ impl FtpServer {
     /// directory by a server that was killed.
     pub fn new(root: &Path, options: FtpOptions) -> io::Result<FtpServer> {
         let jail = Jail::new(root)?;
-        store::remove_stale(jail.root(), UPLOAD_PREFIX);
+        atomic::remove_stale(jail.root(), UPLOAD_PREFIX);
         Ok(FtpServer {
             inner: Arc::new((options, jail)),
         })

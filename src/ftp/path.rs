@@ -87,7 +87,7 @@ pub struct Jail {
 impl Jail {
     /// Confines clients to `root`, which must be a directory.
     pub fn new(root: &Path) -> io::Result<Jail> {
-        let root = crate::files::library::shared_root(root)?;
+        let root = crate::disk::shared_root(root)?;
         Ok(Jail { root })
     }
 

@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::app::App;
 use super::request::{BodyKind, Chunked, ChunkedDecoder, Head, MAX_HEAD, Request, parse_head};
@@ -292,38 +292,9 @@ impl HttpSession {
         tracing::info!(
             target: "netkit::access",
             "{host} - - [{}] {request_line} {status} {bytes}",
-            clf_time(SystemTime::now())
+            crate::human::clf(crate::human::now_unix())
         );
     }
-}
-
-/// Formats a time as the common log format wants: `22/Nov/2026:05:00:00 +0000`.
-pub fn clf_time(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
-        MONTHS[(month - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
@@ -418,11 +389,5 @@ mod tests {
         s.on_deadline(&mut out);
         assert!(drain(&mut out).starts_with("HTTP/1.1 408"));
         assert!(out.wants_close());
-    }
-
-    #[test]
-    fn clf_time_formats() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(clf_time(t), "14/Nov/2023:22:13:20 +0000");
     }
 }

@@ -8,9 +8,9 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 
 use super::Control;
-use crate::files::human;
 use crate::ftp::command::Listing;
 use crate::ftp::{data, listing};
+use crate::human;
 
 impl Control<'_> {
     /// LIST, NLST and MLSD: a directory's entries (or one file, for LIST and

@@ -9,9 +9,9 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use super::Control;
-use crate::files::human;
-use crate::files::store::{AtomicFile, UPLOAD_PREFIX};
+use crate::disk::atomic::{AtomicFile, UPLOAD_PREFIX};
 use crate::ftp::data::{self, Clock, ReceiveError};
+use crate::human;
 use crate::sys;
 
 impl Control<'_> {

@@ -155,7 +155,7 @@ fn html(rel: &Path, list: &[Entry]) -> String {
         let size = if e.is_dir {
             "-".to_string()
         } else {
-            human_size(e.size)
+            crate::human::size(e.size)
         };
         let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(e.mtime));
         html.push_str(&format!(
@@ -171,22 +171,6 @@ fn html(rel: &Path, list: &[Entry]) -> String {
     html
 }
 
-/// `1.5 KiB`-style sizes for listings.
-pub(crate) fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,14 +182,6 @@ mod tests {
             size,
             mtime: 784_111_777,
         }
-    }
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human_size(10), "10 B");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(3 << 40), "3.0 TiB");
-        assert_eq!(human_size(5 << 50), "5120.0 TiB");
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub enum TransferError {
         /// The name as received.
         name: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
     },
     /// The peer does not speak this protocol.
     #[error("protocol error: {0}")]

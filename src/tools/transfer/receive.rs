@@ -1,19 +1,22 @@
 //! The receiver: `netkit recv`. It takes one file into a hidden temporary
 //! file, checks it, flushes it and only then gives it its name.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::io_err;
 use super::watch::{Watched, set_timeouts, unwrap_watch};
 use super::wire::read_exact_or;
 use super::{CHUNK, Crc32, Header, TransferError, Transferred, check_name, progress};
+use crate::disk::atomic::AtomicFile;
 use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
 use crate::sys;
+
+/// Prefix of the temporary names `recv` gives files while they arrive.
+pub const RECV_PREFIX: &str = ".netkit-recv-";
 
 /// How `recv` behaves.
 #[derive(Debug, Clone)]
@@ -26,22 +29,6 @@ pub struct RecvOptions {
     pub timeout: Duration,
     /// Draw a progress bar on stderr.
     pub progress: bool,
-}
-
-/// The hidden temporary file a transfer writes into; removed unless committed.
-struct PartFile {
-    /// Its path in the target directory.
-    path: PathBuf,
-    /// Set once renamed to the final name.
-    committed: bool,
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// Waits for one sender on `listener`, receives its file into `opts.dir`, and
@@ -120,15 +107,11 @@ fn receive_from(
             });
         }
     }
-    let mut part = PartFile {
-        path: opts.dir.join(part_name(&header.name)),
-        committed: false,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&part.path)
-        .map_err(io_err(format!("cannot create {}", part.path.display())))?;
+    // A hidden temporary name until the file is whole and checked.
+    let mut file = AtomicFile::create(&dest, RECV_PREFIX, opts.force).map_err(io_err(format!(
+        "cannot create a file in {}",
+        opts.dir.display()
+    )))?;
     (&*stream).write_all(b"GO\n").map_err(io_err("answering"))?;
 
     let bar = progress(opts.progress, &header.name, header.size);
@@ -148,7 +131,7 @@ fn receive_from(
         }
         crc.update(&buf[..n]);
         file.write_all(&buf[..n])
-            .map_err(io_err(format!("writing {}", part.path.display())))?;
+            .map_err(io_err(format!("writing {}", dest.display())))?;
         got += n as u64;
         bar.set_position(got);
     }
@@ -162,15 +145,12 @@ fn receive_from(
             actual: crc.value(),
         });
     }
-    file.sync_all()
-        .map_err(io_err(format!("flushing {}", part.path.display())))?;
-    drop(file);
-    commit(&part.path, &dest, opts.force)?;
-    part.committed = true;
-    // Make the rename itself durable.
-    if let Ok(d) = File::open(&opts.dir) {
-        let _ = d.sync_all();
-    }
+    // fsync, rename into place (never over an existing file without
+    // --force), fsync the directory.
+    file.commit(true).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => TransferError::Exists(dest.clone()),
+        _ => io_err(format!("cannot store {}", dest.display()))(e),
+    })?;
     Ok(Transferred {
         name: header.name,
         size: header.size,
@@ -178,57 +158,4 @@ fn receive_from(
         peer,
         path: Some(dest),
     })
-}
-
-/// The temporary name for `name`: hidden, marked as ours, and short enough
-/// for NAME_MAX whatever the length of `name`.
-fn part_name(name: &str) -> String {
-    let mut end = name.len().min(200);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!(".{}.netkit-part-{}", &name[..end], std::process::id())
-}
-
-/// Renames the finished temporary file to its name; without `force`, atomically
-/// refuses to replace a file that exists.
-fn commit(part: &Path, dest: &Path, force: bool) -> Result<(), TransferError> {
-    let ctx = || format!("cannot rename into {}", dest.display());
-    if force {
-        return std::fs::rename(part, dest).map_err(io_err(ctx()));
-    }
-    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-    match renameat2(
-        AT_FDCWD,
-        part,
-        AT_FDCWD,
-        dest,
-        RenameFlags::RENAME_NOREPLACE,
-    ) {
-        Ok(()) => Ok(()),
-        Err(nix::errno::Errno::EEXIST) => Err(TransferError::Exists(dest.to_path_buf())),
-        // Filesystems without RENAME_NOREPLACE: a hard link also refuses to replace.
-        Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {
-            match std::fs::hard_link(part, dest) {
-                Ok(()) => std::fs::remove_file(part).map_err(io_err(ctx())),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    Err(TransferError::Exists(dest.to_path_buf()))
-                }
-                Err(e) => Err(io_err(ctx())(e)),
-            }
-        }
-        Err(e) => Err(io_err(ctx())(io::Error::from(e))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn part_names_fit_name_max() {
-        let long = "é".repeat(127); // 254 bytes
-        assert!(part_name(&long).len() <= 255);
-        assert!(part_name("a.txt").starts_with(".a.txt.netkit-part-"));
-    }
 }

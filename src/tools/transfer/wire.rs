@@ -45,14 +45,14 @@ impl Header {
         if len > MAX_NAME {
             return Err(TransferError::BadName {
                 name: format!("<{len} bytes>"),
-                reason: "it is longer than 255 bytes",
+                reason: "it is longer than 255 bytes".into(),
             });
         }
         let mut name = vec![0u8; len];
         read_exact_or(r, &mut name, "the file name")?;
         let name = String::from_utf8(name).map_err(|e| TransferError::BadName {
             name: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            reason: "it is not valid UTF-8",
+            reason: "it is not valid UTF-8".into(),
         })?;
         Ok(Header { name, size })
     }

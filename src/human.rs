@@ -1,4 +1,5 @@
-//! Sizes and dates for people (and the few fixed formats FTP wants).
+//! Sizes and dates for people, and the fixed formats FTP and access logs
+//! want: the one home for both in the crate.
 
 /// A byte count in binary units: `0 B`, `512 B`, `1.5 KiB`, `3.0 GiB`.
 pub fn size(bytes: u64) -> String {
@@ -106,6 +107,20 @@ pub fn ftp_timestamp(unix: i64) -> String {
     )
 }
 
+/// `22/Nov/2026:05:00:00 +0000` (UTC), the common log format's time.
+pub fn clf(unix: i64) -> String {
+    let c = Civil::from_unix(unix);
+    format!(
+        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
+        c.day,
+        c.month_name(),
+        c.year,
+        c.hour,
+        c.minute,
+        c.second
+    )
+}
+
 /// The current time in unix seconds.
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
@@ -134,6 +149,8 @@ mod tests {
 
     #[test]
     fn dates() {
+        assert_eq!(clf(1_700_000_000), "14/Nov/2023:22:13:20 +0000");
+        assert_eq!(clf(0), "01/Jan/1970:00:00:00 +0000");
         assert_eq!(date(0), "1970-01-01 00:00");
         assert_eq!(ftp_timestamp(951_782_400), "20000229000000");
         assert_eq!(ftp_timestamp(1_714_564_800), "20240501120000");

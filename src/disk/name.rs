@@ -1,4 +1,6 @@
-//! File names a client may use: plain, visible names inside the library.
+//! The one set of rules for file names a client may give a server (the file
+//! server's library, FTP uploads, `netkit recv`): plain, visible names that
+//! stay in the directory they are created in.
 
 /// Longest name accepted, in bytes (Linux's NAME_MAX).
 pub const MAX_NAME: usize = 255;
@@ -15,8 +17,8 @@ pub enum NameError {
     /// Contains `/` or `\`.
     #[error("file name must not contain '/' or '\\'")]
     Separator,
-    /// Contains `..`.
-    #[error("file name must not contain '..'")]
+    /// Is `.` or `..` (a directory, not a file).
+    #[error("file name must not be '.' or '..'")]
     DotDot,
     /// Starts with `.`.
     #[error("hidden file names (starting with '.') are not served")]
@@ -40,7 +42,7 @@ pub fn check(name: &str) -> Result<(), NameError> {
     if name.contains(['/', '\\']) {
         return Err(NameError::Separator);
     }
-    if name.contains("..") {
+    if name == "." || name == ".." {
         return Err(NameError::DotDot);
     }
     if name.starts_with('.') {
@@ -75,9 +77,9 @@ mod tests {
         assert_eq!(check("/etc/passwd"), Err(NameError::Separator));
         assert_eq!(check("a\\b"), Err(NameError::Separator));
         assert_eq!(check(".."), Err(NameError::DotDot));
-        assert_eq!(check("x..y"), Err(NameError::DotDot));
+        assert_eq!(check("x..y"), Ok(()));
         assert_eq!(check(".bashrc"), Err(NameError::Hidden));
-        assert_eq!(check("."), Err(NameError::Hidden));
+        assert_eq!(check("."), Err(NameError::DotDot));
         assert_eq!(check("a\0b"), Err(NameError::Control));
         assert_eq!(check("a\nb"), Err(NameError::Control));
         assert_eq!(check("a\tb"), Err(NameError::Control));
