@@ -8,6 +8,7 @@
 //!   [`plot`]); [`idle`] holds the idle keep-alive connections it weighs.
 
 pub mod atlas;
+pub mod cli;
 pub mod echo;
 pub mod idle;
 pub mod loadgen;

@@ -46,6 +46,9 @@ fn driver_conductor_keys_drive_the_exercise() {
     assert_eq!(i64::from(bus.pid().as_raw()), num(&head, "parent) pid "));
     let conductor = num(&head, "child) pid ");
     assert_ne!(conductor, i64::from(bus.pid().as_raw()));
+    // The prompt comes after the header; keys pressed before it would print
+    // their answers above it.
+    bus.wait_line("press Ctrl-C");
 
     bus.signal_group(Signal::SIGINT); // Ctrl-C
     bus.wait_line("driver: 老司机开车了");

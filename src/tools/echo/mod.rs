@@ -6,6 +6,8 @@
 //! [`UdpEcho`] (a stateless datagram service). The client ([`interactive`], [`pipe`]) is the course's
 //! interactive client done right.
 
+pub mod cli;
+
 use std::io::{self, BufRead, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 

@@ -1,0 +1,125 @@
+//! `netkit echo serve|client`: the echo server on any model and transport,
+//! and its client.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+
+use crate::cli::ServerArgs;
+use crate::cli::startup::{Serves, Startup};
+use crate::server::{Endpoint, net};
+use crate::tools::echo;
+
+/// Subcommands of `netkit echo`.
+#[derive(Debug, Subcommand)]
+pub enum EchoCmd {
+    /// Run the echo server
+    Serve {
+        /// Serve over TCP (the default)
+        #[arg(long, conflicts_with_all = ["udp", "unix"])]
+        tcp: bool,
+        /// Serve over UDP
+        #[arg(long, conflicts_with = "unix")]
+        udp: bool,
+        /// Serve over a Unix stream socket at PATH
+        #[arg(long, value_name = "PATH")]
+        unix: Option<PathBuf>,
+        /// Protocol code to run: the sans-IO session (every model) or the
+        /// course-style blocking handler (iterative, fork, prefork, thread, pool)
+        #[arg(long, default_value = "session", value_parser = ["session", "blocking"])]
+        handler: String,
+        /// Model, address and limits.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Talk to an echo server: interactive on a terminal (a line `##` ends it),
+    /// otherwise copies stdin to the server and the echo to stdout
+    Client {
+        /// Use UDP (one datagram per line)
+        #[arg(long, conflicts_with = "unix")]
+        udp: bool,
+        /// Connect to a Unix stream socket at PATH
+        #[arg(long, value_name = "PATH")]
+        unix: Option<PathBuf>,
+        /// Server host
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Server port
+        #[arg(long, short = 'p', default_value_t = 7000)]
+        port: u16,
+        /// Force the non-interactive stdin mode even on a terminal
+        #[arg(long)]
+        stdin: bool,
+    },
+}
+
+/// Runs `netkit echo`.
+pub fn run(cmd: EchoCmd) -> Result<()> {
+    match cmd {
+        EchoCmd::Serve {
+            tcp: _,
+            udp,
+            unix,
+            handler,
+            server,
+        } => serve(udp, unix, &handler, &server),
+        EchoCmd::Client {
+            udp,
+            unix,
+            host,
+            port,
+            stdin,
+        } => client(udp, unix, &host, port, stdin),
+    }
+}
+
+fn client(udp: bool, unix: Option<PathBuf>, host: &str, port: u16, stdin: bool) -> Result<()> {
+    let target = if let Some(p) = unix {
+        echo::Target::Unix(p)
+    } else {
+        let addr = net::resolve(host, port)?;
+        if udp {
+            echo::Target::Udp(addr)
+        } else {
+            echo::Target::Tcp(addr)
+        }
+    };
+    if !stdin && io::stdin().is_terminal() {
+        echo::interactive(&target, &mut io::stdin().lock(), &mut io::stdout())
+            .context("echo client")
+    } else {
+        echo::pipe(&target, &mut io::stdin(), &mut io::stdout().lock())
+            .map(|_| ())
+            .context("echo client")
+    }
+}
+
+fn serve(udp: bool, unix: Option<PathBuf>, handler: &str, args: &ServerArgs) -> Result<()> {
+    let blocking = handler == "blocking";
+    if blocking && udp {
+        bail!("--handler blocking is for stream sockets; UDP echo is a datagram service");
+    }
+    let serves = match (udp, blocking) {
+        (true, _) => Serves::Datagrams { stateless: true },
+        (false, true) => Serves::Handler,
+        (false, false) => Serves::Sessions,
+    };
+    let start = Startup::new("netkit echo", args.config(), serves)?;
+    if udp {
+        let socket = start.bind_udp(&args.bind, args.port)?;
+        return start.serve_datagrams(socket, echo::UdpEcho);
+    }
+    let endpoint = match unix {
+        Some(p) => Endpoint::Unix(p),
+        None => Endpoint::Tcp(net::resolve(&args.bind, args.port)?),
+    };
+    let listener = start.bind(&endpoint)?;
+    let start = start.note(format!("handler {handler}"));
+    if blocking {
+        start.serve_handler(listener, echo::BlockingEcho)
+    } else {
+        start.serve(listener, echo::Echo)
+    }
+}
