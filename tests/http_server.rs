@@ -643,6 +643,41 @@ fn access_log_and_clean_shutdown() {
     );
 }
 
+/// `-q` keeps warnings only (no access log), `RUST_LOG` overrides the flags,
+/// and the serving and listening lines are printed whatever the level.
+#[test]
+fn log_levels_from_flags_and_rust_log() {
+    let site = Site::new("levels");
+    let access = "\"GET /hello.txt HTTP/1.1\" 200 12";
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["http", site.root(), "--port", "0", "--model", "thread"];
+        all.extend_from_slice(args);
+        let mut s = Server::start_with_env(&all, env);
+        assert_eq!(get(s.tcp(), "/hello.txt", &[]).status, 200);
+        // A second request, answered after the first was logged (if it was).
+        assert_eq!(get(s.tcp(), "/missing", &[]).status, 404);
+        s.signal(libc::SIGTERM);
+        assert!(
+            s.wait_exit(Duration::from_secs(10))
+                .expect("exits")
+                .success()
+        );
+        // The reader thread sees the last lines once the pipe closes.
+        eventually(Duration::from_secs(3), || s.log().contains("stopped"));
+        let log = s.log();
+        assert!(log.contains("netkit http: serving "), "{log}");
+        assert!(log.contains("netkit http: listening on tcp://"), "{log}");
+        assert!(log.contains("netkit http: stopped"), "{log}");
+        log
+    };
+    assert!(run(&[], &[("RUST_LOG", "")]).contains(access));
+    assert!(!run(&["-q"], &[]).contains(access));
+    assert!(!run(&["--no-access-log"], &[]).contains(access));
+    assert!(!run(&[], &[("RUST_LOG", "warn")]).contains(access));
+    // RUST_LOG wins over -q.
+    assert!(run(&["-q"], &[("RUST_LOG", "netkit::access=info")]).contains(access));
+}
+
 #[test]
 fn serves_the_current_directory_by_default() {
     let site = Site::new("cwd");

@@ -38,11 +38,12 @@ impl LogArgs {
     }
 }
 
-/// Installs the subscriber: `RUST_LOG` if set and valid, else the level of `args`.
+/// Installs the subscriber: `RUST_LOG` if set, not empty and valid, else the level of `args`.
 /// Calling it twice is harmless (the second call does nothing).
 pub fn init(args: &LogArgs) {
     let filter = std::env::var("RUST_LOG")
         .ok()
+        .filter(|v| !v.trim().is_empty())
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(args.level().as_str()));
     let _ = tracing_subscriber::fmt()

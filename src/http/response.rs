@@ -104,14 +104,6 @@ impl Response {
         self
     }
 
-    /// The value of header `name`, if set.
-    pub fn get_header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     /// Total body length.
     pub fn body_len(&self) -> u64 {
         self.body.iter().map(Part::len).sum()

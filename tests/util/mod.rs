@@ -39,17 +39,23 @@ pub struct Server {
 impl Server {
     /// Runs `netkit <args>` and waits for its "listening on" line.
     pub fn start(args: &[&str]) -> Server {
-        Server::spawn(args, false)
+        Server::spawn(args, false, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn(args, false, env)
     }
 
     /// Like [`Server::start`], with the server's stdin kept for [`Server::type_line`].
     pub fn start_with_console(args: &[&str]) -> Server {
-        Server::spawn(args, true)
+        Server::spawn(args, true, &[])
     }
 
-    fn spawn(args: &[&str], console: bool) -> Server {
+    fn spawn(args: &[&str], console: bool, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(bin())
             .args(args)
+            .envs(env.iter().copied())
             .stdin(if console {
                 Stdio::piped()
             } else {
