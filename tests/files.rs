@@ -606,3 +606,43 @@ fn menu_client_with_piped_input() {
         b"from the menu"
     );
 }
+
+/// Open descriptors of process `pid`.
+fn open_fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// Clients that pipeline thousands of `G` requests and never read hold a
+/// bounded number of open files each (the server takes their further
+/// requests only as the replies go out), so other clients are still served.
+#[test]
+fn pipelined_downloads_that_are_never_read_hold_few_descriptors() {
+    let (dir, _files) = library();
+    // Replies too big to all fit in the socket buffers, too small for the
+    // output bound to stop the server reading.
+    std::fs::write(dir.path().join("4k"), [b'y'; 4096]).unwrap();
+    for model in ["epoll", "async", "thread"] {
+        let server = serve(dir.path(), &["--model", model]);
+        let before = open_fds(server.pid());
+        let mut frame = Vec::new();
+        for _ in 0..3000 {
+            frame.extend_from_slice(&4u32.to_be_bytes());
+            frame.extend_from_slice(b"G 4k");
+        }
+        let hostile: Vec<TcpStream> = (0..3)
+            .map(|_| {
+                let mut s = raw(&server);
+                s.write_all(&frame).unwrap();
+                s
+            })
+            .collect();
+        // Give the server time to take in what they sent.
+        std::thread::sleep(Duration::from_millis(500));
+        let mut good = Client::connect(&addr(&server), TIMEOUT).unwrap();
+        assert_eq!(get(&mut good, "one").unwrap(), b"x", "{model}");
+        let held = open_fds(server.pid()).saturating_sub(before);
+        // 3 hostile and 1 good connection, at most 8 queued files each.
+        assert!(held <= 4 + 4 * 8, "{model}: {held} more descriptors open");
+        drop(hostile);
+    }
+}

@@ -11,7 +11,9 @@
 //! Memory stays bounded: a frame is at most 64 KiB (a larger announced length
 //! gets `ERR` and a close before any of it is buffered), the driver buffers at
 //! most one frame ([`Session::max_buffer`]), a listing is cut to fit one frame,
-//! and a client that pipelines listings without reading them is cut off.
+//! a client that pipelines listings without reading them is cut off, and one
+//! that pipelines downloads holds at most [`MAX_QUEUED_DOWNLOADS`] open files
+//! (its further requests wait until those are sent).
 
 use std::sync::Arc;
 
@@ -22,6 +24,12 @@ use crate::wire::frame::{self, FrameError, HEADER_LEN, MAX_FRAME};
 /// Listing bytes one batch of input may produce before the client is judged to
 /// be flooding (it sends requests without reading the replies).
 const LISTING_BUDGET: usize = 4 << 20;
+
+/// Downloads one connection may have queued at once. Each holds its file
+/// open, so a client that pipelines `G` requests without reading the replies
+/// holds at most this many descriptors; the rest of its requests wait, unread,
+/// until these are sent.
+pub const MAX_QUEUED_DOWNLOADS: usize = 8;
 
 /// The files service: one [`FilesSession`] per connection over a shared library.
 #[derive(Debug, Clone)]
@@ -79,6 +87,10 @@ impl Session for FilesSession {
                 }
                 self.finish_upload(out);
                 continue;
+            }
+            if out.queued_files() >= MAX_QUEUED_DOWNLOADS {
+                // The driver offers the rest again once the output drained.
+                return used;
             }
             match frame::parse(rest, MAX_FRAME) {
                 Ok((payload, n)) => {
@@ -310,6 +322,24 @@ mod tests {
         assert!(!r[0].contains("hidden") && !r[0].contains("sub"));
         assert_eq!(r[1..], ["OK 5", "<file 5 bytes>", "OK 0", "OK bye"]);
         assert!(out.wants_close());
+    }
+
+    #[test]
+    fn pipelined_downloads_queue_at_most_a_bounded_number_of_open_files() {
+        let (_d, svc) = service(false);
+        let mut s = session(&svc);
+        let mut out = Output::new();
+        let one = req("G b.txt");
+        let input: Vec<u8> = one.repeat(3 * MAX_QUEUED_DOWNLOADS);
+        let used = s.on_input(&input, &mut out);
+        assert_eq!(used, one.len() * MAX_QUEUED_DOWNLOADS);
+        assert_eq!(out.queued_files(), MAX_QUEUED_DOWNLOADS);
+        // Offered again while nothing was written: nothing more is taken.
+        assert_eq!(s.on_input(&input[used..], &mut out), 0);
+        // Once the output is written, the next batch goes through.
+        assert_eq!(replies(&mut out).len(), 2 * MAX_QUEUED_DOWNLOADS);
+        assert_eq!(s.on_input(&input[used..], &mut out), used);
+        assert_eq!(out.queued_files(), MAX_QUEUED_DOWNLOADS);
     }
 
     #[test]

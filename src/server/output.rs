@@ -56,6 +56,8 @@ pub struct Output {
     chunks: VecDeque<Chunk>,
     /// Bytes still queued (file regions included).
     pending: usize,
+    /// File regions queued (each holds an open file).
+    files: usize,
     close: bool,
 }
 
@@ -101,6 +103,7 @@ impl Output {
             return;
         }
         self.pending = self.pending.saturating_add(len as usize);
+        self.files += 1;
         self.chunks.push_back(Chunk::File { file, offset, len });
     }
 
@@ -119,6 +122,12 @@ impl Output {
         self.pending
     }
 
+    /// File regions still queued: each holds its file open, so a session
+    /// bounds how many pipelined downloads it queues with this.
+    pub fn queued_files(&self) -> usize {
+        self.files
+    }
+
     /// True when nothing is waiting to be written.
     pub fn is_empty(&self) -> bool {
         self.chunks.is_empty()
@@ -129,6 +138,7 @@ impl Output {
     /// ahead of time.
     pub fn take(&mut self) -> Vec<Queued> {
         self.pending = 0;
+        self.files = 0;
         self.chunks
             .drain(..)
             .map(|c| match c {
@@ -159,6 +169,14 @@ impl Output {
 
 // The driver's half: what the models use to write the queue out.
 impl Output {
+    fn pop_front(&mut self) -> Option<Chunk> {
+        let c = self.chunks.pop_front();
+        if let Some(Chunk::File { .. }) = c {
+            self.files -= 1;
+        }
+        c
+    }
+
     /// The chunk to write next.
     pub(crate) fn front_mut(&mut self) -> Option<&mut Chunk> {
         self.chunks.front_mut()
@@ -180,13 +198,13 @@ impl Output {
             None => false,
         };
         if done {
-            self.chunks.pop_front();
+            self.pop_front();
         }
     }
 
     /// Drops the front chunk (for a file region that can no longer be read).
     pub(crate) fn drop_front(&mut self) {
-        if let Some(c) = self.chunks.pop_front() {
+        if let Some(c) = self.pop_front() {
             let left = match c {
                 Chunk::Bytes { buf, pos } => buf.len() - pos,
                 Chunk::File { len, .. } => len as usize,
@@ -277,6 +295,27 @@ mod tests {
         out.advance(5);
         assert!(out.is_empty());
         assert_eq!(out.pending(), 0);
+    }
+
+    #[test]
+    fn queued_files_are_counted_until_written_dropped_or_taken() {
+        let file = Arc::new(tempfile::tempfile().unwrap());
+        let mut out = Output::new();
+        out.send_file(Arc::clone(&file), 0, 10);
+        out.write(b"x");
+        out.send_file(Arc::clone(&file), 0, 5);
+        out.send_file(Arc::clone(&file), 0, 0); // nothing to send, not queued
+        assert_eq!(out.queued_files(), 2);
+        out.advance(4);
+        assert_eq!(out.queued_files(), 2);
+        out.advance(6);
+        assert_eq!(out.queued_files(), 1);
+        out.advance(1);
+        out.drop_front();
+        assert_eq!(out.queued_files(), 0);
+        out.send_file(file, 0, 3);
+        assert_eq!(out.take().len(), 1);
+        assert_eq!(out.queued_files(), 0);
     }
 
     #[test]
