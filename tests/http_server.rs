@@ -921,3 +921,44 @@ fn redirects_and_listings_never_point_elsewhere() {
     assert_eq!(get(s.tcp(), "/docs/sub/pipe", &[]).status, 403);
     assert_eq!(get(s.tcp(), "/hello.txt", &[]).status, 200);
 }
+
+/// Empty lines between requests are ignored (RFC 9112 2.2): a client that
+/// sends a bare CRLF gets no 408 when the header timeout passes, is served
+/// normally after it, and does not hold a graceful shutdown.
+#[test]
+fn bare_crlf_between_requests_is_ignored() {
+    let site = Site::new("crlf");
+    for model in ["thread", "epoll", "async", "pool"] {
+        let mut s = http(
+            &site,
+            model,
+            &["--header-timeout", "300ms", "--shutdown-timeout", "30s"],
+        );
+        let (mut w, mut r) = raw(s.tcp());
+        w.write_all(b"\r\n").unwrap();
+        w.set_read_timeout(Some(Duration::from_millis(900)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        let got = (&w).read(&mut byte);
+        assert!(
+            matches!(&got, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "{model}: expected silence after a bare CRLF, got {got:?}"
+        );
+        w.write_all(b"\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n\r\n")
+            .unwrap();
+        let resp = read_resp(&mut r, false).expect("a response");
+        assert_eq!(
+            (resp.status, resp.body.as_slice()),
+            (200, &b"hello world\n"[..]),
+            "{model}"
+        );
+        // The trailing CRLF is not a request in progress: SIGTERM ends the
+        // server without waiting out the 30 s grace period.
+        std::thread::sleep(Duration::from_millis(100));
+        s.signal(libc::SIGTERM);
+        assert!(
+            s.wait_exit(Duration::from_secs(10)).is_some(),
+            "{model}: shutdown waited for a connection that only sent CRLF"
+        );
+    }
+}

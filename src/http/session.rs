@@ -119,6 +119,16 @@ impl Session for HttpSession {
         // driver offers the rest again once it has been written.
         while !self.done && used < input.len() && out.pending() < PIPELINE_HOLD {
             if self.started.is_none() {
+                // Empty lines before a request are ignored (RFC 9112 2.2):
+                // they start no request, no timer, and do not hold shutdown.
+                let blank = input[used..]
+                    .iter()
+                    .take_while(|b| matches!(b, b'\r' | b'\n'))
+                    .count();
+                used += blank;
+                if used == input.len() {
+                    return used;
+                }
                 self.started = Some(Instant::now());
             }
             match std::mem::replace(&mut self.state, State::Head) {
@@ -375,6 +385,21 @@ mod tests {
         let text = drain(&mut out);
         assert!(text.starts_with("HTTP/1.1 405"));
         assert!(text.contains("Allow: GET, HEAD"));
+    }
+
+    #[test]
+    fn empty_lines_between_requests_are_ignored() {
+        let svc = service();
+        let mut s = svc.session(&Peer::Unix);
+        let mut out = Output::new();
+        assert_eq!(s.on_input(b"\r\n\r\n\n", &mut out), 5);
+        assert!(s.deadline().is_none() && s.is_idle());
+        assert!(out.is_empty());
+        let input = b"\r\nGET /hi HTTP/1.1\r\nHost: x\r\n\r\n\r\n";
+        assert_eq!(s.on_input(input, &mut out), input.len());
+        assert!(drain(&mut out).starts_with("HTTP/1.1 200 OK\r\n"));
+        // The CRLF after the request starts nothing either.
+        assert!(s.deadline().is_none() && s.is_idle());
     }
 
     #[test]
