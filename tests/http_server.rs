@@ -962,3 +962,63 @@ fn bare_crlf_between_requests_is_ignored() {
         );
     }
 }
+
+/// Out of descriptors: files answer 503 with Retry-After (not 403: nothing is
+/// wrong with the path), routes that need no descriptor still answer, the
+/// shortage is logged once, and once descriptors free up new clients are
+/// accepted again.
+#[test]
+fn out_of_descriptors_answers_503_and_pauses_accepting() {
+    let site = Site::new("emfile");
+    for model in ["epoll", "poll", "async", "thread"] {
+        let args = [
+            "http",
+            site.root(),
+            "--port",
+            "0",
+            "--model",
+            model,
+            "--workers",
+            "1",
+            "--quiet",
+        ];
+        let s = Server::start_with_fd_limit(&args, 64);
+        let (mut w, mut r) = raw(s.tcp());
+        let ask = |w: &mut TcpStream, r: &mut BufReader<TcpStream>, path: &str| {
+            write!(w, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            read_resp(r, false).expect("a response")
+        };
+        assert_eq!(ask(&mut w, &mut r, "/hello.txt").status, 200, "{model}");
+        // Fill the server's descriptor table with clients that say nothing.
+        let idle: Vec<TcpStream> = (0..100)
+            .filter_map(|_| TcpStream::connect(s.tcp()).ok())
+            .collect();
+        assert!(
+            eventually(Duration::from_secs(5), || s.log().contains("not accepting")),
+            "{model}: {}",
+            s.log()
+        );
+        let busy = ask(&mut w, &mut r, "/hello.txt");
+        assert_eq!(busy.status, 503, "{model}: {busy:?}");
+        assert_eq!(busy.header("retry-after"), Some("1"), "{model}");
+        assert_eq!(ask(&mut w, &mut r, "/api/time").status, 200, "{model}");
+        // Several failed accepts later, still one line about it.
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(s.log().matches("not accepting").count(), 1, "{}", s.log());
+        drop(idle);
+        drop((w, r));
+        assert!(
+            eventually(Duration::from_secs(10), || get(s.tcp(), "/hello.txt", &[])
+                .status
+                == 200),
+            "{model}: not serving again"
+        );
+        assert!(
+            eventually(Duration::from_secs(3), || s
+                .log()
+                .contains("accepting again")),
+            "{model}: {}",
+            s.log()
+        );
+    }
+}

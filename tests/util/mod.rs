@@ -52,10 +52,25 @@ impl Server {
         Server::spawn(args, true, &[])
     }
 
+    /// Like [`Server::start`], with at most `nofile` descriptors (soft and
+    /// hard limit, so the server cannot raise it).
+    pub fn start_with_fd_limit(args: &[&str], nofile: u32) -> Server {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(bin())
+            .args(args);
+        Server::spawn_command(cmd, false)
+    }
+
     fn spawn(args: &[&str], console: bool, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(bin())
-            .args(args)
-            .envs(env.iter().copied())
+        let mut cmd = Command::new(bin());
+        cmd.args(args).envs(env.iter().copied());
+        Server::spawn_command(cmd, console)
+    }
+
+    fn spawn_command(mut cmd: Command, console: bool) -> Server {
+        let mut child = cmd
             .stdin(if console {
                 Stdio::piped()
             } else {

@@ -44,8 +44,9 @@ struct Entry {
 impl StaticFiles {
     /// An HTML or JSON listing of a directory.
     pub(super) fn listing(&self, req: &Request, rel: &Path, dir: &File) -> Response {
-        let Ok(entries) = std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd())) else {
-            return Refusal::Forbidden.response();
+        let entries = match std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd())) {
+            Ok(entries) => entries,
+            Err(e) => return Refusal::from_io(&e, Refusal::Forbidden).response(),
         };
         let mut list: Vec<Entry> = entries
             .flatten()

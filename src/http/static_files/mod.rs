@@ -92,11 +92,16 @@ impl StaticFiles {
                     .header("Location", location);
             }
             let index = rel.join("index.html");
-            if let Ok(f) = self.open(&index)
-                && let Ok(m) = f.metadata()
-                && m.is_file()
-            {
-                return self.file_response(req, &index, f, &m);
+            match self.open(&index) {
+                Ok(f) => {
+                    if let Ok(m) = f.metadata()
+                        && m.is_file()
+                    {
+                        return self.file_response(req, &index, f, &m);
+                    }
+                }
+                Err(Refusal::Busy) => return Refusal::Busy.response(),
+                Err(_) => {}
             }
             return self.listing(req, &rel, &file);
         }

@@ -25,6 +25,27 @@ pub(super) enum Refusal {
     Forbidden,
     /// 404: not there (or hidden).
     NotFound,
+    /// 503: the server itself is short of resources (out of descriptors or
+    /// memory); nothing is wrong with the path, so the client may retry.
+    Busy,
+}
+
+/// The refusal for an OS error that is the server's shortage, not the path's.
+fn shortage(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::ENOBUFS
+    )
+}
+
+impl Refusal {
+    /// `Busy` when `err` is the server's shortage, else `otherwise`.
+    pub(super) fn from_io(err: &std::io::Error, otherwise: Refusal) -> Refusal {
+        match err.raw_os_error() {
+            Some(e) if shortage(e) => Refusal::Busy,
+            _ => otherwise,
+        }
+    }
 }
 
 impl Refusal {
@@ -34,6 +55,10 @@ impl Refusal {
             Refusal::Bad => Response::error(400, "bad request path"),
             Refusal::Forbidden => Response::error(403, "access to this path is not allowed"),
             Refusal::NotFound => Response::error(404, "no such file or directory"),
+            Refusal::Busy => {
+                Response::error(503, "the server is short of resources; try again shortly")
+                    .header("Retry-After", "1")
+            }
         }
     }
 }
@@ -100,6 +125,7 @@ impl StaticFiles {
             Ok(fd) => File::from(fd),
             Err(errno) => {
                 return match errno {
+                    e if shortage(e as i32) => Err(Refusal::Busy),
                     Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG => Err(Refusal::NotFound),
                     // EXDEV: the path (or an absolute symlink) leads outside the root.
                     Errno::EXDEV | Errno::ENOSYS => self.open_checked(target),
@@ -116,7 +142,8 @@ impl StaticFiles {
     /// kernels, or absolute symlinks): resolve fully and check the result.
     fn open_checked(&self, rel: &Path) -> Result<File, Refusal> {
         use std::os::unix::fs::OpenOptionsExt;
-        let full = std::fs::canonicalize(self.root.join(rel)).map_err(|_| Refusal::NotFound)?;
+        let full = std::fs::canonicalize(self.root.join(rel))
+            .map_err(|e| Refusal::from_io(&e, Refusal::NotFound))?;
         if !full.starts_with(&self.root) {
             return Err(Refusal::Forbidden);
         }
@@ -126,7 +153,7 @@ impl StaticFiles {
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
             .open(full)
-            .map_err(|_| Refusal::Forbidden)
+            .map_err(|e| Refusal::from_io(&e, Refusal::Forbidden))
     }
 }
 

@@ -110,6 +110,7 @@ pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<()
             Listener::Unix(u, g) => L::Unix(tokio::net::UnixListener::from_std(u).map_err(|e| ServerError::io("listener", e))?, g),
         };
         let overload = service.overload_reply();
+        let mut accept_errors = super::AcceptErrors::default();
         loop {
             // Without an overload reply, wait for a free slot before accepting
             // (extra clients wait in the backlog); with one, accept and answer.
@@ -130,9 +131,18 @@ pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<()
                 _ = stop.changed() => break,
             };
             let (sock, peer) = match accepted {
-                Ok(x) => x,
+                Ok(x) => {
+                    accept_errors.accepted();
+                    x
+                }
                 Err(e) => {
-                    super::report_accept_error(&e);
+                    if let Some(pause) = accept_errors.failed(&e) {
+                        // Only this accept task waits; connections go on.
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause) => {}
+                            _ = stop.changed() => break,
+                        }
+                    }
                     continue;
                 }
             };

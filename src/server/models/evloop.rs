@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use super::report_accept_error;
+use super::AcceptErrors;
 use crate::server::conn::{Conn, SCRATCH, Want};
 use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
 use crate::sys;
@@ -34,6 +34,9 @@ pub(crate) struct Table<'s, S: Service> {
     overload: Option<Vec<u8>>,
     idle: Option<Duration>,
     last_sweep: Instant,
+    /// Accept failures, and until when accepting is paused after a shortage.
+    accept_errors: AcceptErrors,
+    paused_until: Option<Instant>,
 }
 
 impl<'s, S: Service> Table<'s, S> {
@@ -49,6 +52,8 @@ impl<'s, S: Service> Table<'s, S> {
             edge: config.edge_triggered,
             idle: config.idle_timeout,
             last_sweep: Instant::now(),
+            accept_errors: AcceptErrors::default(),
+            paused_until: None,
         }
     }
 
@@ -74,9 +79,17 @@ impl<'s, S: Service> Table<'s, S> {
         Some(conn)
     }
 
-    /// True while the listener should be watched: there is room, or clients
-    /// over the limit get an overload reply instead of waiting.
-    pub(crate) fn accepting(&self) -> bool {
+    /// True while the listener should be watched: accepting is not paused
+    /// after a shortage, and there is room (or clients over the limit get an
+    /// overload reply instead of waiting). The loops wake at least every
+    /// tick, so a pause ends on time.
+    pub(crate) fn accepting(&mut self) -> bool {
+        if let Some(until) = self.paused_until {
+            if Instant::now() < until {
+                return false;
+            }
+            self.paused_until = None;
+        }
         self.has_room() || self.overload.is_some()
     }
 
@@ -95,6 +108,7 @@ impl<'s, S: Service> Table<'s, S> {
             match listener.accept() {
                 Ok((stream, peer)) => {
                     use std::os::fd::AsRawFd;
+                    self.accept_errors.accepted();
                     if !self.reserve() {
                         if let Some(reply) = &self.overload {
                             // Over the limit: say so and close, rather than
@@ -128,7 +142,11 @@ impl<'s, S: Service> Table<'s, S> {
                 }
                 Err(e) if sys::would_block(&e) => break,
                 Err(e) => {
-                    report_accept_error(&e);
+                    if let Some(pause) = self.accept_errors.failed(&e) {
+                        // Stop watching the listener for a while rather than
+                        // sleep: the established connections go on.
+                        self.paused_until = Some(Instant::now() + pause);
+                    }
                     break;
                 }
             }

@@ -64,12 +64,13 @@ pub(crate) fn accept_each(
     listener
         .set_accept_timeout(TICK)
         .map_err(|e| ServerError::io("listener", e))?;
+    let mut errors = AcceptErrors::default();
     while !shutdown.is_set() {
         if full() {
             std::thread::sleep(Duration::from_millis(2));
             continue;
         }
-        if let Accepted::Conn(stream, peer) = accept_blocking(listener)
+        if let Accepted::Conn(stream, peer) = accept_blocking(listener, &mut errors)
             && !dispatch(connection(stream, peer, config, shutdown))
         {
             break;
@@ -162,26 +163,70 @@ pub(crate) enum Accepted {
 
 /// Accepts with the listener's SO_RCVTIMEO tick, reporting (and backing off on)
 /// errors such as running out of descriptors instead of dying.
-pub(crate) fn accept_blocking(listener: &Listener) -> Accepted {
+pub(crate) fn accept_blocking(listener: &Listener, errors: &mut AcceptErrors) -> Accepted {
     match listener.accept() {
-        Ok((s, p)) => Accepted::Conn(s, p),
+        Ok((s, p)) => {
+            errors.accepted();
+            Accepted::Conn(s, p)
+        }
         Err(e) if sys::would_block(&e) => Accepted::Nothing,
         Err(e) => {
-            report_accept_error(&e);
+            if let Some(pause) = errors.failed(&e) {
+                // This thread only accepts: waiting here stalls nobody else.
+                std::thread::sleep(pause);
+            }
             Accepted::Nothing
         }
     }
 }
 
-/// Logs an accept failure and pauses briefly when it is resource exhaustion.
-pub(crate) fn report_accept_error(e: &io::Error) {
-    match e.raw_os_error() {
-        Some(libc::ECONNABORTED) | Some(libc::EPROTO) => {}
-        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM) => {
-            tracing::warn!("netkit: accept failed: {e}; pausing accepts for 100 ms");
-            std::thread::sleep(Duration::from_millis(100));
+/// How long accepting stops after the server ran short of descriptors or
+/// memory (established connections are served meanwhile).
+pub(crate) const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// Accept failures of one accept loop: what to do about each, and the log.
+/// A shortage (EMFILE, ENFILE, ENOBUFS, ENOMEM) pauses accepting for
+/// [`ACCEPT_PAUSE`] and is logged once per episode, with a line when
+/// accepting works again; a client that gave up (ECONNABORTED) is not news.
+#[derive(Debug, Default)]
+pub(crate) struct AcceptErrors {
+    /// Pauses in the current shortage episode.
+    pauses: u64,
+}
+
+impl AcceptErrors {
+    /// Reports a failed accept; `Some(pause)` when accepting should stop
+    /// (the caller stops watching the listener) for that long.
+    pub(crate) fn failed(&mut self, e: &io::Error) -> Option<Duration> {
+        match e.raw_os_error() {
+            Some(libc::ECONNABORTED) | Some(libc::EPROTO) => None,
+            Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM) => {
+                if self.pauses == 0 {
+                    tracing::warn!(
+                        "netkit: accept failed: {e}; not accepting new connections until \
+                         resources free up (established connections are still served)"
+                    );
+                }
+                self.pauses += 1;
+                Some(ACCEPT_PAUSE)
+            }
+            _ => {
+                tracing::warn!("netkit: accept failed: {e}");
+                None
+            }
         }
-        _ => tracing::warn!("netkit: accept failed: {e}"),
+    }
+
+    /// A connection was accepted: ends a shortage episode.
+    pub(crate) fn accepted(&mut self) {
+        if self.pauses > 0 {
+            tracing::warn!(
+                "netkit: accepting again after {} pause(s) of {} ms",
+                self.pauses,
+                ACCEPT_PAUSE.as_millis()
+            );
+            self.pauses = 0;
+        }
     }
 }
 
