@@ -935,15 +935,6 @@ fn bare_crlf_between_requests_is_ignored() {
             &["--header-timeout", "300ms", "--shutdown-timeout", "30s"],
         );
         let (mut w, mut r) = raw(s.tcp());
-        w.write_all(b"\r\n").unwrap();
-        w.set_read_timeout(Some(Duration::from_millis(900)))
-            .unwrap();
-        let mut byte = [0u8; 1];
-        let got = (&w).read(&mut byte);
-        assert!(
-            matches!(&got, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-            "{model}: expected silence after a bare CRLF, got {got:?}"
-        );
         w.write_all(b"\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n\r\n")
             .unwrap();
         let resp = read_resp(&mut r, false).expect("a response");
@@ -951,6 +942,16 @@ fn bare_crlf_between_requests_is_ignored() {
             (resp.status, resp.body.as_slice()),
             (200, &b"hello world\n"[..]),
             "{model}"
+        );
+        // The CRLF after the request starts no request: no 408 when the
+        // header timeout passes.
+        w.set_read_timeout(Some(Duration::from_millis(900)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        let got = (&w).read(&mut byte);
+        assert!(
+            matches!(&got, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "{model}: expected silence after a bare CRLF, got {got:?}"
         );
         // The trailing CRLF is not a request in progress: SIGTERM ends the
         // server without waiting out the 30 s grace period.
@@ -1020,5 +1021,45 @@ fn out_of_descriptors_answers_503_and_pauses_accepting() {
             "{model}: {}",
             s.log()
         );
+    }
+}
+
+/// The time to the first request is bounded from accept on every model:
+/// clients that connect and say nothing cannot pin the workers of the
+/// blocking models (pool, prefork, iterative) until the idle timeout; they
+/// are closed after the header timeout, queued ones included.
+#[test]
+fn silent_clients_are_closed_after_the_header_timeout_on_blocking_models() {
+    let site = Site::new("silent");
+    for model in ["pool", "prefork", "iterative", "thread", "epoll", "async"] {
+        let s = http(
+            &site,
+            model,
+            &[
+                "--workers",
+                "2",
+                "--header-timeout",
+                "400ms",
+                "--idle-timeout",
+                "120s",
+            ],
+        );
+        let silent: Vec<TcpStream> = (0..4)
+            .map(|_| TcpStream::connect(s.tcp()).unwrap())
+            .collect();
+        // Served although every worker first got a silent client (the read
+        // timeout of `get` is 10 s; the idle timeout would be 120 s).
+        let resp = get(s.tcp(), "/hello.txt", &[]);
+        assert_eq!(resp.status, 200, "{model}");
+        for mut c in silent {
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut buf = [0u8; 64];
+            let n = c.read(&mut buf);
+            assert!(
+                matches!(n, Ok(0))
+                    || matches!(&n, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+                "{model}: a silent client got {n:?} (expected a close without reply)"
+            );
+        }
     }
 }

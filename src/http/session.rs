@@ -80,6 +80,7 @@ impl Service for HttpService {
             peer,
             state: State::Head,
             started: None,
+            accepted: None,
             header_timeout: self.header_timeout,
             done: false,
         }
@@ -107,6 +108,10 @@ pub struct HttpSession {
     state: State,
     /// When the current request's first byte arrived (None between requests).
     started: Option<Instant>,
+    /// Until the first request is complete: when the connection was
+    /// accepted, so the time to the first request is bounded from accept
+    /// (a silent client cannot pin a worker of a blocking model).
+    accepted: Option<Instant>,
     header_timeout: Duration,
     /// The connection is closing: ignore further input.
     done: bool,
@@ -228,11 +233,24 @@ impl Session for HttpSession {
         if self.done {
             None
         } else {
-            self.started.map(|t| t + self.header_timeout)
+            self.accepted
+                .or(self.started)
+                .map(|t| t + self.header_timeout)
         }
     }
 
+    fn accepted_at(&mut self, at: Instant) {
+        self.accepted = Some(at);
+    }
+
     fn on_deadline(&mut self, out: &mut Output) {
+        if self.started.is_none() && matches!(self.state, State::Head) {
+            // Nothing of a request arrived: nothing to answer, just close.
+            self.done = true;
+            self.accepted = None;
+            out.close();
+            return;
+        }
         self.fail(408, "request not received in time", out);
     }
 }
@@ -279,6 +297,7 @@ impl HttpSession {
             self.done = true;
         }
         self.started = None;
+        self.accepted = None;
     }
 
     fn log_line(&self, request_line: &str, status: u16, bytes: u64) {
@@ -385,6 +404,27 @@ mod tests {
         let text = drain(&mut out);
         assert!(text.starts_with("HTTP/1.1 405"));
         assert!(text.contains("Allow: GET, HEAD"));
+    }
+
+    #[test]
+    fn the_first_request_is_timed_from_accept() {
+        let svc = service();
+        let mut s = svc.session(&Peer::Unix);
+        let mut out = Output::new();
+        let accepted = Instant::now() - Duration::from_secs(1);
+        s.accepted_at(accepted);
+        assert_eq!(s.deadline(), Some(accepted + s.header_timeout));
+        // A silent client is closed without a reply.
+        s.on_deadline(&mut out);
+        assert!(out.wants_close() && out.is_empty());
+
+        let mut s = svc.session(&Peer::Unix);
+        s.accepted_at(accepted);
+        let mut out = Output::new();
+        let req = b"GET /hi HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(s.on_input(req, &mut out), req.len());
+        // Served: later requests are timed from their own first byte.
+        assert!(s.deadline().is_none());
     }
 
     #[test]

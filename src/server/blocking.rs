@@ -74,6 +74,7 @@ pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
         shutdown,
         idle_timeout,
         shutdown_timeout,
+        accepted,
         ..
     } = conn;
     stream.set_nonblocking(false)?;
@@ -87,7 +88,7 @@ pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
         grace: shutdown_timeout,
         last_progress: Instant::now(),
     };
-    let mut core = SessionCore::new(session);
+    let mut core = SessionCore::new(session, accepted);
     let mut buf = vec![0u8; READ_CHUNK];
 
     loop {
@@ -102,6 +103,24 @@ pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
             continue;
         }
         if core.deadline_passed(Instant::now()) {
+            // What already arrived counts (a connection that waited in the
+            // pool's queue may have sent its request long ago): take it
+            // before judging.
+            if core.wants_input() && !core.has_sink() {
+                match sys::recv_now(fd, &mut buf) {
+                    Ok(0) => {
+                        core.input_ended();
+                        continue;
+                    }
+                    Ok(n) => {
+                        if core.input(&buf[..n]).is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(_) => {}
+                }
+            }
             core.expire();
             let _ = flush(fd, core.out(), &mut clock);
             break;

@@ -57,7 +57,7 @@ impl<S: Session> Conn<S> {
         stream.set_nodelay();
         Ok(Conn {
             stream,
-            core: SessionCore::new(session),
+            core: SessionCore::new(session, Instant::now()),
             last_activity: Instant::now(),
             edge,
         })

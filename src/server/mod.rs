@@ -373,6 +373,8 @@ pub struct Connection {
     pub idle_timeout: Option<Duration>,
     /// Grace period for in-flight work once `shutdown` is set.
     pub shutdown_timeout: Duration,
+    /// When the connection was accepted (it may have waited in a queue since).
+    pub accepted: std::time::Instant,
 }
 
 /// A UDP service: answers datagrams with datagrams.

@@ -52,6 +52,12 @@ pub trait Service: Send + Sync + 'static {
 
 /// One connection's protocol state machine.
 pub trait Session: Send + 'static {
+    /// When the connection was accepted, told once before [`Session::on_connect`].
+    /// A session that bounds the time to its first request counts from here:
+    /// on the pool model a connection may wait in the queue before a worker
+    /// makes its session.
+    fn accepted_at(&mut self, _at: std::time::Instant) {}
+
     /// Called once when the connection is accepted (for a greeting).
     fn on_connect(&mut self, _out: &mut Output) {}
 

@@ -53,9 +53,11 @@ pub struct SessionCore<S> {
 }
 
 impl<S: Session> SessionCore<S> {
-    /// Starts `session` (its greeting, if any, is queued in the output).
-    pub fn new(mut session: S) -> Self {
+    /// Starts `session` for a connection accepted at `accepted` (its
+    /// greeting, if any, is queued in the output).
+    pub fn new(mut session: S, accepted: Instant) -> Self {
         let mut out = Output::new();
+        session.accepted_at(accepted);
         session.on_connect(&mut out);
         SessionCore {
             session,
@@ -234,7 +236,7 @@ mod tests {
     }
 
     fn lines(hold: usize, max: usize) -> SessionCore<Lines> {
-        SessionCore::new(Lines { hold, max, eofs: 0 })
+        SessionCore::new(Lines { hold, max, eofs: 0 }, Instant::now())
     }
 
     /// Writes everything queued, as a socket that takes all would.

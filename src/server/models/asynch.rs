@@ -203,7 +203,7 @@ async fn run_conn<T: AsyncSock, S: Session>(
     _permit: OwnedSemaphorePermit,
 ) {
     let fd = sock.as_fd();
-    let mut core = SessionCore::new(session);
+    let mut core = SessionCore::new(session, Instant::now());
     let mut stopping: Option<Instant> = if *stop.borrow() {
         Some(Instant::now())
     } else {

@@ -47,6 +47,7 @@ pub(crate) fn connection(
         shutdown: shutdown.clone(),
         idle_timeout: config.idle_timeout,
         shutdown_timeout: config.shutdown_timeout,
+        accepted: std::time::Instant::now(),
     }
 }
 
