@@ -1063,3 +1063,48 @@ fn silent_clients_are_closed_after_the_header_timeout_on_blocking_models() {
         }
     }
 }
+
+/// Symlinks inside the root cannot reveal what their names could not: a link
+/// to a hidden file (or into a hidden directory) is not found, a
+/// precompressed sibling that is a symlink is never used, a file does not
+/// answer as a directory (`/hello.txt/`), and links to visible files work.
+#[test]
+fn symlinks_cannot_reveal_hidden_files_and_files_are_not_directories() {
+    let site = Site::new("links");
+    let d = &site.dir;
+    std::fs::create_dir_all(d.join(".private")).unwrap();
+    std::fs::write(d.join(".private/x.txt"), "private").unwrap();
+    std::os::unix::fs::symlink(".env", d.join("env-link")).unwrap();
+    std::os::unix::fs::symlink(".private/x.txt", d.join("private-link")).unwrap();
+    std::os::unix::fs::symlink(".private", d.join("private-dir")).unwrap();
+    std::fs::write(d.join("note.txt"), "a note".repeat(50)).unwrap();
+    std::os::unix::fs::symlink(".env", d.join("note.txt.gz")).unwrap();
+    for model in ["thread", "epoll"] {
+        let s = http(&site, model, &[]);
+        for path in [
+            "/env-link",
+            "/private-link",
+            "/private-dir/x.txt",
+            "/hello.txt/",
+        ] {
+            let r = get(s.tcp(), path, &[]);
+            assert_eq!(
+                r.status,
+                404,
+                "{model} {path}: {:?}",
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+        let r = get(s.tcp(), "/note.txt", &[("Accept-Encoding", "gzip")]);
+        assert_eq!(
+            (r.status, r.header("content-encoding")),
+            (200, None),
+            "{model}"
+        );
+        assert_eq!(r.body, "a note".repeat(50).as_bytes());
+        assert_eq!(get(s.tcp(), "/inside-link.txt", &[]).body, b"hello world\n");
+        // With --hidden the link's target is served.
+        let h = http(&site, model, &["--hidden"]);
+        assert_eq!(get(h.tcp(), "/env-link", &[]).body, b"TOKEN=1");
+    }
+}

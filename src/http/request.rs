@@ -110,6 +110,18 @@ pub enum Head {
     Error(u16, &'static str),
 }
 
+/// True for a well-formed request line with another HTTP version
+/// (`GET / HTTP/2.0`): that earns 505. Anything else that failed (`GET /a b
+/// HTTP/1.1`, a space too many) is a malformed request, 400.
+fn other_version(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let parts: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+    matches!(parts.as_slice(), [m, t, v]
+        if !m.is_empty() && !t.is_empty()
+            && v.len() == 8 && v.starts_with(b"HTTP/")
+            && v[5].is_ascii_digit() && v[6] == b'.' && v[7].is_ascii_digit())
+}
+
 /// Parses a request head from the start of `buf`.
 pub fn parse_head(buf: &[u8]) -> Head {
     // Tolerate blank lines before a request (RFC 9112 section 2.2).
@@ -137,7 +149,7 @@ pub fn parse_head(buf: &[u8]) -> Head {
         Err(httparse::Error::TooManyHeaders) => return Head::Error(431, "too many header fields"),
         Err(httparse::Error::Version) => {
             let line = &buf[..line_end.unwrap_or(buf.len())];
-            return if line.windows(5).any(|w| w == b"HTTP/") {
+            return if other_version(line) {
                 Head::Error(505, "HTTP version not supported")
             } else {
                 Head::Error(400, "malformed request")
@@ -451,8 +463,20 @@ mod tests {
         ));
         assert!(matches!(
             parse_head(b"GET / HTTP/2.0\r\n\r\n"),
-            Head::Error(505 | 400, _)
+            Head::Error(505, _)
         ));
+        for bad in [
+            &b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            b"GET  / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1 extra\r\n\r\n",
+            b"GET / HTTP/x.y\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse_head(bad), Head::Error(400, _)),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
         let long = format!(
             "GET /{} HTTP/1.1\r\nHost: h\r\n\r\n",
             "a".repeat(MAX_REQUEST_LINE + 10)

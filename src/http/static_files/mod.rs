@@ -108,6 +108,10 @@ impl StaticFiles {
         if !meta.is_file() {
             return Refusal::Forbidden.response();
         }
+        if req.path.ends_with('/') {
+            // `/file.txt/` names a directory that is not there.
+            return Refusal::NotFound.response();
+        }
         self.file_response(req, &rel, file, &meta)
     }
 
@@ -128,7 +132,7 @@ impl StaticFiles {
                 let mut name = rel.as_os_str().to_os_string();
                 name.push(".");
                 name.push(ext);
-                if let Ok(f) = self.open(Path::new(&name))
+                if let Some(f) = self.open_sibling(Path::new(&name))
                     && let Ok(m) = f.metadata()
                     && m.is_file()
                 {

@@ -25,6 +25,8 @@ pub(super) enum Refusal {
     Forbidden,
     /// 404: not there (or hidden).
     NotFound,
+    /// Internal: a symlink on the path, when opened without following any.
+    Symlink,
     /// 503: the server itself is short of resources (out of descriptors or
     /// memory); nothing is wrong with the path, so the client may retry.
     Busy,
@@ -54,7 +56,9 @@ impl Refusal {
         match self {
             Refusal::Bad => Response::error(400, "bad request path"),
             Refusal::Forbidden => Response::error(403, "access to this path is not allowed"),
-            Refusal::NotFound => Response::error(404, "no such file or directory"),
+            Refusal::NotFound | Refusal::Symlink => {
+                Response::error(404, "no such file or directory")
+            }
             Refusal::Busy => {
                 Response::error(503, "the server is short of resources; try again shortly")
                     .header("Retry-After", "1")
@@ -106,6 +110,29 @@ pub(super) fn directory_location(rel: &Path, query: Option<&str>) -> String {
 impl StaticFiles {
     /// Opens `rel` under the root, never leaving it unless symlinks may be followed.
     pub(super) fn open(&self, rel: &Path) -> Result<File, Refusal> {
+        // The common case has no symlink on the way and costs one openat2.
+        match self.open_at(rel, true) {
+            Err(Refusal::Symlink) => {}
+            other => return other,
+        }
+        let file = self.open_at(rel, false)?;
+        // A symlink inside the root may lead to a hidden name: that is as
+        // invisible as the name itself.
+        if !self.hidden && self.hidden_target(&file) {
+            return Err(Refusal::NotFound);
+        }
+        Ok(file)
+    }
+
+    /// A precompressed sibling (`x.gz` for `x`): never through a symlink,
+    /// so a link cannot stand in for content the file itself would not serve.
+    pub(super) fn open_sibling(&self, rel: &Path) -> Option<File> {
+        self.open_at(rel, true).ok()
+    }
+
+    /// Opens `rel` under the root; with `no_symlinks`, a symlink anywhere on
+    /// the path gives [`Refusal::Symlink`].
+    fn open_at(&self, rel: &Path, no_symlinks: bool) -> Result<File, Refusal> {
         let target = if rel.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -113,7 +140,14 @@ impl StaticFiles {
         };
         use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
         let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NONBLOCK;
-        let opened = if self.follow_symlinks {
+        let opened = if no_symlinks {
+            let how = OpenHow::new().flags(flags).resolve(
+                ResolveFlag::RESOLVE_BENEATH
+                    | ResolveFlag::RESOLVE_NO_MAGICLINKS
+                    | ResolveFlag::RESOLVE_NO_SYMLINKS,
+            );
+            openat2(&*self.root_fd, target, how)
+        } else if self.follow_symlinks {
             openat(&*self.root_fd, target, flags, nix::sys::stat::Mode::empty())
         } else {
             let how = OpenHow::new()
@@ -121,21 +155,36 @@ impl StaticFiles {
                 .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
             openat2(&*self.root_fd, target, how)
         };
-        let file = match opened {
-            Ok(fd) => File::from(fd),
-            Err(errno) => {
-                return match errno {
-                    e if shortage(e as i32) => Err(Refusal::Busy),
-                    Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG => Err(Refusal::NotFound),
-                    // EXDEV: the path (or an absolute symlink) leads outside the root.
-                    Errno::EXDEV | Errno::ENOSYS => self.open_checked(target),
-                    _ => Err(Refusal::Forbidden),
-                };
-            }
+        match opened {
+            // O_NONBLOCK stays set: it only kept a FIFO from hanging the open
+            // (such files are refused), and regular-file reads and sendfile ignore it.
+            Ok(fd) => Ok(File::from(fd)),
+            Err(errno) => match errno {
+                e if shortage(e as i32) => Err(Refusal::Busy),
+                Errno::ELOOP if no_symlinks => Err(Refusal::Symlink),
+                Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG => Err(Refusal::NotFound),
+                // EXDEV: the path (or an absolute symlink) leads outside the root.
+                Errno::EXDEV | Errno::ENOSYS if !no_symlinks => self.open_checked(target),
+                Errno::ENOSYS => Err(Refusal::Symlink),
+                _ => Err(Refusal::Forbidden),
+            },
+        }
+    }
+
+    /// True when `file` (reached through a symlink) is a hidden name, or
+    /// inside a hidden directory, under the root.
+    fn hidden_target(&self, file: &File) -> bool {
+        use std::os::fd::AsRawFd;
+        let Ok(real) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) else {
+            return true; // cannot tell: refuse
         };
-        // O_NONBLOCK stays set: it only kept a FIFO from hanging the open (such
-        // files are refused), and regular-file reads and sendfile ignore it.
-        Ok(file)
+        match real.strip_prefix(&self.root) {
+            Ok(inside) => inside
+                .components()
+                .any(|c| c.as_os_str().as_bytes().first() == Some(&b'.')),
+            // Outside the root (only with --follow-symlinks): its own business.
+            Err(_) => false,
+        }
     }
 
     /// Fallback when the kernel cannot resolve beneath the root itself (old
