@@ -2,10 +2,13 @@
 //! every model that can hold the room, the course's wire contract (also from
 //! a Python client written from it), the rules the course left out, a flood
 //! of garbage, the operator's console, idle members, and `netkit chat join`
-//! in line mode.
+//! in line mode. `chat/limits.rs`: what one host may hold, expiry by default,
+//! keep-alives, and addresses that outlive their members.
 
 #[path = "chat/harness.rs"]
 mod harness;
+#[path = "chat/limits.rs"]
+mod limits;
 mod util;
 
 use std::io::{BufRead, BufReader, Write};
@@ -246,11 +249,13 @@ fn rules_over_the_wire() {
     eve.send_bytes(b"L bad\x07bell");
     eve.expect("ERR invalid name: contains control characters");
 
-    // A repeated join: same name is OK again (nobody told twice), another is refused.
+    // A repeated join with the same name is OK again (nobody told twice);
+    // with a taken name it is refused and alice stays alice. (Another free
+    // name is a fresh member: see limits::a_reused_port_is_a_fresh_member.)
     alice.send("L Alice");
     alice.expect("OK");
-    alice.send("L alicia");
-    alice.expect("ERR already in the room as 'alice'; send Q alice first to take another name");
+    alice.send("L bob");
+    alice.expect("ERR name 'bob' is taken");
 
     // Texts.
     alice.say(&"x".repeat(801));

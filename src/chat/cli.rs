@@ -6,14 +6,18 @@
 //! netkit chat join 127.0.0.1:8888 --name alice          # a member
 //! ```
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
 use super::client::{self, JoinOptions};
-use super::room::{DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TEXT, Limits};
+use super::room::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_PER_HOST, DEFAULT_MAX_TEXT, Limits,
+};
 use super::server::{self, ServeOptions};
 use super::wording::Lang;
-use crate::cli::ServerArgs;
+use crate::cli::{ServerArgs, parse_duration};
 use crate::server::net;
 
 /// The port the course's chat room uses.
@@ -38,7 +42,7 @@ pub enum ChatCmd {
 #[derive(Debug, Args)]
 #[command(
     mut_arg("port", |a| a.default_value("8888")),
-    mut_arg("idle_timeout", |a| a.help("Drop members silent this long (e.g. 10m, 30s); off by default")),
+    mut_arg("idle_timeout", |a| a.help("Drop members silent this long (default 10m; 0 = never); netkit's own client keeps itself alive, course clients stay while they talk")),
 )]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -47,6 +51,10 @@ pub struct ServeArgs {
     /// Most members in the room at once
     #[arg(long, default_value_t = DEFAULT_MAX_MEMBERS)]
     pub max_members: usize,
+    /// Most members from one host (source IP address) at once, so one
+    /// machine's throwaway sockets cannot fill the room; 0 = only --max-members
+    #[arg(long, default_value_t = DEFAULT_MAX_PER_HOST)]
+    pub max_per_host: usize,
     /// Longest message text in bytes; longer ones are refused, never cut
     #[arg(long, default_value_t = DEFAULT_MAX_TEXT)]
     pub max_text: usize,
@@ -57,6 +65,28 @@ pub struct ServeArgs {
     /// or zh, the course's wording ("alice 进入聊天室", "alice 说：hi", "alice 退出了聊天室")
     #[arg(long, value_enum, default_value_t = Lang::En)]
     pub lang: Lang,
+}
+
+impl ServeArgs {
+    /// The room's limits: `--max-per-host 0` leaves only `--max-members`;
+    /// without `--idle-timeout` silent members go after 10 minutes, and
+    /// `--idle-timeout 0` keeps them forever.
+    pub fn limits(&self) -> Limits {
+        let max_members = self.max_members.max(1);
+        Limits {
+            max_members,
+            max_per_host: match self.max_per_host {
+                0 => max_members,
+                n => n,
+            },
+            max_text: self.max_text.max(1),
+            idle_timeout: match self.server.idle_timeout {
+                None => Some(DEFAULT_IDLE_TIMEOUT),
+                Some(d) if d.is_zero() => None,
+                some => some,
+            },
+        }
+    }
 }
 
 /// Options of `netkit chat join`.
@@ -71,6 +101,10 @@ pub struct JoinArgs {
     /// Read plain lines from stdin even on a terminal
     #[arg(long)]
     pub stdin: bool,
+    /// Send a keep-alive after this long without sending anything, so the
+    /// server does not drop you for silence while you only read (0 = never)
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub keep_alive: Duration,
 }
 
 /// Runs `netkit chat`.
@@ -81,11 +115,7 @@ pub fn run(cmd: ChatCmd) -> Result<()> {
                 bind: args.server.bind.clone(),
                 port: args.server.port,
                 config: args.server.config(),
-                limits: Limits {
-                    max_members: args.max_members.max(1),
-                    max_text: args.max_text.max(1),
-                    idle_timeout: args.server.idle_timeout,
-                },
+                limits: args.limits(),
                 console: !args.no_console,
                 lang: args.lang,
             };
@@ -97,6 +127,7 @@ pub fn run(cmd: ChatCmd) -> Result<()> {
             if args.stdin {
                 opts.terminal = false;
             }
+            opts.keep_alive = Some(args.keep_alive).filter(|d| !d.is_zero());
             client::join(&opts).context("chat client")
         }
     }
@@ -122,6 +153,50 @@ pub fn parse_server(s: &str) -> Result<std::net::SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Netkit {
+        #[command(subcommand)]
+        chat: ChatCmd,
+    }
+
+    fn serve_limits(args: &[&str]) -> Limits {
+        let all = ["netkit", "serve"].iter().chain(args);
+        match Netkit::parse_from(all).chat {
+            ChatCmd::Serve(a) => a.limits(),
+            ChatCmd::Join(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn serve_limits_and_their_defaults() {
+        let d = serve_limits(&[]);
+        assert_eq!(d, Limits::default());
+        assert_eq!(d.idle_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(d.max_per_host, 16);
+        assert_eq!(serve_limits(&["--idle-timeout", "0"]).idle_timeout, None);
+        assert_eq!(
+            serve_limits(&["--idle-timeout", "90s"]).idle_timeout,
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(serve_limits(&["--max-per-host", "3"]).max_per_host, 3);
+        let open = serve_limits(&["--max-per-host", "0", "--max-members", "50"]);
+        assert_eq!((open.max_per_host, open.max_members), (50, 50));
+    }
+
+    #[test]
+    fn join_keeps_alive_by_default() {
+        let keep = |args: &[&str]| {
+            let all = ["netkit", "join"].iter().chain(args);
+            match Netkit::parse_from(all).chat {
+                ChatCmd::Join(a) => a.keep_alive,
+                ChatCmd::Serve(_) => unreachable!(),
+            }
+        };
+        assert_eq!(keep(&[]), Duration::from_secs(30));
+        assert_eq!(keep(&["--keep-alive", "0"]), Duration::ZERO);
+    }
 
     #[test]
     fn server_addresses() {

@@ -10,9 +10,10 @@
 //!
 //! | request           | the server does                                                    |
 //! |-------------------|--------------------------------------------------------------------|
-//! | `L <name>`        | tells every other member `<name> joined the room`, then replies `OK`; or replies `ERR <reason>` (taken, reserved, invalid, room full) |
+//! | `L <name>`        | tells every other member `<name> joined the room`, then replies `OK`; or replies `ERR <reason>` (taken, reserved, invalid, room full, too many from this host) |
 //! | `C <name> <text>` | sends `<name>: <text>` to every other member (never back to the sender) |
 //! | `Q <name>`        | tells the others `<name> left the room`, replies `EXIT`, forgets the member |
+//! | `K <name>`        | nothing: a keep-alive (netkit's addition); never answered, never passed on |
 //!
 //! Course clients only look for `OK` and `EXIT` and print anything else, so
 //! they work unchanged. The rules the course left out:
@@ -32,12 +33,22 @@
 //! - A second `L` from an address already in the room: with the same name
 //!   (any case) it is answered `OK` again and nobody is told twice (so a
 //!   client whose `OK` was lost can simply ask again); with another name it is
-//!   refused (`Q` first).
+//!   a fresh member (the others are told the old one left): a socket that got the
+//!   port of a member that vanished without `Q` does not inherit it.
+//! - At most `--max-per-host` members (16) per source IP address, so one
+//!   machine's throwaway sockets cannot fill the room.
 //! - `Q` from an address that is not in the room gets `EXIT` (there is
 //!   nothing to leave) unless the name belongs to a member, which is refused.
-//! - With `--idle-timeout`, a member nothing was heard from for that long is
-//!   dropped: it is told so, and the others get `<name> was dropped after
-//!   <time> of silence`.
+//! - A member nothing was heard from for `--idle-timeout` (10 minutes by
+//!   default, `0` = never) is dropped: it is told so, and the others get
+//!   `<name> was dropped after <time> of silence`. Any datagram refreshes a
+//!   member; netkit's client sends `K` when it has been silent for 30 s.
+//! - Replies never grow with the request (names they quote are cut to 32
+//!   characters), so none exceeds [`room::MAX_REPLY`] bytes.
+//!
+//! UDP source addresses can be forged: whoever can send from a member's
+//! address speaks for it. docs/chat.md says what that means and what the
+//! limits bound.
 //!
 //! # Layout
 //!

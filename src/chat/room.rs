@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::wording::Lang;
@@ -31,6 +31,25 @@ pub const DEFAULT_MAX_TEXT: usize = 800;
 /// Default room size.
 pub const DEFAULT_MAX_MEMBERS: usize = 1000;
 
+/// Default number of members that may join from one host (source IP): enough
+/// for a lab machine running a few clients, few enough that throwaway sockets
+/// from one machine cannot fill the room.
+pub const DEFAULT_MAX_PER_HOST: usize = 16;
+
+/// Default silence after which a member is dropped. A member that vanished
+/// without `Q` (a killed client, a lost `Q`) would otherwise hold its place
+/// and its address's identity for good. netkit's own client sends a
+/// keep-alive (`K <name>`) well within this; course clients that only speak
+/// `L`/`C`/`Q` stay as long as they talk, and are told when dropped.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The longest reply the room sends to a request, in bytes (`OK`, `EXIT`
+/// and every `ERR <reason>`, in either language): a reply never grows with
+/// the request, because names it quotes are cut to [`MAX_NAME_CHARS`].
+/// Only what members receive from each other is longer: `name: text` with
+/// up to `max_text` bytes of text.
+pub const MAX_REPLY: usize = 512;
+
 /// The console's own names, refused to members (compared in lower case) so
 /// nobody can pose as the operator. Names that merely contain them
 /// (`badminton`) are ordinary names.
@@ -42,23 +61,35 @@ pub const OK: &str = "OK";
 /// The reply that confirms a leave.
 pub const EXIT: &str = "EXIT";
 
+/// The keep-alive request's letter: `K <name>` refreshes the member at the
+/// sender's address and is never answered or passed on. (Servers that predate
+/// it answer `ERR unknown request`, which netkit's client then hides.)
+pub const KEEP_ALIVE: &str = "K";
+
 /// How big the room may get and how long members may stay silent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Most members at once; further joins get `ERR room is full`.
     pub max_members: usize,
+    /// Most members joined from one host (source IP address) at once;
+    /// further joins from it get `ERR too many members from <ip>`.
+    pub max_per_host: usize,
     /// Longest message text in bytes; longer ones are refused, never cut.
     pub max_text: usize,
-    /// Drop a member after this long without a datagram from its address.
+    /// Drop a member after this long without a datagram from its address
+    /// (`None`: never).
     pub idle_timeout: Option<Duration>,
 }
 
 impl Default for Limits {
+    /// 1,000 members, 16 per host, 800-byte texts, dropped after 10 minutes
+    /// of silence.
     fn default() -> Self {
         Limits {
             max_members: DEFAULT_MAX_MEMBERS,
+            max_per_host: DEFAULT_MAX_PER_HOST,
             max_text: DEFAULT_MAX_TEXT,
-            idle_timeout: None,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         }
     }
 }
@@ -72,6 +103,8 @@ pub struct Room {
     members: HashMap<SocketAddr, Member>,
     /// Lower-case name to address, so names are unique case-insensitively.
     by_name: HashMap<String, SocketAddr>,
+    /// Members per host ([`host`] of their addresses), for `max_per_host`.
+    hosts: HashMap<IpAddr, usize>,
     /// The language of notices and refusal reasons.
     lang: Lang,
 }
@@ -135,8 +168,13 @@ pub enum Refusal {
     NameInvalid(&'static str),
     /// The room has `max_members` members.
     RoomFull(usize),
-    /// This address is already in the room under another name.
-    AlreadyJoined(String),
+    /// The sender's host already has `max_per_host` members.
+    HostFull {
+        /// The host (source IP address).
+        host: IpAddr,
+        /// The limit per host.
+        max: usize,
+    },
     /// `C` from an address that is not in the room.
     NotMember,
     /// A non-member used the name of a member.
@@ -174,10 +212,9 @@ impl fmt::Display for Refusal {
             Refusal::NameReserved(n) => write!(f, "name '{n}' is reserved"),
             Refusal::NameInvalid(why) => write!(f, "invalid name: {why}"),
             Refusal::RoomFull(max) => write!(f, "room is full ({max} members)"),
-            Refusal::AlreadyJoined(n) => write!(
-                f,
-                "already in the room as '{n}'; send Q {n} first to take another name"
-            ),
+            Refusal::HostFull { host, max } => {
+                write!(f, "too many members from {host} (limit {max} per host)")
+            }
             Refusal::NotMember => write!(f, "not in the room; join with L <name> first"),
             Refusal::Impersonation(n) => write!(
                 f,
@@ -212,6 +249,7 @@ impl Room {
             limits,
             members: HashMap::new(),
             by_name: HashMap::new(),
+            hosts: HashMap::new(),
             lang: Lang::default(),
         }
     }
@@ -253,9 +291,16 @@ impl Room {
         all
     }
 
+    /// How many members joined from `addr`'s host.
+    pub fn members_from(&self, addr: SocketAddr) -> usize {
+        self.hosts.get(&host(addr)).copied().unwrap_or(0)
+    }
+
     /// Handles one datagram from `from`, received at `now`.
     pub fn handle(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) -> Outcome {
         let mut out = Outcome::default();
+        // Any datagram from a member's address is a sign of life, so course
+        // clients that only speak L/C/Q stay for as long as they talk.
         if let Some(m) = self.members.get_mut(&from) {
             m.last_heard = now;
         }
@@ -263,6 +308,9 @@ impl Room {
             Ok(Request::Join(name)) => self.join(from, name, now, &mut out),
             Ok(Request::Say(rest)) => self.say(from, rest, &mut out),
             Ok(Request::Quit(name)) => self.quit(from, name, &mut out),
+            // Refreshed above if it is a member; never answered, so it
+            // cannot be used to reflect anything.
+            Ok(Request::KeepAlive) => Ok(()),
             Err(refusal) => Err(refusal),
         };
         if let Err(refusal) = result {
@@ -331,29 +379,46 @@ impl Room {
         out: &mut Outcome,
     ) -> Result<(), Refusal> {
         let name = name.trim();
-        if let Some(m) = self.members.get(&from) {
-            // A repeated join (the first OK was lost, say) is answered again;
-            // another name needs a Q first.
-            return if same_name(&m.name, name) {
-                out.sends.push((from, OK.into()));
-                Ok(())
-            } else {
-                Err(Refusal::AlreadyJoined(m.name.clone()))
-            };
+        if let Some(m) = self.members.get(&from)
+            && same_name(&m.name, name)
+        {
+            // A repeated join (the first OK was lost, say) is answered again
+            // and nobody is told twice.
+            out.sends.push((from, OK.into()));
+            return Ok(());
         }
         check_name(name)?;
         let key = name.to_lowercase();
         if self.by_name.contains_key(&key) {
             return Err(Refusal::NameTaken(name.to_string()));
         }
+        // A join with another name from an address that is in the room: the
+        // socket that joined is gone without a Q (killed, or its Q was lost)
+        // and the kernel gave its port to another one; or a client takes a
+        // new name. Either way this is a fresh member, not the old one: the
+        // old one leaves first, and the others are told.
+        if let Some(old) = self.remove(from) {
+            out.sends
+                .extend(self.broadcast(None, &self.lang.left(&old.name)));
+            out.events.push(Event::Left {
+                name: old.name,
+                addr: from,
+                members: self.members.len(),
+            });
+        }
         if self.members.len() >= self.limits.max_members {
             return Err(Refusal::RoomFull(self.limits.max_members));
+        }
+        if self.members_from(from) >= self.limits.max_per_host {
+            return Err(Refusal::HostFull {
+                host: host(from),
+                max: self.limits.max_per_host,
+            });
         }
         out.sends
             .extend(self.broadcast(None, &self.lang.joined(name)));
         out.sends.push((from, OK.into()));
-        self.by_name.insert(key, from);
-        self.members.insert(
+        self.insert(
             from,
             Member {
                 name: name.to_string(),
@@ -381,7 +446,7 @@ impl Room {
         let Some(text) = strip_name(rest, &member.name) else {
             return Err(Refusal::WrongName {
                 joined_as: member.name.clone(),
-                claimed: first_word(rest).to_string(),
+                claimed: quoted(first_word(rest)),
             });
         };
         let text = text.trim_start();
@@ -397,7 +462,7 @@ impl Room {
             // Nothing to leave. Unless the name is someone else's, say EXIT so
             // a client that was dropped (or never got in) can still exit cleanly.
             if !name.is_empty() && self.by_name.contains_key(&name.to_lowercase()) {
-                return Err(Refusal::Impersonation(name.to_string()));
+                return Err(Refusal::Impersonation(quoted(name)));
             }
             out.sends.push((from, EXIT.into()));
             return Ok(());
@@ -405,7 +470,7 @@ impl Room {
         if !name.is_empty() && !same_name(&member.name, name) {
             return Err(Refusal::WrongName {
                 joined_as: member.name.clone(),
-                claimed: name.to_string(),
+                claimed: quoted(name),
             });
         }
         let Some(member) = self.remove(from) else {
@@ -428,7 +493,7 @@ impl Room {
     fn stranger(&self, rest: &str) -> Refusal {
         let claimed = first_word(rest);
         if self.by_name.contains_key(&claimed.to_lowercase()) {
-            Refusal::Impersonation(claimed.to_string())
+            Refusal::Impersonation(quoted(claimed))
         } else {
             Refusal::NotMember
         }
@@ -462,9 +527,27 @@ impl Room {
             .collect()
     }
 
+    /// Adds `member` at `addr`; the only way in, so the name and host
+    /// tables always agree with `members`.
+    fn insert(&mut self, addr: SocketAddr, member: Member) {
+        self.by_name.insert(member.name.to_lowercase(), addr);
+        *self.hosts.entry(host(addr)).or_insert(0) += 1;
+        self.members.insert(addr, member);
+    }
+
+    /// Forgets the member at `addr` (leave, expiry, a fresh join from its
+    /// address): nothing of it stays behind for the next socket with that
+    /// address.
     fn remove(&mut self, addr: SocketAddr) -> Option<Member> {
         let member = self.members.remove(&addr)?;
         self.by_name.remove(&member.name.to_lowercase());
+        let h = host(addr);
+        if let Some(n) = self.hosts.get_mut(&h) {
+            *n -= 1;
+            if *n == 0 {
+                self.hosts.remove(&h);
+            }
+        }
         Some(member)
     }
 }
@@ -483,6 +566,8 @@ enum Request<'a> {
     Join(&'a str),
     Say(&'a str),
     Quit(&'a str),
+    /// `K [name]`: whatever follows is ignored.
+    KeepAlive,
 }
 
 fn parse(datagram: &[u8]) -> Result<Request<'_>, Refusal> {
@@ -494,6 +579,7 @@ fn parse(datagram: &[u8]) -> Result<Request<'_>, Refusal> {
         "L" => Ok(Request::Join(rest)),
         "C" => Ok(Request::Say(rest)),
         "Q" => Ok(Request::Quit(rest)),
+        KEEP_ALIVE => Ok(Request::KeepAlive),
         _ => Err(Refusal::Unknown),
     }
 }
@@ -544,8 +630,28 @@ fn first_word(s: &str) -> &str {
     s.split_whitespace().next().unwrap_or("")
 }
 
+/// A name taken from a request, as a refusal quotes it: cut to
+/// [`MAX_NAME_CHARS`] characters (with `…`), so no reply grows with the
+/// request.
+fn quoted(claimed: &str) -> String {
+    match claimed.char_indices().nth(MAX_NAME_CHARS) {
+        Some((end, _)) => format!("{}…", &claimed[..end]),
+        None => claimed.to_string(),
+    }
+}
+
+/// The host an address counts against for `max_per_host`: its IP address,
+/// with IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`, seen by a dual-stack
+/// socket) counted as the IPv4 host they are.
+pub fn host(addr: SocketAddr) -> IpAddr {
+    match addr.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// A duration as people say it: `300ms`, `45s`, `5m`, `2h`.
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
@@ -794,10 +900,271 @@ mod tests {
         let out = r.handle(addr(1), b"L Alice", t);
         assert_eq!(sent(&out), vec![(1, "OK".into())]);
         assert!(out.events.is_empty());
-        // Another name: refused, still alice.
-        let out = r.handle(addr(1), b"L alicia", t);
-        assert!(err(&out, 1).contains("already in the room as 'alice'"));
         assert_eq!(r.member(addr(1)), Some("alice"));
+    }
+
+    /// The address of a member that vanished without `Q` is handed to a new
+    /// socket (a reused ephemeral port). Its join with its own name is a
+    /// fresh member: the old one leaves, the others are told, and the new
+    /// one is not the old one.
+    #[test]
+    fn a_join_with_another_name_from_a_members_address_is_a_fresh_member() {
+        let (mut r, t) = abc();
+        let out = r.handle(addr(1), b"L dave", t);
+        assert_eq!(
+            sent(&out),
+            vec![
+                (1, "OK".into()),
+                (2, "alice left the room".into()),
+                (2, "dave joined the room".into()),
+                (3, "alice left the room".into()),
+                (3, "dave joined the room".into()),
+            ]
+        );
+        // Left, then joined, then the OK.
+        assert_eq!(out.sends.last(), Some(&(addr(1), b"OK".to_vec())));
+        let left = out
+            .sends
+            .iter()
+            .position(|(_, b)| b == b"alice left the room");
+        let joined = out
+            .sends
+            .iter()
+            .position(|(_, b)| b == b"dave joined the room");
+        assert!(left < joined, "{:?}", sent(&out));
+        assert!(matches!(
+            &out.events[..],
+            [Event::Left { name: a, .. }, Event::Joined { name: d, .. }] if a == "alice" && d == "dave"
+        ));
+        assert_eq!(r.member(addr(1)), Some("dave"));
+        assert_eq!(r.len(), 3);
+        // The new member is not alice, and alice's name is free.
+        let out = r.handle(addr(1), b"C alice it is me", t);
+        assert!(err(&out, 1).contains("joined as 'dave'"));
+        let out = r.handle(addr(9), b"L alice", t);
+        assert_eq!(out.sends.last(), Some(&(addr(9), b"OK".to_vec())));
+        // A refused name changes nothing: dave stays dave.
+        let out = r.handle(addr(1), b"L bob", t);
+        assert!(err(&out, 1).contains("name 'bob' is taken"));
+        let out = r.handle(addr(1), b"L Admin", t);
+        assert!(err(&out, 1).contains("reserved"));
+        assert_eq!(r.member(addr(1)), Some("dave"));
+        assert_eq!(r.len(), 4);
+    }
+
+    /// After a leave or an expiry, nothing of the member is left at its
+    /// address: the next datagram from it is a stranger's.
+    #[test]
+    fn a_departed_members_address_speaks_for_nobody() {
+        let mut r = Room::new(Limits {
+            idle_timeout: Some(Duration::from_secs(60)),
+            ..Limits::default()
+        });
+        let t = Instant::now();
+        r.handle(addr(1), b"L alice", t);
+        r.handle(addr(2), b"L bob", t);
+        r.handle(addr(1), b"Q alice", t);
+        r.handle(addr(3), b"L carol", t + Duration::from_secs(50));
+        // bob goes silent and is dropped at 61 s; carol stays.
+        r.handle(addr(3), b"K carol", t + Duration::from_secs(55));
+        let out = r.expire(t + Duration::from_secs(61));
+        assert!(matches!(&out.events[..], [Event::Dropped { name, .. }] if name == "bob"));
+        let later = t + Duration::from_secs(62);
+        for (port, name) in [(1, "alice"), (2, "bob")] {
+            let out = r.handle(addr(port), format!("C {name} still me").as_bytes(), later);
+            assert_eq!(
+                err(&out, port),
+                "ERR not in the room; join with L <name> first"
+            );
+            assert!(
+                r.handle(addr(port), format!("K {name}").as_bytes(), later)
+                    .sends
+                    .is_empty()
+            );
+            let out = r.handle(addr(port), format!("Q {name}").as_bytes(), later);
+            assert_eq!(sent(&out), vec![(port, "EXIT".into())]);
+            assert_eq!(
+                r.members_from(addr(port)),
+                usize::from(port),
+                "nothing left of {name}"
+            );
+            // A join with the same name is a new join: carol is told.
+            let out = r.handle(addr(port), format!("L {name}").as_bytes(), later);
+            assert_eq!(out.sends.last(), Some(&(addr(port), b"OK".to_vec())));
+            let told = (addr(3), format!("{name} joined the room").into_bytes());
+            assert!(out.sends.contains(&told), "{:?}", sent(&out));
+        }
+        assert_eq!(r.len(), 3);
+    }
+
+    #[test]
+    fn keep_alive_refreshes_and_is_never_answered() {
+        let mut r = Room::new(Limits {
+            idle_timeout: Some(Duration::from_secs(60)),
+            ..Limits::default()
+        });
+        let t0 = Instant::now();
+        r.handle(addr(1), b"L alice", t0);
+        r.handle(addr(2), b"L bob", t0);
+        for req in [
+            &b"K alice"[..],
+            b"K",
+            b"K\n",
+            b"K bob",
+            b"K anything at all",
+        ] {
+            let out = r.handle(addr(1), req, t0 + Duration::from_secs(50));
+            assert_eq!(
+                out,
+                Outcome::default(),
+                "{:?}",
+                String::from_utf8_lossy(req)
+            );
+        }
+        // From strangers too: nothing, and nothing changes.
+        let out = r.handle(addr(7), b"K alice", t0);
+        assert_eq!(out, Outcome::default());
+        let out = r.expire(t0 + Duration::from_secs(70));
+        assert!(matches!(&out.events[..], [Event::Dropped { name, .. }] if name == "bob"));
+        assert_eq!(r.members(), vec![(addr(1), "alice".to_string())]);
+    }
+
+    fn ip(s: &str, port: u16) -> SocketAddr {
+        SocketAddr::new(s.parse().unwrap(), port)
+    }
+
+    #[test]
+    fn one_host_holds_at_most_max_per_host() {
+        let mut r = Room::new(Limits {
+            max_members: 10,
+            max_per_host: 3,
+            ..Limits::default()
+        });
+        let t = Instant::now();
+        for p in 1..=3 {
+            let out = r.handle(ip("10.0.0.1", p), format!("L a{p}").as_bytes(), t);
+            assert_eq!(out.sends.last().map(|d| &d.1[..]), Some(&b"OK"[..]));
+        }
+        let out = r.handle(ip("10.0.0.1", 4), b"L a4", t);
+        assert_eq!(
+            out.sends,
+            vec![(
+                ip("10.0.0.1", 4),
+                b"ERR too many members from 10.0.0.1 (limit 3 per host)".to_vec()
+            )]
+        );
+        // The same host seen through a dual-stack socket is the same host.
+        let out = r.handle(ip("::ffff:10.0.0.1", 5), b"L a5", t);
+        assert!(
+            String::from_utf8_lossy(&out.sends[0].1).contains("from 10.0.0.1 (limit 3"),
+            "{:?}",
+            sent(&out)
+        );
+        // Another host is not affected; a leave frees a place; a fresh join
+        // from a member's address takes over its place instead of a new one.
+        let out = r.handle(ip("10.0.0.2", 1), b"L b1", t);
+        assert_eq!(out.sends.last().map(|d| &d.1[..]), Some(&b"OK"[..]));
+        r.handle(ip("10.0.0.1", 1), b"Q a1", t);
+        assert_eq!(r.members_from(ip("10.0.0.1", 9)), 2);
+        let out = r.handle(ip("10.0.0.1", 4), b"L a4", t);
+        assert_eq!(out.sends.last().map(|d| &d.1[..]), Some(&b"OK"[..]));
+        let out = r.handle(ip("10.0.0.1", 4), b"L a4-renamed", t);
+        assert_eq!(out.sends.last().map(|d| &d.1[..]), Some(&b"OK"[..]));
+        assert_eq!(r.members_from(ip("10.0.0.1", 9)), 3);
+        assert_eq!(r.members_from(ip("10.0.0.2", 9)), 1);
+        assert_eq!(r.len(), 4);
+        // The whole room full says so first.
+        let mut small = Room::new(Limits {
+            max_members: 2,
+            max_per_host: 2,
+            ..Limits::default()
+        });
+        small.handle(addr(1), b"L a", t);
+        small.handle(addr(2), b"L b", t);
+        let out = small.handle(ip("10.9.9.9", 3), b"L c", t);
+        assert!(err(&out, 3).contains("room is full (2 members)"));
+    }
+
+    /// Throwaway sockets from one host (1,100 of them) leave the room open
+    /// to everyone else.
+    #[test]
+    fn throwaway_sockets_from_one_host_do_not_fill_the_room() {
+        let mut r = Room::new(Limits::default());
+        let t = Instant::now();
+        let mut refused = 0;
+        for p in 0..1100u16 {
+            let out = r.handle(ip("192.0.2.7", 10_000 + p), format!("L x{p}").as_bytes(), t);
+            if out
+                .sends
+                .last()
+                .is_some_and(|d| d.1.starts_with(b"ERR too many members"))
+            {
+                refused += 1;
+            }
+        }
+        assert_eq!(
+            (r.len(), refused),
+            (DEFAULT_MAX_PER_HOST, 1100 - DEFAULT_MAX_PER_HOST)
+        );
+        let out = r.handle(ip("198.51.100.1", 5000), b"L alice", t);
+        assert_eq!(out.sends.last().map(|d| &d.1[..]), Some(&b"OK"[..]));
+    }
+
+    #[test]
+    fn silent_members_expire_by_default() {
+        let (mut r, t) = abc();
+        assert_eq!(r.limits().idle_timeout, Some(DEFAULT_IDLE_TIMEOUT));
+        assert!(r.expire(t + Duration::from_secs(599)).sends.is_empty());
+        let out = r.expire(t + Duration::from_secs(600));
+        assert_eq!(out.events.len(), 3);
+        assert!(r.is_empty());
+        assert_eq!(r.members_from(addr(1)), 0);
+    }
+
+    /// No reply grows with the request: the worst cases, in both languages,
+    /// fit [`MAX_REPLY`].
+    #[test]
+    fn replies_are_bounded() {
+        let widest = "𝄞".repeat(MAX_NAME_CHARS); // 4 bytes a character
+        let huge = "𝄞".repeat(20_000);
+        for lang in [Lang::En, Lang::Zh] {
+            let mut r = Room::new(Limits::default()).speaking(lang);
+            let t = Instant::now();
+            r.handle(addr(1), format!("L {widest}").as_bytes(), t);
+            let other = format!("{}x", &widest[..widest.len() - 4]);
+            r.handle(addr(2), format!("L {other}").as_bytes(), t);
+            let mut longest = 0;
+            for (port, req) in [
+                (1, format!("C {huge} hi")),
+                (1, format!("Q {huge}")),
+                (1, format!("C {other} hi")),
+                (1, format!("C {widest} {}", "y".repeat(100_000))),
+                (1, format!("C {widest} \u{1b}[2J")),
+                (3, format!("C {widest} hi")),
+                (3, format!("Q {widest}")),
+                (3, format!("C {huge} hi")),
+                (3, format!("L {widest}")),
+                (3, format!("L {huge}")),
+                (3, "L 管理员".to_string()),
+                (3, huge.clone()),
+                (3, String::new()),
+            ] {
+                for (to, bytes) in r.handle(addr(port), req.as_bytes(), t).sends {
+                    assert_eq!(to, addr(port), "only replies here");
+                    longest = longest.max(bytes.len());
+                }
+            }
+            let full = Refusal::HostFull {
+                host: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+                max: usize::MAX,
+            };
+            longest = longest.max(4 + lang.refusal(&full).len());
+            assert!(longest <= MAX_REPLY, "{lang:?}: {longest}");
+            assert!(
+                longest > 200,
+                "{lang:?}: the worst cases were reached ({longest})"
+            );
+        }
     }
 
     #[test]
@@ -898,8 +1265,12 @@ mod tests {
         assert!(matches!(&out.events[..], [Event::Dropped { name, .. }] if name == "alice"));
         assert_eq!(r.members(), vec![(addr(2), "bob".to_string())]);
         // Without an idle limit nobody is ever dropped.
-        let (mut r, t) = abc();
-        assert!(r.expire(t + Duration::from_secs(1 << 30)).sends.is_empty());
+        let mut r = Room::new(Limits {
+            idle_timeout: None,
+            ..Limits::default()
+        });
+        r.handle(addr(1), b"L alice", t0);
+        assert!(r.expire(t0 + Duration::from_secs(1 << 30)).sends.is_empty());
     }
 
     #[test]

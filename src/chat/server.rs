@@ -9,7 +9,7 @@ use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::room::{Datagram, Event, Limits, Refusal, Room};
+use super::room::{Datagram, Event, Limits, Refusal, Room, human};
 use super::wording::Lang;
 use anyhow::Context;
 use tracing::{info, warn};
@@ -217,13 +217,27 @@ pub fn serve(opts: &ServeOptions) -> anyhow::Result<()> {
     let goodbye = service.clone();
     start
         .note(format!(
-            "up to {} members, socket buffers {} KiB in / {} KiB out",
-            opts.limits.max_members,
+            "{}, socket buffers {} KiB in / {} KiB out",
+            describe(&opts.limits),
             rcv / 1024,
             snd / 1024,
         ))
         .on_stop(move || server::blocking::send_all(&console, &mut goodbye.closing()))
         .serve_datagrams(socket, service)
+}
+
+/// The limits as the startup line states them: `up to 1000 members, 16 per
+/// host, silent members dropped after 10m`.
+pub fn describe(limits: &Limits) -> String {
+    let mut s = format!("up to {} members", limits.max_members);
+    if limits.max_per_host < limits.max_members {
+        s.push_str(&format!(", {} per host", limits.max_per_host));
+    }
+    match limits.idle_timeout {
+        Some(d) => s.push_str(&format!(", silent members dropped after {}", human(d))),
+        None => s.push_str(", silent members never dropped"),
+    }
+    s
 }
 
 /// The operator's console: each line of `input` goes to every member as
@@ -322,6 +336,31 @@ mod tests {
         assert_eq!(out, vec![(a, b"OK".to_vec())]);
         assert_eq!(svc.members(), vec![(a, "alice".to_string())]);
         assert!(!svc.stateless());
+        // Silent members expire by default, so the sweep runs every second.
+        assert_eq!(svc.tick_interval(), Some(Duration::from_secs(1)));
+        let never = Limits {
+            idle_timeout: None,
+            ..Limits::default()
+        };
+        let svc = ChatService::new(Room::new(never), false);
         assert_eq!(svc.tick_interval(), None);
+    }
+
+    #[test]
+    fn the_startup_line_states_the_limits() {
+        assert_eq!(
+            describe(&Limits::default()),
+            "up to 1000 members, 16 per host, silent members dropped after 10m"
+        );
+        let open = Limits {
+            max_members: 50,
+            max_per_host: 50,
+            idle_timeout: None,
+            ..Limits::default()
+        };
+        assert_eq!(
+            describe(&open),
+            "up to 50 members, silent members never dropped"
+        );
     }
 }

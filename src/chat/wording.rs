@@ -101,8 +101,8 @@ impl fmt::Display for Zh<'_> {
             Refusal::NameReserved(n) => write!(f, "用户名 '{n}' 是保留的"),
             Refusal::NameInvalid(why) => write!(f, "用户名无效：{}", name_rule(why)),
             Refusal::RoomFull(max) => write!(f, "聊天室已满（{max} 人）"),
-            Refusal::AlreadyJoined(n) => {
-                write!(f, "你已经以 '{n}' 进入聊天室；先发送 Q {n} 才能换名字")
+            Refusal::HostFull { host, max } => {
+                write!(f, "来自 {host} 的成员太多（每台主机最多 {max} 个）")
             }
             Refusal::NotMember => write!(f, "你不在聊天室里；请先发送 L <名字> 进入"),
             Refusal::Impersonation(n) => {
@@ -145,6 +145,22 @@ mod tests {
         assert_eq!(Lang::Zh.said("小明", "你好"), "小明 说：你好");
         assert_eq!(Lang::Zh.left("小明"), "小明 退出了聊天室");
         assert_eq!(Lang::En.said("bob", "hi"), "bob: hi");
+    }
+
+    #[test]
+    fn the_per_host_refusal_in_both_languages() {
+        let full = Refusal::HostFull {
+            host: "10.0.0.1".parse().unwrap(),
+            max: 16,
+        };
+        assert_eq!(
+            Lang::En.refusal(&full),
+            "too many members from 10.0.0.1 (limit 16 per host)"
+        );
+        assert_eq!(
+            Lang::Zh.refusal(&full),
+            "来自 10.0.0.1 的成员太多（每台主机最多 16 个）"
+        );
     }
 
     #[test]

@@ -49,7 +49,14 @@ pub struct Member {
 impl Member {
     /// A socket that has not joined (yet).
     pub fn new(server: SocketAddr, name: &str) -> Member {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind member");
+        Member::bound(server, name, "127.0.0.1:0")
+    }
+
+    /// A socket bound to `local` (another loopback address such as
+    /// `127.0.0.2:0`, which is another host to the server, or a port a
+    /// departed member used) that has not joined (yet).
+    pub fn bound(server: SocketAddr, name: &str, local: &str) -> Member {
+        let sock = UdpSocket::bind(local).unwrap_or_else(|e| panic!("bind {local}: {e}"));
         Member {
             sock,
             server,

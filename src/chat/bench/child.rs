@@ -36,6 +36,10 @@ impl ChatServer {
         cmd.args(["chat", "serve", "--bind", "127.0.0.1", "--port", "0"])
             .args(["--model", model.name(), "--no-console"])
             .args(["--max-members", &members.to_string()])
+            // Every member is a socket on 127.0.0.1, one host to the room,
+            // and most of them only listen: lift the per-host bound and the
+            // idle limit, which are there for strangers, not for a benchmark.
+            .args(["--max-per-host", "0", "--idle-timeout", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

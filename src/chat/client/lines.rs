@@ -40,6 +40,7 @@ pub(super) fn run_lines(
         },
     };
     let receiver = spawn_receiver(&link, Arc::clone(&state), Sink::Stdout)?;
+    let keeper = link.keep_alive(&name, opts.keep_alive, &state)?;
     while let Some(line) = next_line(&lines, &state) {
         if line.trim() == "quit" {
             break;
@@ -56,6 +57,9 @@ pub(super) fn run_lines(
     }
     state.stop.store(true, Ordering::SeqCst);
     let _ = receiver.join();
+    if let Some(k) = keeper {
+        let _ = k.join();
+    }
     Ok(())
 }
 

@@ -1,18 +1,22 @@
 //! The network side of `netkit chat join`: the UDP [`Link`] to the server
-//! (join, say and leave, with their reply waits and retries) and the
-//! receiving thread ([`spawn_receiver`]) that shows what arrives through a
-//! [`Sink`].
+//! (join, say and leave, with their reply waits and retries), the receiving
+//! thread ([`spawn_receiver`]) that shows what arrives through a [`Sink`],
+//! and the keep-alive thread ([`Link::keep_alive`]) that sends `K <name>`
+//! after a stretch of silence so the server does not drop a member who only
+//! reads.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::editor::printable;
 use super::terminal::{Screen, lock};
 use super::{ClientError, State, io_err};
-use crate::chat::room::{EXIT, OK};
+use crate::chat::room::{EXIT, KEEP_ALIVE, OK, Refusal};
+use crate::chat::wording::Lang;
 use crate::sys;
 
 /// How long to wait for a reply before asking again, and how often to ask.
@@ -24,6 +28,8 @@ const TRIES: usize = 3;
 pub(super) struct Link {
     sock: UdpSocket,
     server: SocketAddr,
+    /// When we last sent anything: the keep-alive is due after a silence.
+    last_sent: Arc<Mutex<Instant>>,
 }
 
 impl Link {
@@ -35,7 +41,18 @@ impl Link {
         };
         let sock = UdpSocket::bind(any)?;
         sock.connect(server)?;
-        Ok(Link { sock, server })
+        Ok(Link {
+            sock,
+            server,
+            last_sent: Arc::new(Mutex::new(Instant::now())),
+        })
+    }
+
+    /// Sends one datagram, noting the time for the keep-alive.
+    fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        self.sock.send(bytes)?;
+        *self.last_sent.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        Ok(())
     }
 
     /// Sends `L name`; `Ok(Err(reason))` if the server refused the name.
@@ -47,8 +64,7 @@ impl Link {
             .set_read_timeout(Some(REPLY_WAIT))
             .map_err(io_err("socket"))?;
         for _ in 0..TRIES {
-            self.sock
-                .send(request.as_bytes())
+            self.send(request.as_bytes())
                 .map_err(io_err("sending to the server"))?;
             match self.sock.recv(&mut buf) {
                 Ok(n) => {
@@ -76,8 +92,7 @@ impl Link {
     }
 
     pub(super) fn say(&self, name: &str, text: &str) -> io::Result<()> {
-        self.sock.send(format!("C {name} {text}").as_bytes())?;
-        Ok(())
+        self.send(format!("C {name} {text}").as_bytes())
     }
 
     /// Sends `Q name` and waits briefly for `EXIT`, asking again if needed.
@@ -85,7 +100,7 @@ impl Link {
     pub(super) fn leave(&self, name: &str, state: &State) -> bool {
         state.leaving.store(true, Ordering::SeqCst);
         for _ in 0..TRIES {
-            if self.sock.send(format!("Q {name}").as_bytes()).is_err() {
+            if self.send(format!("Q {name}").as_bytes()).is_err() {
                 return false;
             }
             if state.wait_exited(Duration::from_millis(500)) {
@@ -94,6 +109,59 @@ impl Link {
         }
         false
     }
+
+    /// Starts the keep-alive thread for `name`: whenever nothing was sent
+    /// for `every`, it sends `K <name>`, which the server takes as a sign of
+    /// life and answers with nothing. It stops when the client leaves, and
+    /// for good when the server turns out not to know `K` (the receiver sees
+    /// its `ERR unknown request`). `None` for `every` starts nothing.
+    pub(super) fn keep_alive(
+        &self,
+        name: &str,
+        every: Option<Duration>,
+        state: &Arc<State>,
+    ) -> Result<Option<JoinHandle<()>>, ClientError> {
+        let Some(every) = every.filter(|d| !d.is_zero()) else {
+            return Ok(None);
+        };
+        let sock = self.sock.try_clone().map_err(io_err("socket"))?;
+        let last_sent = Arc::clone(&self.last_sent);
+        let state = Arc::clone(state);
+        let request = format!("{KEEP_ALIVE} {name}");
+        let nap = (every / 4).clamp(Duration::from_millis(10), Duration::from_millis(100));
+        std::thread::Builder::new()
+            .name("chat-keep-alive".into())
+            .spawn(move || {
+                loop {
+                    if state.stop.load(Ordering::SeqCst)
+                        || state.leaving.load(Ordering::SeqCst)
+                        || state.keep_alive_unknown.load(Ordering::SeqCst)
+                        || state.exited()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(nap);
+                    let mut last = last_sent.lock().unwrap_or_else(|e| e.into_inner());
+                    if last.elapsed() >= every {
+                        // A failed send (no server just now) is retried next time.
+                        state.keep_alive_sent.store(true, Ordering::SeqCst);
+                        let _ = sock.send(request.as_bytes());
+                        *last = Instant::now();
+                    }
+                }
+            })
+            .map(Some)
+            .map_err(io_err("starting the keep-alive thread"))
+    }
+}
+
+/// True for the answer a server that predates `K` gives it: `ERR unknown
+/// request` in either language. netkit's client sends nothing else such a
+/// server would not know, so this can only be the answer to a keep-alive.
+fn unknown_request(line: &str) -> bool {
+    [Lang::En, Lang::Zh]
+        .iter()
+        .any(|lang| line.strip_prefix("ERR ") == Some(lang.refusal(&Refusal::Unknown).as_str()))
 }
 
 /// Where received lines go.
@@ -145,6 +213,11 @@ pub(super) fn spawn_receiver(
                             state.set_exited();
                             return;
                         }
+                        if state.keep_alive_sent.load(Ordering::SeqCst) && unknown_request(text) {
+                            // An older server: no keep-alives, and no noise.
+                            state.keep_alive_unknown.store(true, Ordering::SeqCst);
+                            continue;
+                        }
                         sink.show(text);
                     }
                     Err(e) if sys::timed_out(&e) => {}
@@ -162,4 +235,26 @@ pub(super) fn spawn_receiver(
             }
         })
         .map_err(io_err("starting the receiver thread"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answer_of_a_server_without_keep_alive() {
+        assert!(unknown_request(
+            "ERR unknown request; use L <name>, C <name> <text> or Q <name>"
+        ));
+        assert!(unknown_request(&format!(
+            "ERR {}",
+            Lang::Zh.refusal(&Refusal::Unknown)
+        )));
+        assert!(!unknown_request(
+            "ERR not in the room; join with L <name> first"
+        ));
+        assert!(!unknown_request(
+            "bob: ERR unknown request; use L <name>, C <name> <text> or Q <name>"
+        ));
+    }
 }

@@ -7,14 +7,17 @@
 //! them. Elsewhere (a pipe, a script) it reads plain lines from stdin and
 //! prints incoming lines on stdout. `quit`, Ctrl-C, Ctrl-D on an empty line,
 //! end of input, SIGTERM or SIGHUP all leave cleanly: `Q name`, then a short
-//! wait for `EXIT`.
+//! wait for `EXIT`. While in the room it sends a keep-alive (`K name`) after
+//! every 30 s without sending anything, so a member who only reads is not
+//! dropped for silence.
 //!
 //! # Layout
 //!
 //! - `mod.rs`: [`JoinOptions`], [`ClientError`], [`join`] and the `State`
 //!   the client's threads share.
 //! - `editor.rs`: the pure [`LineEditor`], [`char_width`], [`printable`].
-//! - `link.rs`: the UDP link to the server and the receiving thread.
+//! - `link.rs`: the UDP link to the server, the receiving thread and the
+//!   keep-alive thread.
 //! - `terminal.rs`: raw mode, the screen and the terminal front end.
 //! - `lines.rs`: the line-mode front end (pipes, scripts).
 
@@ -44,7 +47,15 @@ pub struct JoinOptions {
     /// Run the line editor (stdin and stdout are terminals) rather than plain
     /// line mode.
     pub terminal: bool,
+    /// Send `K name` after this long without sending anything (`None`:
+    /// never).
+    pub keep_alive: Option<Duration>,
 }
+
+/// How long the client may be silent before it sends a keep-alive: a
+/// twentieth of the server's default idle limit (10 minutes), so even a few
+/// lost keep-alives in a row cost nothing.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 impl JoinOptions {
     /// Options for `server`, using the line editor when stdin and stdout are
@@ -54,6 +65,7 @@ impl JoinOptions {
             server,
             name,
             terminal: io::stdin().is_terminal() && io::stdout().is_terminal(),
+            keep_alive: Some(DEFAULT_KEEP_ALIVE),
         }
     }
 }
@@ -110,6 +122,12 @@ struct State {
     leaving: AtomicBool,
     /// Set when `EXIT` arrived.
     exit: Mutex<bool>,
+    /// Set once a keep-alive went out, so an `ERR unknown request` that
+    /// follows is its answer.
+    keep_alive_sent: AtomicBool,
+    /// Set when the server answered a keep-alive with `ERR unknown request`
+    /// (it predates `K`): no more keep-alives.
+    keep_alive_unknown: AtomicBool,
     /// Wakes whoever waits for `EXIT`.
     exit_cv: Condvar,
 }

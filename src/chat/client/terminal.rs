@@ -132,6 +132,7 @@ pub(super) fn run_terminal(
         s.print_above(&format!("joined as {name}"));
     }
     let receiver = spawn_receiver(&link, Arc::clone(&state), Sink::Screen(Arc::clone(&screen)))?;
+    let keeper = link.keep_alive(&name, opts.keep_alive, &state)?;
     while let Some(line) = read_line(&screen, &state).map_err(io_err("reading the terminal"))? {
         if line.trim() == "quit" {
             break;
@@ -152,6 +153,9 @@ pub(super) fn run_terminal(
     });
     state.stop.store(true, Ordering::SeqCst);
     let _ = receiver.join();
+    if let Some(k) = keeper {
+        let _ = k.join();
+    }
     drop(raw);
     Ok(())
 }
