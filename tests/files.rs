@@ -646,3 +646,23 @@ fn pipelined_downloads_that_are_never_read_hold_few_descriptors() {
         drop(hostile);
     }
 }
+
+/// Upload names that display as something else (a U+202E right-to-left
+/// override, a zero-width space) are refused like any other bad name.
+#[test]
+fn deceptive_upload_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path(), &["--model", "thread", "--writable"]);
+    let mut s = raw(&server);
+    for name in ["gpj\u{202E}.exe", "a\u{200B}b.txt"] {
+        let reply = ask(&mut s, format!("P {name} 3").as_bytes());
+        assert!(
+            reply.starts_with("ERR file name must not contain invisible"),
+            "{name:?}: {reply}"
+        );
+    }
+    assert_eq!(ask(&mut s, b"P plain.txt 3"), "OK");
+    s.write_all(b"abc").unwrap();
+    assert_eq!(recv(&mut s).as_deref(), Some("OK 3"));
+    assert_eq!(names(dir.path()), ["plain.txt"]);
+}

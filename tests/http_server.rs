@@ -1108,3 +1108,35 @@ fn symlinks_cannot_reveal_hidden_files_and_files_are_not_directories() {
         assert_eq!(get(h.tcp(), "/env-link", &[]).body, b"TOKEN=1");
     }
 }
+
+/// Chunked framing is strict: a bare LF or a malformed trailer is 400 (and
+/// the connection closed), a well-formed trailer is accepted.
+#[test]
+fn chunked_framing_is_strict() {
+    let site = Site::new("chunked");
+    let s = http(&site, "epoll", &[]);
+    let post = |body: &[u8]| {
+        let (mut w, mut r) = raw(s.tcp());
+        let mut req =
+            b"POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        req.extend_from_slice(body);
+        w.write_all(&req).unwrap();
+        read_resp(&mut r, false).map(|r| (r.status, r.body))
+    };
+    assert_eq!(
+        post(b"3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n"),
+        Some((200, b"abc".to_vec()))
+    );
+    for bad in [
+        &b"3\nabc\r\n0\r\n\r\n"[..],
+        b"3\r\nabc\n0\r\n\r\n",
+        b"3\r\nabc\r\n0\r\nno colon\r\n\r\n",
+    ] {
+        assert_eq!(
+            post(bad).map(|r| r.0),
+            Some(400),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}

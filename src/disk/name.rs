@@ -26,6 +26,11 @@ pub enum NameError {
     /// Contains NUL or another control character (tab and newline would break listings).
     #[error("file name must not contain control characters")]
     Control,
+    /// Contains a character that reorders or hides text (bidirectional
+    /// controls such as U+202E, zero-width characters): a name that displays
+    /// as something it is not (`gpj.exe` shown as `exe.jpg`).
+    #[error("file name must not contain invisible or text-direction characters")]
+    Invisible,
     /// Starts or ends with white space.
     #[error("file name must not start or end with a space")]
     Spaces,
@@ -51,10 +56,22 @@ pub fn check(name: &str) -> Result<(), NameError> {
     if name.chars().any(char::is_control) {
         return Err(NameError::Control);
     }
+    if name.chars().any(deceptive) {
+        return Err(NameError::Invisible);
+    }
     if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
         return Err(NameError::Spaces);
     }
     Ok(())
+}
+
+/// Characters that change how the text around them displays without being
+/// seen: bidirectional marks, embeddings, overrides and isolates, zero-width
+/// spaces and joiners, the byte order mark.
+pub fn deceptive(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -83,6 +100,9 @@ mod tests {
         assert_eq!(check("a\0b"), Err(NameError::Control));
         assert_eq!(check("a\nb"), Err(NameError::Control));
         assert_eq!(check("a\tb"), Err(NameError::Control));
+        assert_eq!(check("gpj\u{202E}.exe"), Err(NameError::Invisible));
+        assert_eq!(check("a\u{200B}b"), Err(NameError::Invisible));
+        assert_eq!(check("a\u{2067}b"), Err(NameError::Invisible));
         assert_eq!(check(" a"), Err(NameError::Spaces));
         assert_eq!(check("a "), Err(NameError::Spaces));
     }

@@ -276,6 +276,27 @@ fn valid_host(host: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct ChunkedDecoder {
     state: ChunkState,
+    /// Trailer bytes seen so far (bounded by [`MAX_TRAILERS`]).
+    trailer_bytes: usize,
+}
+
+/// Most bytes of trailer fields accepted after the last chunk (they are
+/// checked, then dropped: no handler sees them).
+pub const MAX_TRAILERS: usize = 8192;
+
+/// A trailer line is `name: value`: a token, a colon, and a value without
+/// control characters other than tab (RFC 9110 5.1, 5.5).
+fn valid_field_line(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    !name.is_empty()
+        && name.iter().all(|&b| tchar(b))
+        && value
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -325,7 +346,11 @@ impl ChunkedDecoder {
                         return Ok(Chunked::More(pos));
                     };
                     let line = &input[pos..pos + nl];
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    // Lines end in CRLF; a bare LF is refused (RFC 9112 7.1:
+                    // lenient framing is how requests get smuggled).
+                    let Some(line) = line.strip_suffix(b"\r") else {
+                        return Ok(Chunked::Invalid);
+                    };
                     pos += nl + 1;
                     match self.state {
                         ChunkState::DataEnd => {
@@ -337,10 +362,23 @@ impl ChunkedDecoder {
                         ChunkState::Trailer => {
                             if line.is_empty() {
                                 self.state = ChunkState::Done;
+                            } else {
+                                self.trailer_bytes += line.len() + 2;
+                                if self.trailer_bytes > MAX_TRAILERS || !valid_field_line(line) {
+                                    return Ok(Chunked::Invalid);
+                                }
                             }
                         }
                         _ => {
-                            let size_part = line.split(|&b| b == b';').next().unwrap_or(b"");
+                            let mut parts = line.splitn(2, |&b| b == b';');
+                            let size_part = parts.next().unwrap_or(b"");
+                            // Extensions are ignored, but must not hide controls.
+                            if parts
+                                .next()
+                                .is_some_and(|ext| ext.iter().any(|&b| b < 0x20 && b != b'\t'))
+                            {
+                                return Ok(Chunked::Invalid);
+                            }
                             let Ok(text) = std::str::from_utf8(size_part) else {
                                 return Ok(Chunked::Invalid);
                             };
@@ -563,6 +601,36 @@ mod tests {
         assert_eq!(
             d.feed(b"2\r\nabX\r\n", &mut Vec::new(), 100),
             Ok(Chunked::Invalid)
+        );
+        // Bare LF anywhere in the framing, malformed or oversized trailers.
+        let trailers = format!("0\r\n{}\r\n", "X-Pad: aaaaaaaa\r\n".repeat(600));
+        for bad in [
+            &b"4\nWiki\r\n0\r\n\r\n"[..],
+            b"4\r\nWiki\n0\r\n\r\n",
+            b"4\r\nWiki\r\n0\n\r\n",
+            b"0\r\n\n",
+            b"0\r\nnot a field\r\n\r\n",
+            b"0\r\n: no name\r\n\r\n",
+            b"0\r\nX-T: a\x01b\r\n\r\n",
+            b"4;a\x00b\r\nWiki\r\n0\r\n\r\n",
+            trailers.as_bytes(),
+        ] {
+            let mut d = ChunkedDecoder::default();
+            assert_eq!(
+                d.feed(bad, &mut Vec::new(), 100),
+                Ok(Chunked::Invalid),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let mut d = ChunkedDecoder::default();
+        assert_eq!(
+            d.feed(
+                b"0\r\nX-Checksum: abc\r\nX-B:\t1\r\n\r\n",
+                &mut Vec::new(),
+                100
+            ),
+            Ok(Chunked::Done(30))
         );
     }
 }

@@ -93,13 +93,16 @@ impl Validators {
         Precondition::Proceed
     }
 
-    /// True if a `Range` header may be honoured given `If-Range` (absent, or
-    /// naming our exact ETag or Last-Modified date).
-    pub(super) fn if_range_allows(&self, if_range: Option<&str>) -> bool {
+    /// True if a `Range` header may be honoured given `If-Range` at `now`
+    /// (seconds since the epoch): absent, our exact (strong) ETag, or our
+    /// Last-Modified date when that is a strong validator, i.e. at least a
+    /// second before now (RFC 9110 13.1.5, 8.8.2.2): a file changed within
+    /// the current second could change again under the same date.
+    pub(super) fn if_range_allows(&self, if_range: Option<&str>, now: u64) -> bool {
         match if_range {
             None => true,
-            Some(v) if v.starts_with('"') => v == self.etag,
-            Some(v) => v == self.last_modified,
+            Some(v) if v.starts_with('"') || v.starts_with("W/") => v == self.etag,
+            Some(v) => v == self.last_modified && self.mtime_secs < now,
         }
     }
 }
@@ -194,10 +197,14 @@ mod tests {
     #[test]
     fn if_range() {
         let v = validators();
-        assert!(v.if_range_allows(None));
-        assert!(v.if_range_allows(Some(&v.etag.clone())));
-        assert!(!v.if_range_allows(Some("\"other\"")));
-        assert!(v.if_range_allows(Some("Sun, 06 Nov 1994 08:49:37 GMT")));
-        assert!(!v.if_range_allows(Some("Sun, 06 Nov 1994 08:49:38 GMT")));
+        let later = v.mtime_secs + 10;
+        assert!(v.if_range_allows(None, later));
+        assert!(v.if_range_allows(Some(&v.etag.clone()), later));
+        assert!(!v.if_range_allows(Some(&format!("W/{}", v.etag)), later));
+        assert!(!v.if_range_allows(Some("\"other\""), later));
+        assert!(v.if_range_allows(Some("Sun, 06 Nov 1994 08:49:37 GMT"), later));
+        assert!(!v.if_range_allows(Some("Sun, 06 Nov 1994 08:49:38 GMT"), later));
+        // Modified within the current second: the date is weak, the range is ignored.
+        assert!(!v.if_range_allows(Some("Sun, 06 Nov 1994 08:49:37 GMT"), v.mtime_secs));
     }
 }

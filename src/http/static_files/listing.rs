@@ -147,12 +147,20 @@ fn html(rel: &Path, list: &[Entry]) -> String {
         html.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
     }
     for e in list {
-        let shown = String::from_utf8_lossy(&e.name);
-        let shown = if e.is_dir {
-            format!("{shown}/")
-        } else {
-            shown.into_owned()
-        };
+        // Names that would display as something else (a U+202E turning
+        // `gpj.exe` into `exe.jpg`) show their hidden characters as U+FFFD;
+        // the link still names the file exactly.
+        let shown: String = String::from_utf8_lossy(&e.name)
+            .chars()
+            .map(|c| {
+                if crate::disk::name::deceptive(c) {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let shown = if e.is_dir { format!("{shown}/") } else { shown };
         let size = if e.is_dir {
             "-".to_string()
         } else {
@@ -243,5 +251,12 @@ mod tests {
              <td>Sun, 06 Nov 1994 08:49:37 GMT</td>"
         ));
         assert!(page.ends_with("</table>\n</body></html>\n"));
+    }
+
+    #[test]
+    fn names_that_display_as_something_else_are_shown_with_their_hidden_characters() {
+        let page = html(Path::new(""), &[entry("gpj\u{202E}.exe", false, 1)]);
+        assert!(page.contains(">gpj\u{FFFD}.exe</a>"), "{page}");
+        assert!(page.contains("href=\"gpj%E2%80%AE.exe\""), "{page}");
     }
 }

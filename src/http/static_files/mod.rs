@@ -177,9 +177,9 @@ impl StaticFiles {
         };
 
         // Range requests, unless If-Range says the client's copy is stale.
-        let range_header = req
-            .header("range")
-            .filter(|_| validators.if_range_allows(req.header("if-range")));
+        let range_header = req.header("range").filter(|_| {
+            validators.if_range_allows(req.header("if-range"), crate::human::now_unix() as u64)
+        });
         if let Some(spec) = range_header {
             match range::parse_ranges(spec, size) {
                 Ranges::Ignore => {}
