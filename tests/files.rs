@@ -666,3 +666,48 @@ fn deceptive_upload_names_are_refused() {
     assert_eq!(recv(&mut s).as_deref(), Some("OK 3"));
     assert_eq!(names(dir.path()), ["plain.txt"]);
 }
+
+/// An upload still arriving when the shutdown grace period ends gets an
+/// `ERR` saying it was not stored (not just a closed connection), and leaves
+/// no file behind.
+#[test]
+fn upload_cut_by_shutdown_gets_err() {
+    for model in ["fork", "thread", "epoll", "async"] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_str().unwrap().to_string();
+        let mut server = Running(Server::start(&[
+            "files",
+            "serve",
+            &root,
+            "--port",
+            "0",
+            "--writable",
+            "--model",
+            model,
+            "--shutdown-timeout",
+            "500ms",
+        ]));
+        let mut s = raw(&server);
+        assert_eq!(ask(&mut s, b"P big.bin 10000000"), "OK");
+        s.write_all(&payload(100_000, 3)).unwrap();
+        assert!(eventually(Duration::from_secs(5), || names(dir.path())
+            .len()
+            == 1));
+        server.signal(libc::SIGTERM);
+        let reply = recv(&mut s);
+        assert_eq!(
+            reply.as_deref(),
+            Some("ERR the server is shutting down; the upload was not stored"),
+            "{model}"
+        );
+        assert!(
+            server.wait_exit(Duration::from_secs(10)).is_some(),
+            "{model}"
+        );
+        assert!(
+            eventually(Duration::from_secs(5), || names(dir.path()).is_empty()),
+            "{model}: left {:?}",
+            names(dir.path())
+        );
+    }
+}

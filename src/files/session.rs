@@ -107,6 +107,17 @@ impl Session for FilesSession {
         input.len()
     }
 
+    fn on_shutdown(&mut self, out: &mut Output) {
+        if self.upload.take().is_some() {
+            // Dropping the upload removes its temporary file.
+            reply_err(
+                out,
+                "the server is shutting down; the upload was not stored",
+            );
+        }
+        self.close(out);
+    }
+
     fn on_eof(&mut self, out: &mut Output) {
         self.upload = None; // an unfinished upload is discarded (its Drop removes the file)
         out.close();

@@ -243,6 +243,12 @@ impl Session for HttpSession {
         self.accepted = Some(at);
     }
 
+    fn on_shutdown(&mut self, out: &mut Output) {
+        if !self.done && self.started.is_some() {
+            self.fail(503, "the server is shutting down", out);
+        }
+    }
+
     fn on_deadline(&mut self, out: &mut Output) {
         if self.started.is_none() && matches!(self.state, State::Head) {
             // Nothing of a request arrived: nothing to answer, just close.

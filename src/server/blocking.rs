@@ -176,6 +176,9 @@ pub fn run_session<S: Session>(conn: Connection, session: S) -> io::Result<()> {
             Err(_) => break,
         }
     }
+    if shutdown.past_deadline(shutdown_timeout) {
+        core.last_word(fd);
+    }
     sys::graceful_close(fd);
     Ok(())
 }

@@ -175,6 +175,12 @@ impl<S: Session> Conn<S> {
     }
 
     /// Closes the socket politely (FIN, then discard late input).
+    /// The shutdown grace period is over: the session's last word, written
+    /// as far as the socket takes it (see [`SessionCore::last_word`]).
+    pub fn last_word(&mut self) {
+        self.core.last_word(self.stream.as_fd());
+    }
+
     pub fn close(self) {
         sys::graceful_close(self.stream.as_fd());
     }

@@ -93,6 +93,12 @@ pub trait Session: Send + 'static {
         None
     }
 
+    /// The server is stopping and its grace period ended while this session
+    /// was not idle (an upload still arriving, say). It may queue a last word
+    /// (an `ERR` saying the upload was not stored); the driver writes what
+    /// the socket takes at once, then closes. The default says nothing.
+    fn on_shutdown(&mut self, _out: &mut Output) {}
+
     /// Called once [`Session::deadline`] has passed. The default closes the
     /// connection; a session may first write an error response.
     fn on_deadline(&mut self, out: &mut Output) {

@@ -180,6 +180,22 @@ impl<S: Session> SessionCore<S> {
         self.deadline().is_some_and(|d| now >= d)
     }
 
+    /// The shutdown grace period is over: a session that is not idle gets its
+    /// last word ([`Session::on_shutdown`]), and what the socket `fd` takes at
+    /// once of the output is written. The connection is closed after this.
+    pub fn last_word(&mut self, fd: BorrowedFd<'_>) {
+        if !self.session.is_idle() {
+            self.session.on_shutdown(&mut self.out);
+        }
+        // Bounded: a blocking socket has a send timeout of one tick.
+        for _ in 0..16 {
+            match self.out.write_to(fd) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
+    }
+
     /// The session's deadline passed: it may queue a last reply, then the
     /// connection closes once that is written.
     pub fn expire(&mut self) {

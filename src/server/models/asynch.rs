@@ -278,7 +278,11 @@ async fn run_conn<T: AsyncSock, S: Session>(
             }
             _ = &mut timer => {
                 let now = Instant::now();
-                if stop_due.is_some_and(|d| now >= d) || now >= last_read + idle_for {
+                if stop_due.is_some_and(|d| now >= d) {
+                    core.last_word(fd);
+                    break;
+                }
+                if now >= last_read + idle_for {
                     break;
                 }
                 idle_check = last_read + idle_for;

@@ -236,8 +236,11 @@ impl<'s, S: Service> Table<'s, S> {
                     continue;
                 }
             }
-            if let Some(conn) = self.remove(key) {
+            if let Some(mut conn) = self.remove(key) {
                 changed(key, conn.fd(), Want::Close);
+                if force {
+                    conn.last_word();
+                }
                 conn.close();
             }
         }
