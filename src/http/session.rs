@@ -7,6 +7,7 @@
 //! 413 body too large, 414/431 oversized heads, 408 when a started request
 //! head or body does not complete within the header timeout (slowloris).
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,6 +82,7 @@ impl Service for HttpService {
             state: State::Head,
             started: None,
             accepted: None,
+            unlogged: VecDeque::new(),
             header_timeout: self.header_timeout,
             done: false,
         }
@@ -115,6 +117,18 @@ pub struct HttpSession {
     header_timeout: Duration,
     /// The connection is closing: ignore further input.
     done: bool,
+    /// Replies queued but not yet (completely) written, for the access log.
+    unlogged: VecDeque<Unlogged>,
+}
+
+/// An access-log line waiting for its reply to leave.
+struct Unlogged {
+    line: String,
+    status: u16,
+    /// Where the reply ends in the output's byte count.
+    end: u64,
+    /// The body's length.
+    body: u64,
 }
 
 impl Session for HttpSession {
@@ -243,6 +257,18 @@ impl Session for HttpSession {
         self.accepted = Some(at);
     }
 
+    fn on_drained(&mut self, out: &Output) {
+        if !self.unlogged.is_empty() {
+            self.log_sent(out, false);
+        }
+    }
+
+    fn on_close(&mut self, out: &Output) {
+        if !self.unlogged.is_empty() {
+            self.log_sent(out, true);
+        }
+    }
+
     fn on_shutdown(&mut self, out: &mut Output) {
         if !self.done && self.started.is_some() {
             self.fail(503, "the server is shutting down", out);
@@ -287,23 +313,47 @@ impl HttpSession {
                     "HTTP/1.1"
                 }
             );
-            self.log_line(
-                &line,
-                resp.status,
-                if req.method == "HEAD" {
-                    0
-                } else {
-                    resp.body_len()
-                },
-            );
+            let body = if req.method == "HEAD" {
+                0
+            } else {
+                resp.body_len()
+            };
+            let status = resp.status;
+            resp.encode(req.method == "HEAD", keep, out);
+            // Logged once the reply has left, with the body bytes that did.
+            self.unlogged.push_back(Unlogged {
+                line,
+                status,
+                end: out.queued_total(),
+                body,
+            });
+        } else {
+            resp.encode(req.method == "HEAD", keep, out);
         }
-        resp.encode(req.method == "HEAD", keep, out);
         if !keep {
             out.close();
             self.done = true;
         }
         self.started = None;
         self.accepted = None;
+    }
+
+    /// Logs the replies that have left (all of them when `closing`, with the
+    /// body bytes that were actually written: a download cut at 1 MB is
+    /// logged as 1 MB, not as the whole file).
+    fn log_sent(&mut self, out: &Output, closing: bool) {
+        let written = out.written_total();
+        while let Some(u) = self.unlogged.front() {
+            let sent = if written >= u.end {
+                u.body
+            } else if closing {
+                u.body.min(written.saturating_sub(u.end - u.body))
+            } else {
+                return;
+            };
+            let u = self.unlogged.pop_front().expect("front exists");
+            self.log_line(&u.line, u.status, sent);
+        }
     }
 
     fn log_line(&self, request_line: &str, status: u16, bytes: u64) {

@@ -38,7 +38,7 @@ pub enum Want {
 }
 
 /// One connection served by an event loop.
-pub struct Conn<S> {
+pub struct Conn<S: Session> {
     /// The non-blocking socket.
     pub stream: Stream,
     /// The session with its held input and queued output.

@@ -58,6 +58,10 @@ pub struct Output {
     pending: usize,
     /// File regions queued (each holds an open file).
     files: usize,
+    /// Bytes ever queued, and ever written (or taken): a session compares
+    /// the two to know how much of a reply actually left.
+    queued_total: u64,
+    written_total: u64,
     close: bool,
 }
 
@@ -76,6 +80,7 @@ impl Output {
             return;
         }
         self.pending += bytes.len();
+        self.queued_total += bytes.len() as u64;
         if let Some(Chunk::Bytes { buf, .. }) = self.chunks.back_mut()
             && buf.len() + bytes.len() <= COALESCE_LIMIT
         {
@@ -94,6 +99,7 @@ impl Output {
             return;
         }
         self.pending += buf.len();
+        self.queued_total += buf.len() as u64;
         self.chunks.push_back(Chunk::Bytes { buf, pos: 0 });
     }
 
@@ -104,6 +110,7 @@ impl Output {
         }
         self.pending = self.pending.saturating_add(len as usize);
         self.files += 1;
+        self.queued_total += len;
         self.chunks.push_back(Chunk::File { file, offset, len });
     }
 
@@ -120,6 +127,17 @@ impl Output {
     /// Bytes still waiting to be written.
     pub fn pending(&self) -> usize {
         self.pending
+    }
+
+    /// Bytes queued since the output was made.
+    pub fn queued_total(&self) -> u64 {
+        self.queued_total
+    }
+
+    /// Bytes written to the socket (or taken with [`Output::take`]) since
+    /// the output was made; `queued_total() - written_total()` never left.
+    pub fn written_total(&self) -> u64 {
+        self.written_total
     }
 
     /// File regions still queued: each holds its file open, so a session
@@ -139,6 +157,7 @@ impl Output {
     pub fn take(&mut self) -> Vec<Queued> {
         self.pending = 0;
         self.files = 0;
+        self.written_total = self.queued_total;
         self.chunks
             .drain(..)
             .map(|c| match c {
@@ -185,6 +204,7 @@ impl Output {
     /// Records that `n` bytes of the front chunk were written, dropping it when done.
     pub(crate) fn advance(&mut self, n: usize) {
         self.pending = self.pending.saturating_sub(n);
+        self.written_total += n as u64;
         let done = match self.chunks.front_mut() {
             Some(Chunk::Bytes { buf, pos }) => {
                 *pos += n;

@@ -93,6 +93,15 @@ pub trait Session: Send + 'static {
         None
     }
 
+    /// The output has just been written out completely (`out` is empty):
+    /// a session that reports on what was sent (an access log) learns here
+    /// that a reply left. The default does nothing.
+    fn on_drained(&mut self, _out: &Output) {}
+
+    /// The connection is over (closed by either side, or dropped): the last
+    /// call a session gets; `out` tells what was written of what it queued.
+    fn on_close(&mut self, _out: &Output) {}
+
     /// The server is stopping and its grace period ended while this session
     /// was not idle (an upload still arriving, say). It may queue a last word
     /// (an `ERR` saying the upload was not stored); the driver writes what

@@ -36,7 +36,7 @@ pub const HIGH_WATER: usize = 256 * 1024;
 pub struct Overflow;
 
 /// One connection's session with its held input and queued output.
-pub struct SessionCore<S> {
+pub struct SessionCore<S: Session> {
     /// The protocol.
     session: S,
     /// Input the session has not consumed yet (empty between requests for most sessions).
@@ -136,8 +136,12 @@ impl<S: Session> SessionCore<S> {
     /// delivers a pending EOF, and checks the held input's bound.
     pub fn settle(&mut self) -> Result<(), Overflow> {
         loop {
-            if self.out.wants_close() || !self.out.is_empty() {
+            if !self.out.is_empty() {
                 return Ok(()); // write first
+            }
+            self.session.on_drained(&self.out);
+            if self.out.wants_close() {
+                return Ok(());
             }
             if self.reoffer && !self.held.is_empty() {
                 self.reoffer = false;
@@ -214,6 +218,15 @@ impl<S: Session> SessionCore<S> {
             self.held = Vec::new(); // give the memory back while idle
         }
         used
+    }
+}
+
+impl<S> Drop for SessionCore<S>
+where
+    S: Session,
+{
+    fn drop(&mut self) {
+        self.session.on_close(&self.out);
     }
 }
 
