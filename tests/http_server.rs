@@ -999,7 +999,9 @@ fn out_of_descriptors_answers_503_and_pauses_accepting() {
             "{model}: {}",
             s.log()
         );
-        let busy = ask(&mut w, &mut r, "/hello.txt");
+        // A file not looked up before needs a descriptor (one looked up
+        // within the file cache's lifetime would still be served).
+        let busy = ask(&mut w, &mut r, "/docs/b.txt");
         assert_eq!(busy.status, 503, "{model}: {busy:?}");
         assert_eq!(busy.header("retry-after"), Some("1"), "{model}");
         assert_eq!(ask(&mut w, &mut r, "/api/time").status, 200, "{model}");
@@ -1178,4 +1180,60 @@ fn access_log_counts_bytes_actually_sent() {
             .log()
             .contains("\"GET /hello.txt HTTP/1.1\" 200 12")));
     }
+}
+
+/// The open-file cache (`--file-cache`) is only ever late, never wrong: a
+/// file changed, deleted, renamed over or replaced by a symlink out of the
+/// root is seen within the cache's lifetime on every model, and with
+/// `--file-cache 0` at once.
+#[test]
+fn file_cache_sees_every_change_within_its_lifetime() {
+    let site = Site::new("fcache");
+    let d = site.dir.clone();
+    let outside = d.with_extension("outside").join("secret.txt");
+    let within = Duration::from_secs(3);
+    for model in ["epoll", "thread", "prefork", "async"] {
+        let s = http(&site, model, &["--file-cache", "300ms"]);
+        let body = |path: &str| {
+            let r = get(s.tcp(), path, &[]);
+            (r.status, String::from_utf8_lossy(&r.body).into_owned())
+        };
+        std::fs::write(d.join("c.txt"), "one").unwrap();
+        assert!(
+            eventually(within, || body("/c.txt") == (200, "one".into())),
+            "{model}"
+        );
+        std::fs::write(d.join("c.txt"), "two!").unwrap();
+        assert!(
+            eventually(within, || body("/c.txt") == (200, "two!".into())),
+            "{model}: change"
+        );
+        std::fs::write(d.join("c.new"), "three").unwrap();
+        std::fs::rename(d.join("c.new"), d.join("c.txt")).unwrap();
+        assert!(
+            eventually(within, || body("/c.txt") == (200, "three".into())),
+            "{model}: rename"
+        );
+        std::fs::remove_file(d.join("c.txt")).unwrap();
+        assert!(
+            eventually(within, || body("/c.txt").0 == 404),
+            "{model}: delete"
+        );
+        std::os::unix::fs::symlink(&outside, d.join("c.txt")).unwrap();
+        assert!(
+            eventually(within, || body("/c.txt").0 == 404),
+            "{model}: symlink out"
+        );
+        // Never served what a lookup refuses, however often it is asked.
+        for _ in 0..20 {
+            assert_ne!(body("/c.txt").1, "outside secret", "{model}");
+        }
+        std::fs::remove_file(d.join("c.txt")).unwrap();
+    }
+    // Without the cache a change is seen by the very next request.
+    let s = http(&site, "epoll", &["--file-cache", "0"]);
+    std::fs::write(d.join("n.txt"), "a").unwrap();
+    assert_eq!(get(s.tcp(), "/n.txt", &[]).body, b"a");
+    std::fs::write(d.join("n.txt"), "b").unwrap();
+    assert_eq!(get(s.tcp(), "/n.txt", &[]).body, b"b");
 }

@@ -81,6 +81,13 @@ impl App {
         Ok(self)
     }
 
+    /// Reuses each static-file lookup for `ttl` (default 1 s; zero: look up
+    /// on every request). See [`StaticFiles::file_cache`].
+    pub fn file_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.files = self.files.map(|f| f.file_cache(ttl));
+        self
+    }
+
     /// The static root, if any.
     pub fn files(&self) -> Option<&StaticFiles> {
         self.files.as_ref()

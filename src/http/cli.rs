@@ -33,6 +33,10 @@ pub struct HttpArgs {
     /// Largest request body accepted (bytes)
     #[arg(long, default_value_t = 1 << 20)]
     pub max_body: u64,
+    /// Reuse a file's lookup (open file, metadata) this long: a change on
+    /// disk is served within it; 0 looks up on every request
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub file_cache: Duration,
     /// Time a started request has to arrive completely (answered with 408 after)
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub header_timeout: Duration,
@@ -57,7 +61,8 @@ pub fn run(args: HttpArgs) -> Result<()> {
     let stats = Arc::new(Stats::default());
     let mut app = builtin_routes(App::new(), Arc::clone(&stats), config)
         .static_root(&root, args.follow_symlinks, args.hidden)
-        .with_context(|| format!("cannot serve {}: not a readable directory", root.display()))?;
+        .with_context(|| format!("cannot serve {}: not a readable directory", root.display()))?
+        .file_cache(args.file_cache);
     app.max_body = args.max_body;
     app.access_log =
         !args.no_access_log && tracing::enabled!(target: "netkit::access", tracing::Level::INFO);

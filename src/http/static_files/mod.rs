@@ -18,6 +18,7 @@
 //! and preconditions), `range` (byte ranges) and `listing` (directory
 //! listings).
 
+mod cache;
 mod conditional;
 mod listing;
 mod path;
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 use super::request::Request;
 use super::response::{Part, Response};
+use cache::FileCache;
 use conditional::{Precondition, Validators};
 use path::Refusal;
 use range::Ranges;
@@ -51,7 +53,12 @@ pub struct StaticFiles {
     pub hidden: bool,
     /// The root, held open: every lookup is relative to it.
     root_fd: Arc<OwnedFd>,
+    /// Recent lookups, reused for a moment (none: every request looks up).
+    cache: Option<Arc<FileCache>>,
 }
+
+/// How long a lookup is reused by default (`netkit http --file-cache`).
+pub const DEFAULT_FILE_CACHE: Duration = Duration::from_secs(1);
 
 impl StaticFiles {
     /// Serves `root` (which must be a directory).
@@ -69,7 +76,35 @@ impl StaticFiles {
             follow_symlinks,
             hidden,
             root_fd: Arc::new(OwnedFd::from(dir)),
+            cache: Some(Arc::new(FileCache::new(DEFAULT_FILE_CACHE))),
         })
+    }
+
+    /// Reuses each lookup (open file, metadata, or refusal) for `ttl`, so a
+    /// change on disk is seen within `ttl`; zero looks up on every request.
+    pub fn file_cache(mut self, ttl: Duration) -> Self {
+        self.cache = (!ttl.is_zero()).then(|| Arc::new(FileCache::new(ttl)));
+        self
+    }
+
+    /// Opens `rel` (a sibling: never through a symlink) and reads its
+    /// metadata, through the cache when there is one.
+    fn lookup(&self, rel: &Path, sibling: bool) -> cache::Found {
+        let look = || {
+            let file = if sibling {
+                self.open_sibling(rel).ok_or(Refusal::NotFound)?
+            } else {
+                self.open(rel)?
+            };
+            let meta = file
+                .metadata()
+                .map_err(|e| Refusal::from_io(&e, Refusal::NotFound))?;
+            Ok((Arc::new(file), meta))
+        };
+        match &self.cache {
+            Some(c) => c.get_or(rel, sibling, look),
+            None => look(),
+        }
     }
 
     /// Answers a GET or HEAD request for a path under the root.
@@ -78,12 +113,9 @@ impl StaticFiles {
             Ok(p) => p,
             Err(r) => return r.response(),
         };
-        let file = match self.open(&rel) {
-            Ok(f) => f,
+        let (file, meta) = match self.lookup(&rel, false) {
+            Ok(found) => found,
             Err(r) => return r.response(),
-        };
-        let Ok(meta) = file.metadata() else {
-            return Refusal::NotFound.response();
         };
         if meta.is_dir() {
             if !req.path.ends_with('/') {
@@ -92,11 +124,9 @@ impl StaticFiles {
                     .header("Location", location);
             }
             let index = rel.join("index.html");
-            match self.open(&index) {
-                Ok(f) => {
-                    if let Ok(m) = f.metadata()
-                        && m.is_file()
-                    {
+            match self.lookup(&index, false) {
+                Ok((f, m)) => {
+                    if m.is_file() {
                         return self.file_response(req, &index, f, &m);
                     }
                 }
@@ -120,7 +150,7 @@ impl StaticFiles {
         &self,
         req: &Request,
         rel: &Path,
-        file: File,
+        file: Arc<File>,
         meta: &std::fs::Metadata,
     ) -> Response {
         let mut vary = false;
@@ -132,8 +162,7 @@ impl StaticFiles {
                 let mut name = rel.as_os_str().to_os_string();
                 name.push(".");
                 name.push(ext);
-                if let Some(f) = self.open_sibling(Path::new(&name))
-                    && let Ok(m) = f.metadata()
+                if let Ok((f, m)) = self.lookup(Path::new(&name), true)
                     && m.is_file()
                 {
                     vary = true;
@@ -199,7 +228,7 @@ impl StaticFiles {
 }
 
 /// Adds `len` bytes of `file` from `start` to `resp`: inline when small, sendfile otherwise.
-fn body_of(resp: Response, file: File, start: u64, len: u64) -> Response {
+fn body_of(resp: Response, file: Arc<File>, start: u64, len: u64) -> Response {
     if len <= INLINE_MAX {
         let mut buf = vec![0u8; len as usize];
         if file.read_exact_at(&mut buf, start).is_ok() {
@@ -208,7 +237,7 @@ fn body_of(resp: Response, file: File, start: u64, len: u64) -> Response {
         return Response::error(500, "file changed while being read");
     }
     resp.with_body(Part::File {
-        file: Arc::new(file),
+        file,
         offset: start,
         len,
     })

@@ -17,7 +17,7 @@ use super::listing::encode_link;
 use crate::http::response::Response;
 
 /// Why a path could not be served.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Refusal {
     /// 400: a path no honest client sends (NUL, backslash, encoded slash, `..`).
     Bad,

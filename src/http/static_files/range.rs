@@ -105,7 +105,7 @@ pub(super) fn unsatisfiable(base: Response, size: u64) -> Response {
 /// and the headers every answer has.
 pub(super) fn partial(
     base: Response,
-    file: File,
+    file: Arc<File>,
     ranges: Vec<(u64, u64)>,
     size: u64,
     mtime: Duration,
@@ -121,7 +121,6 @@ pub(super) fn partial(
         );
     }
     let boundary = boundary(mtime, size, ranges.len());
-    let file = Arc::new(file);
     let mut r = base.header(
         "Content-Type",
         format!("multipart/byteranges; boundary={boundary}"),
