@@ -17,8 +17,8 @@ pub struct ServerArgs {
     #[arg(long, short = 'm', value_enum, default_value = "thread")]
     pub model: Model,
     /// Worker threads/processes/loops (prefork, pool, epoll, async); default per model
-    #[arg(long, short = 'w')]
-    pub workers: Option<usize>,
+    #[arg(long, short = 'w', value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
     /// Address to listen on (IPv4, IPv6 or host name)
     #[arg(long, short = 'b', default_value = "127.0.0.1")]
     pub bind: String,
@@ -66,7 +66,7 @@ impl ServerArgs {
     pub fn config(&self) -> Config {
         Config {
             model: self.model,
-            workers: self.workers,
+            workers: self.workers.map(|w| w as usize),
             max_connections: self.max_connections.max(1),
             idle_timeout: self.idle_timeout,
             max_children: self.max_children.max(1),

@@ -352,6 +352,21 @@ fn temp_file_of_a_killed_fork_child_is_swept_by_the_next_upload() {
 
 #[test]
 fn read_only_and_overwrite_rules() {
+    // The start-up line offers uploads only when there are any.
+    let ro_dir = tempfile::tempdir().unwrap();
+    let ro = serve(ro_dir.path(), &["--model", "thread"]);
+    let line = ro.log();
+    assert!(
+        line.contains("(read-only)") && !line.contains("uploads"),
+        "{line}"
+    );
+    let rw = serve(ro_dir.path(), &["--model", "thread", "--writable"]);
+    assert!(
+        rw.log().contains("(writable, uploads up to 16.0 GiB)"),
+        "{}",
+        rw.log()
+    );
+
     let (dir, _files) = library();
     let ro = serve(dir.path(), &[]);
     let mut s = raw(&ro);

@@ -1237,3 +1237,28 @@ fn file_cache_sees_every_change_within_its_lifetime() {
     std::fs::write(d.join("n.txt"), "b").unwrap();
     assert_eq!(get(s.tcp(), "/n.txt", &[]).body, b"b");
 }
+
+/// Sizes take units everywhere (`--max-body 1K`), and `--workers 0` is a
+/// usage error rather than silently one worker.
+#[test]
+fn sizes_take_units_and_zero_workers_is_refused() {
+    let site = Site::new("units");
+    let s = http(&site, "thread", &["--max-body", "1K"]);
+    let (mut w, mut r) = raw(s.tcp());
+    let body = vec![b'x'; 2048];
+    write!(
+        w,
+        "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    w.write_all(&body).unwrap();
+    assert_eq!(read_resp(&mut r, false).map(|r| r.status), Some(413));
+    let out = Command::new(bin())
+        .args(["http", site.root(), "--port", "0", "--workers", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--workers"), "{err}");
+}

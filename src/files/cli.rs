@@ -156,11 +156,15 @@ fn serve(args: &ServeArgs) -> Result<()> {
     };
     let library = FileLibrary::open(&args.dir.root, options).context("netkit files")?;
     let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
+    let uploads = if args.dir.writable {
+        format!(", uploads up to {}", human::size(args.max_file_size))
+    } else {
+        String::new()
+    };
     start.say(format_args!(
-        "serving {} ({}, uploads up to {})",
+        "serving {} ({}{uploads})",
         library.root().display(),
         args.dir.mode(),
-        human::size(args.max_file_size)
     ));
     start.serve(listener, FilesService::new(library))
 }

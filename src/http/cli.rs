@@ -30,8 +30,8 @@ pub struct HttpArgs {
     /// No access log (the global `-q` also turns it off)
     #[arg(long)]
     pub no_access_log: bool,
-    /// Largest request body accepted (bytes)
-    #[arg(long, default_value_t = 1 << 20)]
+    /// Largest request body accepted (e.g. 1M, 64K, 2GiB)
+    #[arg(long, value_parser = crate::human::parse_size, default_value = "1M")]
     pub max_body: u64,
     /// Reuse a file's lookup (open file, metadata) this long: a change on
     /// disk is served within it; 0 looks up on every request
