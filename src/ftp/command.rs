@@ -170,22 +170,17 @@ mod tests {
 
     #[test]
     fn arguments_with_rules() {
-        assert_eq!(
-            Command::parse(b"TYPE i"),
-            Command::Type(TransferType::Binary)
-        );
-        assert_eq!(
-            Command::parse(b"TYPE L 8"),
-            Command::Type(TransferType::Binary)
-        );
-        assert_eq!(
-            Command::parse(b"TYPE A N"),
-            Command::Type(TransferType::Ascii)
-        );
-        assert_eq!(
-            Command::parse(b"TYPE E"),
-            Command::Type(TransferType::Unsupported)
-        );
+        use TransferType::{Ascii, Binary, Unsupported};
+        let types = [
+            ("i", Binary),
+            ("L 8", Binary),
+            ("A N", Ascii),
+            ("E", Unsupported),
+        ];
+        for (arg, t) in types {
+            let line = format!("TYPE {arg}");
+            assert_eq!(Command::parse(line.as_bytes()), Command::Type(t), "{line}");
+        }
         assert_eq!(Command::parse(b"MODE s"), Command::Mode(true));
         assert_eq!(Command::parse(b"MODE B"), Command::Mode(false));
         assert_eq!(Command::parse(b"STRU F"), Command::Stru(true));
@@ -206,26 +201,18 @@ mod tests {
 
     #[test]
     fn what_may_come_before_login() {
-        for ok in [
-            &b"USER x"[..],
-            b"PASS y",
-            b"QUIT",
-            b"SYST",
-            b"FEAT",
-            b"NOOP",
-            b"OPTS UTF8 ON",
-        ] {
-            assert!(Command::parse(ok).allowed_before_login(), "{ok:?}");
+        let before = "USER x|PASS y|QUIT|SYST|FEAT|NOOP|OPTS UTF8 ON";
+        for line in before.split('|') {
+            assert!(
+                Command::parse(line.as_bytes()).allowed_before_login(),
+                "{line}"
+            );
         }
-        for no in [
-            &b"LIST"[..],
-            b"RETR x",
-            b"PWD",
-            b"PASV",
-            b"DELE x",
-            b"BOGUS",
-        ] {
-            assert!(!Command::parse(no).allowed_before_login(), "{no:?}");
+        for line in "LIST|RETR x|PWD|PASV|DELE x|BOGUS".split('|') {
+            assert!(
+                !Command::parse(line.as_bytes()).allowed_before_login(),
+                "{line}"
+            );
         }
     }
 }

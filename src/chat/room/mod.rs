@@ -11,11 +11,17 @@
 //! never have its first message overtake its own "joined" notice.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::wording::Lang;
+
+mod parse;
+mod refusal;
+
+pub use parse::host;
+use parse::{Request, check_name, first_word, parse, quoted, same_name, strip_name};
+pub use refusal::Refusal;
 
 /// One datagram to send: destination and bytes.
 pub type Datagram = (SocketAddr, Vec<u8>);
@@ -155,91 +161,6 @@ pub enum Event {
         /// Why it was refused.
         refusal: Refusal,
     },
-}
-
-/// Why a request was refused. `Display` is the reason sent after `ERR `.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// Another member already has this name (case-insensitively).
-    NameTaken(String),
-    /// The name is one of the console's own ([`RESERVED`]).
-    NameReserved(String),
-    /// The name breaks a rule; the text says which.
-    NameInvalid(&'static str),
-    /// The room has `max_members` members.
-    RoomFull(usize),
-    /// The sender's host already has `max_per_host` members.
-    HostFull {
-        /// The host (source IP address).
-        host: IpAddr,
-        /// The limit per host.
-        max: usize,
-    },
-    /// `C` from an address that is not in the room.
-    NotMember,
-    /// A non-member used the name of a member.
-    Impersonation(String),
-    /// A member used a name that is not its own.
-    WrongName {
-        /// The name this address joined with.
-        joined_as: String,
-        /// The name the request claimed.
-        claimed: String,
-    },
-    /// The text is longer than the limit.
-    TextTooLong {
-        /// Its length in bytes.
-        len: usize,
-        /// The limit in bytes.
-        max: usize,
-    },
-    /// The text contains control characters (newlines, escapes...).
-    TextControl,
-    /// The text is empty.
-    TextEmpty,
-    /// The datagram is not UTF-8.
-    InvalidUtf8,
-    /// Not `L`, `C` or `Q`.
-    Unknown,
-    /// A known request without its arguments.
-    Usage(&'static str),
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::NameTaken(n) => write!(f, "name '{n}' is taken"),
-            Refusal::NameReserved(n) => write!(f, "name '{n}' is reserved"),
-            Refusal::NameInvalid(why) => write!(f, "invalid name: {why}"),
-            Refusal::RoomFull(max) => write!(f, "room is full ({max} members)"),
-            Refusal::HostFull { host, max } => {
-                write!(f, "too many members from {host} (limit {max} per host)")
-            }
-            Refusal::NotMember => write!(f, "not in the room; join with L <name> first"),
-            Refusal::Impersonation(n) => write!(
-                f,
-                "'{n}' joined from another address; you cannot speak or leave as them"
-            ),
-            Refusal::WrongName { joined_as, claimed } => write!(
-                f,
-                "this address joined as '{joined_as}'; it cannot speak or leave as '{claimed}'"
-            ),
-            Refusal::TextTooLong { len, max } => write!(
-                f,
-                "message too long: {len} bytes (limit {max}); nothing was sent"
-            ),
-            Refusal::TextControl => {
-                write!(f, "message contains control characters; nothing was sent")
-            }
-            Refusal::TextEmpty => write!(f, "empty message; nothing was sent"),
-            Refusal::InvalidUtf8 => write!(f, "datagram is not valid UTF-8"),
-            Refusal::Unknown => write!(
-                f,
-                "unknown request; use L <name>, C <name> <text> or Q <name>"
-            ),
-            Refusal::Usage(u) => write!(f, "usage: {u}"),
-        }
-    }
 }
 
 impl Room {
@@ -559,95 +480,6 @@ struct Member {
     name: String,
     /// When a datagram last came from the member's address (idle limit).
     last_heard: Instant,
-}
-
-/// A parsed request; the borrowed text is what follows the letter.
-enum Request<'a> {
-    Join(&'a str),
-    Say(&'a str),
-    Quit(&'a str),
-    /// `K [name]`: whatever follows is ignored.
-    KeepAlive,
-}
-
-fn parse(datagram: &[u8]) -> Result<Request<'_>, Refusal> {
-    let text = std::str::from_utf8(datagram).map_err(|_| Refusal::InvalidUtf8)?;
-    // Clients written with print-style helpers often send a trailing newline.
-    let text = text.trim_end_matches(['\r', '\n']);
-    let (verb, rest) = text.split_once(' ').unwrap_or((text, ""));
-    match verb {
-        "L" => Ok(Request::Join(rest)),
-        "C" => Ok(Request::Say(rest)),
-        "Q" => Ok(Request::Quit(rest)),
-        KEEP_ALIVE => Ok(Request::KeepAlive),
-        _ => Err(Refusal::Unknown),
-    }
-}
-
-/// Checks the name rules; `name` is already trimmed.
-fn check_name(name: &str) -> Result<(), Refusal> {
-    if name.is_empty() {
-        return Err(Refusal::NameInvalid("empty"));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(Refusal::NameInvalid("longer than 32 characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Refusal::NameInvalid("contains control characters"));
-    }
-    // "name: text" is how messages look; a ':' in a name could forge them.
-    if name.contains(':') {
-        return Err(Refusal::NameInvalid("contains ':'"));
-    }
-    let lower = name.to_lowercase();
-    if RESERVED.contains(&lower.as_str()) {
-        return Err(Refusal::NameReserved(name.to_string()));
-    }
-    Ok(())
-}
-
-fn same_name(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
-}
-
-/// `rest` without a leading `name` (case-insensitively) that is followed by
-/// whitespace or the end.
-fn strip_name<'a>(rest: &'a str, name: &str) -> Option<&'a str> {
-    let n = name.chars().count();
-    let end = rest.char_indices().nth(n).map_or(rest.len(), |(i, _)| i);
-    let (head, tail) = rest.split_at(end);
-    if !same_name(head, name) {
-        return None;
-    }
-    match tail.chars().next() {
-        None => Some(tail),
-        Some(c) if c.is_whitespace() => Some(tail),
-        Some(_) => None,
-    }
-}
-
-fn first_word(s: &str) -> &str {
-    s.split_whitespace().next().unwrap_or("")
-}
-
-/// A name taken from a request, as a refusal quotes it: cut to
-/// [`MAX_NAME_CHARS`] characters (with `…`), so no reply grows with the
-/// request.
-fn quoted(claimed: &str) -> String {
-    match claimed.char_indices().nth(MAX_NAME_CHARS) {
-        Some((end, _)) => format!("{}…", &claimed[..end]),
-        None => claimed.to_string(),
-    }
-}
-
-/// The host an address counts against for `max_per_host`: its IP address,
-/// with IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`, seen by a dual-stack
-/// socket) counted as the IPv4 host they are.
-pub fn host(addr: SocketAddr) -> IpAddr {
-    match addr.ip() {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
 }
 
 /// A duration as people say it: `300ms`, `45s`, `5m`, `2h`.
