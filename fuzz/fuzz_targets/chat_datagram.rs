@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         max_members: 1 + (flags as usize & 3),
         max_text: [0, 1, 16, 800][(flags as usize >> 2) & 3],
         idle_timeout: (flags & 0x10 != 0).then(|| Duration::from_secs(30)),
+        max_per_host: 1 + (flags as usize >> 6),
     };
     let lang = if flags & 0x20 != 0 {
         Lang::Zh

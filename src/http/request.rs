@@ -148,7 +148,12 @@ pub fn parse_head(buf: &[u8]) -> Head {
         }
         Err(httparse::Error::TooManyHeaders) => return Head::Error(431, "too many header fields"),
         Err(httparse::Error::Version) => {
-            let line = &buf[..line_end.unwrap_or(buf.len())];
+            // 400 or 505 depends on the whole line: wait for its end, so the
+            // answer never depends on how the input was split.
+            let Some(end) = line_end else {
+                return Head::Partial;
+            };
+            let line = &buf[..end];
             return if other_version(line) {
                 Head::Error(505, "HTTP version not supported")
             } else {
@@ -280,6 +285,9 @@ pub struct ChunkedDecoder {
     trailer_bytes: usize,
 }
 
+/// Longest chunk-size or trailer line, in bytes before its LF.
+const MAX_CHUNK_LINE: usize = 4096;
+
 /// Most bytes of trailer fields accepted after the last chunk (they are
 /// checked, then dropped: no handler sees them).
 pub const MAX_TRAILERS: usize = 8192;
@@ -340,11 +348,16 @@ impl ChunkedDecoder {
                 ChunkState::Done => return Ok(Chunked::Done(pos)),
                 ChunkState::Size | ChunkState::Trailer | ChunkState::DataEnd => {
                     let Some(nl) = input[pos..].iter().position(|&b| b == b'\n') else {
-                        if input.len() - pos > 4096 {
+                        if input.len() - pos > MAX_CHUNK_LINE {
                             return Ok(Chunked::Invalid);
                         }
                         return Ok(Chunked::More(pos));
                     };
+                    // The same bound whether or not the LF has arrived yet,
+                    // so the answer never depends on how the input was split.
+                    if nl > MAX_CHUNK_LINE {
+                        return Ok(Chunked::Invalid);
+                    }
                     let line = &input[pos..pos + nl];
                     // Lines end in CRLF; a bare LF is refused (RFC 9112 7.1:
                     // lenient framing is how requests get smuggled).

@@ -18,7 +18,7 @@ pub enum LineError {
 /// bare LF) and the bytes used. Lines longer than `max` bytes (terminator
 /// excluded) are rejected as soon as that many bytes have arrived without one.
 pub fn parse(buf: &[u8], max: usize) -> Result<(&[u8], usize), LineError> {
-    let window = &buf[..buf.len().min(max + 2)];
+    let window = &buf[..buf.len().min(max.saturating_add(2))];
     match window.iter().position(|&b| b == b'\n') {
         Some(lf) => {
             let line = &buf[..lf];
@@ -28,7 +28,7 @@ pub fn parse(buf: &[u8], max: usize) -> Result<(&[u8], usize), LineError> {
             }
             Ok((line, lf + 1))
         }
-        None if buf.len() > max + 1 => Err(LineError::TooLong { max }),
+        None if buf.len() > max.saturating_add(1) => Err(LineError::TooLong { max }),
         None => Err(LineError::Incomplete),
     }
 }
