@@ -1220,9 +1220,12 @@ fn file_cache_sees_every_change_within_its_lifetime() {
             "{model}: delete"
         );
         std::os::unix::fs::symlink(&outside, d.join("c.txt")).unwrap();
+        // Refused as /escape.txt is (403); until the deleted file's entry
+        // expires the answer is still its 404: late, never the secret.
         assert!(
-            eventually(within, || body("/c.txt").0 == 404),
-            "{model}: symlink out"
+            eventually(within, || body("/c.txt").0 == 403),
+            "{model}: symlink out: {:?}",
+            body("/c.txt")
         );
         // Never served what a lookup refuses, however often it is asked.
         for _ in 0..20 {
