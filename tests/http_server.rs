@@ -1208,6 +1208,13 @@ fn file_cache_sees_every_change_within_its_lifetime() {
             eventually(within, || body("/c.txt") == (200, "two!".into())),
             "{model}: change"
         );
+        // Same size, same second: small files are served from memory, and
+        // that copy is refreshed within the lifetime too.
+        std::fs::write(d.join("c.txt"), "TWO!").unwrap();
+        assert!(
+            eventually(within, || body("/c.txt") == (200, "TWO!".into())),
+            "{model}: change in place"
+        );
         std::fs::write(d.join("c.new"), "three").unwrap();
         std::fs::rename(d.join("c.new"), d.join("c.txt")).unwrap();
         assert!(

@@ -102,7 +102,7 @@ pub fn builtin_routes(app: App, stats: Arc<Stats>, config: &Config) -> App {
             .header("content-type")
             .unwrap_or("application/octet-stream")
             .to_string();
-        Response::bytes(200, &ct, req.body.clone())
+        Response::bytes(200, ct, req.body.clone())
     })
     .get("/api/stats", move |_req| {
         Response::json(

@@ -4,6 +4,7 @@
 //! regions go out with `sendfile(2)` on the models that can. `Content-Length`,
 //! `Date` and `Server` are added here, so routes and static files never forget them.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::sync::Arc;
@@ -14,11 +15,16 @@ use crate::server::Output;
 /// The `Server` header value.
 pub const SERVER: &str = concat!("netkit/", env!("CARGO_PKG_VERSION"));
 
+/// Body bytes up to this size ride in the same buffer (one write) as the head.
+const INLINE_WITH_HEAD: usize = 16 * 1024;
+
 /// A piece of a response body.
 #[derive(Debug, Clone)]
 pub enum Part {
     /// Bytes.
     Bytes(Vec<u8>),
+    /// Bytes shared with others (a cached small file).
+    Shared(Arc<[u8]>),
     /// `len` bytes of `file` from `offset`.
     File {
         /// The open file.
@@ -34,6 +40,7 @@ impl Part {
     fn len(&self) -> u64 {
         match self {
             Part::Bytes(b) => b.len() as u64,
+            Part::Shared(b) => b.len() as u64,
             Part::File { len, .. } => *len,
         }
     }
@@ -45,7 +52,7 @@ pub struct Response {
     /// Status code.
     pub status: u16,
     /// Header fields (besides Content-Length, Date, Server and Connection, which are added).
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// The body, in order.
     pub body: Vec<Part>,
 }
@@ -61,7 +68,11 @@ impl Response {
     }
 
     /// A response with a body of bytes and a content type.
-    pub fn bytes(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+    pub fn bytes(
+        status: u16,
+        content_type: impl Into<Cow<'static, str>>,
+        body: impl Into<Vec<u8>>,
+    ) -> Self {
         Response::new(status)
             .header("Content-Type", content_type)
             .with_body(Part::Bytes(body.into()))
@@ -93,8 +104,8 @@ impl Response {
     }
 
     /// Adds a header field.
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_string(), value.into()));
+    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -112,7 +123,18 @@ impl Response {
     /// Writes the response into `out`. With `head_only` (a HEAD request) the
     /// body is left out but `Content-Length` still tells its size.
     pub fn encode(self, head_only: bool, keep_alive: bool, out: &mut Output) {
-        let mut head = Vec::with_capacity(256);
+        // Room for the head and a small first body part, so one buffer is enough.
+        let first = match self.body.first() {
+            Some(Part::Bytes(b)) => b.len(),
+            Some(Part::Shared(b)) => b.len(),
+            _ => 0,
+        };
+        let fields: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum();
+        let mut head = Vec::with_capacity(160 + fields + first.min(INLINE_WITH_HEAD));
         head.extend_from_slice(b"HTTP/1.1 ");
         let mut code = itoa_buf(self.status as u64);
         head.extend_from_slice(code.as_bytes());
@@ -147,7 +169,11 @@ impl Response {
         let mut parts = self.body.into_iter();
         // Small first byte parts ride in the same write as the head.
         match parts.next() {
-            Some(Part::Bytes(b)) if b.len() <= 16 * 1024 => {
+            Some(Part::Bytes(b)) if b.len() <= INLINE_WITH_HEAD => {
+                head.extend_from_slice(&b);
+                out.write_vec(head);
+            }
+            Some(Part::Shared(b)) if b.len() <= INLINE_WITH_HEAD => {
                 head.extend_from_slice(&b);
                 out.write_vec(head);
             }
@@ -166,6 +192,7 @@ impl Response {
 fn push_part(p: Part, out: &mut Output) {
     match p {
         Part::Bytes(b) => out.write_vec(b),
+        Part::Shared(b) => out.write(&b),
         Part::File { file, offset, len } => out.send_file(file, offset, len),
     }
 }

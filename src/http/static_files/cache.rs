@@ -1,6 +1,8 @@
-//! A short-lived open-file cache: the answer of one lookup (the open file
-//! and its metadata, or the refusal) reused for the same path for a moment,
-//! so a busy server skips `openat2`, `statx` and `close` per request.
+//! A short-lived open-file cache: the answer of one lookup (the open file,
+//! its metadata and what a response needs from them, or the refusal) reused
+//! for the same path for a moment, so a busy server skips `openat2`, `statx`,
+//! `pread` and `close`, and the formatting of validators and content type,
+//! per request.
 //!
 //! Safety: an entry is only ever the result of a full lookup (root jail,
 //! symlink and hidden-file policy, see [`super::path`]), so a hit can never
@@ -15,19 +17,39 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::conditional::Validators;
 use super::path::Refusal;
 
 /// Most paths cached at once (each open file holds a descriptor).
 pub(super) const MAX_ENTRIES: usize = 1024;
 
+/// A file (or directory) as one lookup found it.
+#[derive(Debug)]
+pub(super) struct Looked {
+    /// The open file.
+    pub(super) file: Arc<File>,
+    /// Its metadata when opened.
+    pub(super) meta: Metadata,
+    /// Its validators (regular files only), for the coding it is looked up as.
+    pub(super) validators: Option<Validators>,
+    /// Its content type (regular files looked up as themselves).
+    pub(super) content_type: Option<String>,
+    /// Its whole content, when it is a small regular file (read at lookup,
+    /// so it agrees with `meta` and `validators`).
+    pub(super) content: Option<Arc<[u8]>>,
+}
+
 /// What a lookup found.
-pub(super) type Found = Result<(Arc<File>, Metadata), Refusal>;
+pub(super) type Found = Result<Arc<Looked>, Refusal>;
+
+type Entries = HashMap<PathBuf, (Instant, Found)>;
 
 /// The cache of one [`super::StaticFiles`] (its clones share it).
 #[derive(Debug)]
 pub(super) struct FileCache {
     ttl: Duration,
-    entries: Mutex<HashMap<(PathBuf, bool), (Instant, Found)>>,
+    /// Paths looked up as themselves, and as precompressed siblings.
+    entries: Mutex<[Entries; 2]>,
 }
 
 impl FileCache {
@@ -35,7 +57,7 @@ impl FileCache {
     pub(super) fn new(ttl: Duration) -> FileCache {
         FileCache {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new([HashMap::new(), HashMap::new()]),
         }
     }
 
@@ -43,22 +65,24 @@ impl FileCache {
     /// sibling), or `look()`'s, which is then cached.
     pub(super) fn get_or(&self, rel: &Path, sibling: bool, look: impl FnOnce() -> Found) -> Found {
         let now = Instant::now();
-        let key = (rel.to_path_buf(), sibling);
-        if let Some((at, found)) = self.lock().get(&key)
+        let which = usize::from(sibling);
+        if let Some((at, found)) = self.lock()[which].get(rel)
             && now.duration_since(*at) < self.ttl
         {
             return found.clone();
         }
         let found = look();
         if !matches!(found, Err(Refusal::Busy)) {
-            let mut map = self.lock();
-            if map.len() >= MAX_ENTRIES {
-                map.retain(|_, (at, _)| now.duration_since(*at) < self.ttl);
-                if map.len() >= MAX_ENTRIES {
-                    map.clear();
+            let mut maps = self.lock();
+            if maps[0].len() + maps[1].len() >= MAX_ENTRIES {
+                for map in maps.iter_mut() {
+                    map.retain(|_, (at, _)| now.duration_since(*at) < self.ttl);
+                }
+                if maps[0].len() + maps[1].len() >= MAX_ENTRIES {
+                    maps.iter_mut().for_each(HashMap::clear);
                 }
             }
-            map.insert(key, (now, found.clone()));
+            maps[which].insert(rel.to_path_buf(), (now, found.clone()));
         }
         found
     }
@@ -66,10 +90,11 @@ impl FileCache {
     /// Entries held now (for tests).
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.lock().len()
+        let maps = self.lock();
+        maps[0].len() + maps[1].len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(PathBuf, bool), (Instant, Found)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, [Entries; 2]> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -82,10 +107,16 @@ mod tests {
     fn bounded_in_entries_and_never_caches_a_shortage() {
         let cache = FileCache::new(Duration::from_secs(60));
         let file = Arc::new(tempfile::tempfile().unwrap());
-        let meta = file.metadata().unwrap();
+        let looked = Arc::new(Looked {
+            meta: file.metadata().unwrap(),
+            file,
+            validators: None,
+            content_type: None,
+            content: None,
+        });
         for i in 0..3 * MAX_ENTRIES {
-            let found = cache.get_or(Path::new(&format!("f{i}")), false, || {
-                Ok((Arc::clone(&file), meta.clone()))
+            let found = cache.get_or(Path::new(&format!("f{i}")), i % 2 == 0, || {
+                Ok(Arc::clone(&looked))
             });
             assert!(found.is_ok());
             assert!(cache.len() <= MAX_ENTRIES);

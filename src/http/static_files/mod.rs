@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use super::request::Request;
 use super::response::{Part, Response};
-use cache::FileCache;
+use cache::{FileCache, Looked};
 use conditional::{Precondition, Validators};
 use path::Refusal;
 use range::Ranges;
@@ -87,22 +87,42 @@ impl StaticFiles {
         self
     }
 
-    /// Opens `rel` (a sibling: never through a symlink) and reads its
-    /// metadata, through the cache when there is one.
-    fn lookup(&self, rel: &Path, sibling: bool) -> cache::Found {
+    /// Opens `rel` (a sibling of coding `coding`: never through a symlink),
+    /// reads its metadata, and for a regular file works out its validators
+    /// and, when small, reads its content; through the cache when there is one.
+    fn lookup(&self, rel: &Path, coding: Option<&str>) -> cache::Found {
         let look = || {
-            let file = if sibling {
-                self.open_sibling(rel).ok_or(Refusal::NotFound)?
-            } else {
-                self.open(rel)?
+            let file = match coding {
+                Some(_) => self.open_sibling(rel).ok_or(Refusal::NotFound)?,
+                None => self.open(rel)?,
             };
             let meta = file
                 .metadata()
                 .map_err(|e| Refusal::from_io(&e, Refusal::NotFound))?;
-            Ok((Arc::new(file), meta))
+            let (mut validators, mut content, mut content_type) = (None, None, None);
+            if meta.is_file() {
+                if coding.is_none() {
+                    content_type = Some(content_type_of(rel));
+                }
+                validators = Some(Validators::new(mtime_of(&meta), meta.len(), coding));
+                if meta.len() <= INLINE_MAX {
+                    let mut buf = vec![0u8; meta.len() as usize];
+                    // Short (the file shrank under us): read again at serving time.
+                    if file.read_exact_at(&mut buf, 0).is_ok() {
+                        content = Some(Arc::from(buf));
+                    }
+                }
+            }
+            Ok(Arc::new(Looked {
+                file: Arc::new(file),
+                meta,
+                validators,
+                content_type,
+                content,
+            }))
         };
         match &self.cache {
-            Some(c) => c.get_or(rel, sibling, look),
+            Some(c) => c.get_or(rel, coding.is_some(), look),
             None => look(),
         }
     }
@@ -113,67 +133,73 @@ impl StaticFiles {
             Ok(p) => p,
             Err(r) => return r.response(),
         };
-        let (file, meta) = match self.lookup(&rel, false) {
+        let found = match self.lookup(&rel, None) {
             Ok(found) => found,
             Err(r) => return r.response(),
         };
-        if meta.is_dir() {
+        if found.meta.is_dir() {
             if !req.path.ends_with('/') {
                 let location = path::directory_location(&rel, req.query.as_deref());
                 return Response::error(301, "moved to the directory's address")
                     .header("Location", location);
             }
             let index = rel.join("index.html");
-            match self.lookup(&index, false) {
-                Ok((f, m)) => {
-                    if m.is_file() {
-                        return self.file_response(req, &index, f, &m);
+            match self.lookup(&index, None) {
+                Ok(index_found) => {
+                    if index_found.meta.is_file() {
+                        return self.file_response(req, &index, &index_found);
                     }
                 }
                 Err(Refusal::Busy) => return Refusal::Busy.response(),
                 Err(_) => {}
             }
-            return self.listing(req, &rel, &file);
+            return self.listing(req, &rel, &found.file);
         }
-        if !meta.is_file() {
+        if !found.meta.is_file() {
             return Refusal::Forbidden.response();
         }
         if req.path.ends_with('/') {
             // `/file.txt/` names a directory that is not there.
             return Refusal::NotFound.response();
         }
-        self.file_response(req, &rel, file, &meta)
+        self.file_response(req, &rel, &found)
     }
 
     /// A file's response: validators, conditional requests, ranges, encodings.
-    fn file_response(
-        &self,
-        req: &Request,
-        rel: &Path,
-        file: Arc<File>,
-        meta: &std::fs::Metadata,
-    ) -> Response {
+    fn file_response(&self, req: &Request, rel: &Path, found: &Arc<Looked>) -> Response {
         let mut vary = false;
-        let (mut file, mut size, mut mtime, mut encoding) =
-            (file, meta.len(), mtime_of(meta), None);
+        let mut chosen = (found, None);
         // Precompressed siblings, best first, when the client accepts them.
+        let siblings;
         if let Some(accept) = req.header("accept-encoding") {
-            for (coding, ext) in [("br", "br"), ("gzip", "gz")] {
+            siblings = [("br", "br"), ("gzip", "gz")].map(|(coding, ext)| {
                 let mut name = rel.as_os_str().to_os_string();
                 name.push(".");
                 name.push(ext);
-                if let Ok((f, m)) = self.lookup(Path::new(&name), true)
-                    && m.is_file()
+                (coding, self.lookup(Path::new(&name), Some(coding)))
+            });
+            for (coding, sibling) in &siblings {
+                if let Ok(s) = sibling
+                    && s.meta.is_file()
                 {
                     vary = true;
-                    if encoding.is_none() && accepts(accept, coding) {
-                        (file, size, mtime, encoding) = (f, m.len(), mtime_of(&m), Some(coding));
+                    if chosen.1.is_none() && accepts(accept, coding) {
+                        chosen = (s, Some(*coding));
                     }
                 }
             }
         }
-        let validators = Validators::new(mtime, size, encoding);
-        let content_type = content_type_of(rel);
+        let (looked, encoding) = chosen;
+        let (size, mtime) = (looked.meta.len(), mtime_of(&looked.meta));
+        let validators = match &looked.validators {
+            Some(v) => v,
+            None => return Response::error(500, "file changed while being read"),
+        };
+        let content_type = match &found.content_type {
+            Some(t) => t.clone(),
+            None => content_type_of(rel),
+        };
+        let file = Arc::clone(&looked.file);
 
         let with_validators = |r: Response| {
             let mut r = r
@@ -218,12 +244,11 @@ impl StaticFiles {
                 }
             }
         }
-        body_of(
-            base(200).header("Content-Type", content_type),
-            file,
-            0,
-            size,
-        )
+        let resp = base(200).header("Content-Type", content_type);
+        match &looked.content {
+            Some(bytes) => resp.with_body(Part::Shared(Arc::clone(bytes))),
+            None => body_of(resp, file, 0, size),
+        }
     }
 }
 

@@ -113,7 +113,7 @@ pub(super) fn partial(
 ) -> Response {
     if let &[(start, end)] = ranges.as_slice() {
         return body_of(
-            base.header("Content-Type", content_type)
+            base.header("Content-Type", content_type.to_string())
                 .header("Content-Range", format!("bytes {start}-{end}/{size}")),
             file,
             start,
