@@ -4,6 +4,7 @@
 
 pub mod logging;
 pub mod startup;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -34,5 +34,6 @@ pub mod http;
 pub mod human;
 pub mod server;
 pub(crate) mod sys;
+pub mod tls;
 pub mod tools;
 pub mod wire;

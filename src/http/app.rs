@@ -31,6 +31,8 @@ pub struct App {
     pub max_body: u64,
     /// Log one line per request (common log format) on stderr.
     pub access_log: bool,
+    /// Send `Strict-Transport-Security` (for a server behind TLS).
+    pub hsts: bool,
 }
 
 impl App {
@@ -41,6 +43,7 @@ impl App {
             files: None,
             max_body: 1 << 20,
             access_log: false,
+            hsts: false,
         }
     }
 

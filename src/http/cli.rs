@@ -12,8 +12,10 @@ use super::app::App;
 use super::response::Response;
 use super::session::{HttpService, Stats};
 use crate::cli::startup::{Serves, Startup};
+use crate::cli::tls::TlsArgs;
 use crate::cli::{ServerArgs, parse_duration};
 use crate::server::{Config, Endpoint};
+use crate::tls::TlsService;
 
 /// Options of `netkit http`.
 #[derive(Debug, Args)]
@@ -40,6 +42,12 @@ pub struct HttpArgs {
     /// Time a started request has to arrive completely (answered with 408 after)
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub header_timeout: Duration,
+    /// With TLS: tell browsers to use HTTPS only (Strict-Transport-Security, one year)
+    #[arg(long)]
+    pub hsts: bool,
+    /// TLS (HTTPS).
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Model, address and limits.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -52,7 +60,11 @@ pub fn run(args: HttpArgs) -> Result<()> {
         // Keep-alive connections that stay silent are closed after a minute.
         config.idle_timeout = Some(Duration::from_secs(60));
     }
+    if args.hsts && !args.tls.enabled() {
+        anyhow::bail!("--hsts needs TLS (--tls-cert/--tls-key or --tls-self-signed)");
+    }
     let start = Startup::new("netkit http", config, Serves::Sessions)?;
+    let tls = args.tls.load(&args.server.bind, &[b"http/1.1"])?;
     let config = start.config();
     let root = match &args.root {
         Some(r) => r.clone(),
@@ -64,6 +76,7 @@ pub fn run(args: HttpArgs) -> Result<()> {
         .with_context(|| format!("cannot serve {}: not a readable directory", root.display()))?
         .file_cache(args.file_cache);
     app.max_body = args.max_body;
+    app.hsts = args.hsts;
     app.access_log =
         !args.no_access_log && tracing::enabled!(target: "netkit::access", tracing::Level::INFO);
     let mut service = HttpService::new(app);
@@ -71,13 +84,40 @@ pub fn run(args: HttpArgs) -> Result<()> {
     service.header_timeout = args.header_timeout;
 
     let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let url = match listener.local_endpoint()? {
-        Endpoint::Tcp(a) if a.ip().is_unspecified() => format!("http://localhost:{}/", a.port()),
-        Endpoint::Tcp(a) => format!("http://{a}/"),
+        Endpoint::Tcp(a) if a.ip().is_unspecified() => {
+            format!("{scheme}://localhost:{}/", a.port())
+        }
+        Endpoint::Tcp(a) => format!("{scheme}://{a}/"),
         Endpoint::Unix(p) => p.display().to_string(),
     };
     start.say(format_args!("serving {} at {url}", root.display()));
-    start.serve(listener, service)
+    match tls {
+        None => start.serve(listener, service),
+        Some(tls) => {
+            start.say(format_args!(
+                "TLS: {}, SHA-256 {}",
+                tls.what, tls.identity.fingerprint
+            ));
+            let service = TlsService::new(service, tls.config)
+                .reloading(tls.resolver)
+                .plain_reply(plain_http_reply());
+            start.serve(listener, service)
+        }
+    }
+}
+
+/// What a client that speaks plain HTTP to the HTTPS port is told (in plain
+/// text, then the connection closes), as nginx does.
+fn plain_http_reply() -> Vec<u8> {
+    let mut out = crate::server::Output::new();
+    Response::error(
+        400,
+        "The plain HTTP request was sent to HTTPS port: use https:// to reach this server.",
+    )
+    .encode(false, false, &mut out);
+    out.take_bytes()
 }
 
 /// The backend routes the binary ships: `GET /api/time`, `GET /api/stats`

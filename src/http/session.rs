@@ -257,7 +257,7 @@ impl Session for HttpSession {
         self.accepted = Some(at);
     }
 
-    fn on_drained(&mut self, out: &Output) {
+    fn on_drained(&mut self, out: &mut Output) {
         if !self.unlogged.is_empty() {
             self.log_sent(out, false);
         }
@@ -300,7 +300,10 @@ impl HttpSession {
     /// Answers a complete request.
     fn dispatch(&mut self, req: Request, out: &mut Output) {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = self.app.respond(&req);
+        let mut resp = self.app.respond(&req);
+        if self.app.hsts {
+            resp = resp.header("Strict-Transport-Security", "max-age=31536000");
+        }
         let keep = req.keep_alive();
         if self.app.access_log {
             let line = format!(

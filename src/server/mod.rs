@@ -5,7 +5,8 @@
 //! - [`Handler`]: blocking handlers that own their socket (like Python's
 //!   `StreamRequestHandler`); they run on iterative, fork, prefork, thread and pool.
 //! - [`DatagramService`]: UDP services, `(from, bytes) -> [(to, bytes)]`.
-//! - [`net`]: endpoints, listeners and streams; [`shutdown`]: the stop flag.
+//! - [`net`]: endpoints, listeners and streams; [`shutdown`]: the stop flag;
+//!   [`reload`]: SIGHUP as a reload request.
 //! - [`session_core`]: the [`SessionCore`](session_core::SessionCore), the one
 //!   place that runs a session for a driver (held input, re-offers, EOF order,
 //!   buffer bounds, deadlines);
@@ -25,6 +26,7 @@ pub(crate) mod conn;
 pub(crate) mod models;
 pub mod net;
 mod output;
+pub mod reload;
 pub mod session;
 pub(crate) mod session_core;
 pub mod shutdown;

@@ -263,6 +263,39 @@ impl Output {
 }
 
 impl Output {
+    /// Moves the front chunk (at most `max` bytes of it) into `w`, a layer
+    /// that transforms what it is given (TLS): bytes as they are, a file
+    /// region read with `pread` through `scratch`. Advances past what `w`
+    /// took. `Ok(0)` with output still queued means a file region could not
+    /// be read any further (the file shrank); the caller should close.
+    pub(crate) fn write_into(
+        &mut self,
+        w: &mut impl io::Write,
+        scratch: &mut Vec<u8>,
+        max: usize,
+    ) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = match self.chunks.front() {
+            None => return Ok(0),
+            Some(Chunk::Bytes { buf, pos }) => {
+                let end = buf.len().min(pos + max);
+                w.write(&buf[*pos..end])?
+            }
+            Some(Chunk::File { file, offset, len }) => {
+                let want = (*len).min(max as u64) as usize;
+                scratch.resize(want.max(scratch.len()), 0);
+                let got = file.read_at(&mut scratch[..want], *offset)?;
+                if got == 0 {
+                    self.drop_front();
+                    return Ok(0);
+                }
+                w.write(&scratch[..got])?
+            }
+        };
+        self.advance(n);
+        Ok(n)
+    }
+
     /// One write step of the driver: a vectored write of the leading byte
     /// chunks, or one `sendfile` for a leading file region; advances past what
     /// was written. `Ok(0)` with output still queued means a file region could

@@ -95,8 +95,10 @@ pub trait Session: Send + 'static {
 
     /// The output has just been written out completely (`out` is empty):
     /// a session that reports on what was sent (an access log) learns here
-    /// that a reply left. The default does nothing.
-    fn on_drained(&mut self, _out: &Output) {}
+    /// that a reply left, and one that produces its output piece by piece
+    /// (a TLS layer encrypting a file) queues the next piece. The default
+    /// does nothing.
+    fn on_drained(&mut self, _out: &mut Output) {}
 
     /// The connection is over (closed by either side, or dropped): the last
     /// call a session gets; `out` tells what was written of what it queued.

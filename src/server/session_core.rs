@@ -139,7 +139,10 @@ impl<S: Session> SessionCore<S> {
             if !self.out.is_empty() {
                 return Ok(()); // write first
             }
-            self.session.on_drained(&self.out);
+            self.session.on_drained(&mut self.out);
+            if !self.out.is_empty() {
+                continue; // more to write first
+            }
             if self.out.wants_close() {
                 return Ok(());
             }
@@ -198,6 +201,21 @@ impl<S: Session> SessionCore<S> {
                 _ => break,
             }
         }
+    }
+
+    /// The shutdown grace period is over for a session served inside another
+    /// layer (TLS): a session that is not idle queues its last word
+    /// ([`Session::on_shutdown`]) in the output, which the layer then passes on.
+    pub fn shutdown_word(&mut self) {
+        if !self.session.is_idle() {
+            self.session.on_shutdown(&mut self.out);
+        }
+    }
+
+    /// True when the driver should read now, ignoring input it already
+    /// buffered elsewhere (see [`SessionCore::wants_input`]).
+    pub fn held_is_empty(&self) -> bool {
+        self.held.is_empty()
     }
 
     /// The session's deadline passed: it may queue a last reply, then the

@@ -61,6 +61,13 @@ impl Children {
         gone
     }
 
+    /// Passes a reload request (SIGHUP) on to every child.
+    pub(crate) fn forward_reload(&self) {
+        for pid in &self.pids {
+            let _ = kill(*pid, Signal::SIGHUP);
+        }
+    }
+
     /// Asks every child to stop, waits up to `grace`, then kills and reaps what is left.
     pub(crate) fn stop_all(&mut self, grace: Duration) {
         for pid in &self.pids {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use super::fork::{Children, single_threaded};
 use super::{drain_deadline, serve_in_turn};
 use crate::server::blocking::datagram_loop;
+use crate::server::reload;
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Handler, Listener, Run, ServerError, Shutdown};
 use crate::sys::process::{ForkResult, child_exit, die_with_parent, fork};
@@ -61,8 +62,14 @@ fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<()
         spawn(&mut children)?;
     }
     let mut recent_deaths: Vec<Instant> = Vec::new();
+    let mut reloads = reload::generation();
     while !shutdown.is_set() {
         std::thread::sleep(TICK);
+        // SIGHUP reached the master: each worker reloads for itself.
+        if reload::watching() && reload::generation() != reloads {
+            reloads = reload::generation();
+            children.forward_reload();
+        }
         let gone = children.reap();
         if shutdown.is_set() {
             break;
