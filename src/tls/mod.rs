@@ -35,8 +35,14 @@ pub fn server_config(
         .with_cert_resolver(resolver);
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSION_CACHE);
-    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
+    let ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
         .map_err(|e| format!("TLS session tickets: {e}"))?;
+    // A ticketer decrypts no ticket longer than the longest it has made
+    // itself. Worker processes forked from this one share its keys, but a
+    // worker that has made no ticket yet would refuse its siblings' ones:
+    // one ticket made here, longer than any real one, sets the bound for all.
+    let _ = ticketer.encrypt(&[0u8; 1024]);
+    config.ticketer = ticketer;
     Ok(Arc::new(config))
 }
 
