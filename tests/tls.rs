@@ -69,6 +69,9 @@ impl Dir {
                 "/CN=localhost",
             ])
             .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            // A leaf, not a CA: rustls (webpki) refuses a CA certificate as
+            // the server's own, as it should.
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
             .args(key_args)
             .args(["-keyout", &key, "-out", &crt])
             .output()
@@ -602,4 +605,97 @@ print(len(body), hashlib.sha256(body).hexdigest())
         during < before + 24 * 1024,
         "server RSS grew from {before} kB to {during} kB for a stalled 96 MiB download"
     );
+}
+
+#[test]
+fn the_file_protocol_over_tls_on_several_models() {
+    let dir = Dir::new("files");
+    let (crt, key) = dir.cert("ec", "ec");
+    let shared = dir.path.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let local = dir.path.join("up.bin");
+    let data = payload(3 << 20, 11);
+    std::fs::write(&local, &data).unwrap();
+    let netkit = |args: &[&str]| {
+        Command::new(bin())
+            .arg("files")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for model in ["fork", "thread", "epoll"] {
+        let s = Server::start(&[
+            "files",
+            "serve",
+            shared.to_str().unwrap(),
+            "--writable",
+            "--port",
+            "0",
+            "--model",
+            model,
+            "--quiet",
+            "--tls-cert",
+            &crt,
+            "--tls-key",
+            &key,
+        ]);
+        let addr = format!("localhost:{}", s.tcp().port());
+        let name = format!("up-{model}.bin");
+        let out = netkit(&[
+            "put",
+            &addr,
+            local.to_str().unwrap(),
+            "--as",
+            &name,
+            "--cacert",
+            &crt,
+        ]);
+        assert!(
+            out.status.success(),
+            "{model}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read(shared.join(&name)).unwrap(),
+            data,
+            "{model}: stored"
+        );
+        let out = netkit(&["ls", &addr, "--raw", "--cacert", &crt]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&name),
+            "{model}"
+        );
+        let got = dir.path.join(format!("got-{model}"));
+        let out = netkit(&[
+            "get",
+            &addr,
+            &name,
+            "-o",
+            got.to_str().unwrap(),
+            "--cacert",
+            &crt,
+        ]);
+        assert!(
+            out.status.success(),
+            "{model}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read(&got).unwrap(), data, "{model}: downloaded");
+        let out = netkit(&["get", &addr, &name, "-o", "-", "--cacert", &crt]);
+        assert_eq!(out.stdout, data, "{model}: to stdout");
+        // A client that does not trust the certificate stops at the handshake.
+        let out = netkit(&["ls", &addr, "--tls"]);
+        assert_eq!(out.status.code(), Some(4), "{model}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--cacert"),
+            "{model}"
+        );
+        // A plain client is told what to do, in its own protocol.
+        let out = netkit(&["ls", &addr]);
+        assert_eq!(out.status.code(), Some(3), "{model}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("this server speaks TLS"),
+            "{model}"
+        );
+    }
 }

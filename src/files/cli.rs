@@ -25,8 +25,10 @@ use super::menu::{self, MenuOptions};
 use super::progress::Meter;
 use super::session::FilesService;
 use crate::cli::startup::{Serves, Startup};
+use crate::cli::tls::TlsArgs;
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
 use crate::human;
+use crate::tls::{ClientTls, TlsService};
 
 /// Idle timeout for server connections when `--idle-timeout` is not given.
 const DEFAULT_IDLE: Duration = Duration::from_secs(120);
@@ -60,6 +62,9 @@ pub struct ServeArgs {
     /// Largest upload accepted (e.g. 500M, 16G)
     #[arg(long, value_parser = human::parse_size, default_value = "16G")]
     pub max_file_size: u64,
+    /// TLS.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Model, address and limits.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -73,6 +78,13 @@ pub struct ClientArgs {
     /// Give up on a silent server after this long (0 = wait forever)
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
     pub timeout: Duration,
+    /// Speak TLS (to a server started with --tls-cert or --tls-self-signed)
+    #[arg(long)]
+    pub tls: bool,
+    /// Trust only the certificates in this PEM file (implies --tls); without
+    /// it the system's trusted roots are used
+    #[arg(long, value_name = "PEM")]
+    pub cacert: Option<PathBuf>,
 }
 
 /// Options of `netkit files connect`.
@@ -155,6 +167,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
         sync: !args.dir.no_sync,
     };
     let library = FileLibrary::open(&args.dir.root, options).context("netkit files")?;
+    let tls = args.tls.load(&args.server.bind, &[b"netkit-files"])?;
     let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
     let uploads = if args.dir.writable {
         format!(", uploads up to {}", human::size(args.max_file_size))
@@ -166,11 +179,40 @@ fn serve(args: &ServeArgs) -> Result<()> {
         library.root().display(),
         args.dir.mode(),
     ));
-    start.serve(listener, FilesService::new(library))
+    let service = FilesService::new(library);
+    match tls {
+        None => start.serve(listener, service),
+        Some(tls) => {
+            start.say(format_args!(
+                "TLS: {}, SHA-256 {}",
+                tls.what, tls.identity.fingerprint
+            ));
+            start.serve(
+                listener,
+                TlsService::new(service, tls.config)
+                    .reloading(tls.resolver)
+                    .plain_reply(plain_client_reply()),
+            )
+        }
+    }
+}
+
+/// What a client that does not speak TLS is told by a TLS server: an
+/// `ERR` frame it can read, then the close.
+fn plain_client_reply() -> Vec<u8> {
+    crate::wire::frame::encode_to_vec(
+        b"ERR this server speaks TLS: connect with --tls (and --cacert FILE for a self-signed certificate)",
+    )
+    .unwrap_or_default()
 }
 
 fn open(args: &ClientArgs) -> Result<Client, ClientError> {
-    Client::connect(&args.addr, args.timeout)
+    if !args.tls && args.cacert.is_none() {
+        return Client::connect(&args.addr, args.timeout);
+    }
+    let tls =
+        ClientTls::new(args.cacert.as_deref(), &[b"netkit-files"]).map_err(ClientError::Local)?;
+    Client::connect_tls(&args.addr, args.timeout, &tls)
 }
 
 fn connect(args: &ConnectArgs) -> Result<(), ClientError> {

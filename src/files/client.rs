@@ -97,18 +97,125 @@ pub fn resolve(addr: &str, default_port: u16) -> io::Result<Vec<SocketAddr>> {
     Ok(found)
 }
 
+/// The connection under a [`Client`]: plain TCP, or TLS over it.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Conn::Plain(_) => "Conn::Plain",
+            Conn::Tls(_) => "Conn::Tls",
+        })
+    }
+}
+
+impl Conn {
+    /// The socket (for splice and sendfile: plain connections only).
+    fn plain(&self) -> Option<&TcpStream> {
+        match self {
+            Conn::Plain(s) => Some(s),
+            Conn::Tls(_) => None,
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
 /// One connection to a files server.
 #[derive(Debug)]
 pub struct Client {
     /// The connection (blocking, with read/write timeouts).
-    stream: TcpStream,
+    stream: Conn,
     /// Who we talk to, for messages.
     peer: SocketAddr,
+}
+
+/// The host part of `HOST`, `HOST:PORT` or `[IPv6]:PORT`.
+fn host_of(addr: &str) -> &str {
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.parse::<u16>().is_ok() => host,
+        _ => addr,
+    }
 }
 
 impl Client {
     /// Connects to `addr`; `timeout` bounds the connect and every later wait.
     pub fn connect(addr: &str, timeout: Duration) -> Result<Client, ClientError> {
+        Client::connect_with(addr, timeout, None)
+    }
+
+    /// Connects to `addr` over TLS, checking the server's certificate with
+    /// `tls` against the host named in `addr`.
+    pub fn connect_tls(
+        addr: &str,
+        timeout: Duration,
+        tls: &crate::tls::ClientTls,
+    ) -> Result<Client, ClientError> {
+        Client::connect_with(addr, timeout, Some(tls))
+    }
+
+    fn connect_with(
+        addr: &str,
+        timeout: Duration,
+        tls: Option<&crate::tls::ClientTls>,
+    ) -> Result<Client, ClientError> {
+        let mut plain = Client::connect_tcp(addr, timeout)?;
+        let Some(tls) = tls else {
+            return Ok(plain);
+        };
+        let Conn::Plain(tcp) = plain.stream else {
+            unreachable!("connect_tcp makes plain connections")
+        };
+        let mut conn = tls
+            .connection(host_of(addr))
+            .map_err(ClientError::Network)?;
+        let mut tcp = tcp;
+        while conn.is_handshaking() {
+            if let Err(e) = conn.complete_io(&mut tcp) {
+                let untrusted = e.to_string().contains("invalid peer certificate");
+                return Err(ClientError::Network(if untrusted {
+                    format!(
+                        "TLS with {}: {e}; if the server's certificate is self-signed, name it with --cacert",
+                        plain.peer
+                    )
+                } else {
+                    format!("TLS with {}: {e}", plain.peer)
+                }));
+            }
+        }
+        plain.stream = Conn::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)));
+        Ok(plain)
+    }
+
+    fn connect_tcp(addr: &str, timeout: Duration) -> Result<Client, ClientError> {
         let addrs = resolve(addr, DEFAULT_PORT)
             .map_err(|e| ClientError::Network(format!("cannot resolve {addr}: {e}")))?;
         let mut last = None;
@@ -121,7 +228,10 @@ impl Client {
                         .set_read_timeout(t)
                         .and_then(|_| stream.set_write_timeout(t))
                         .map_err(|e| ClientError::net("socket", e))?;
-                    return Ok(Client { stream, peer: a });
+                    return Ok(Client {
+                        stream: Conn::Plain(stream),
+                        peer: a,
+                    });
                 }
                 Err(e) => last = Some((a, e)),
             }
@@ -177,6 +287,10 @@ impl Client {
         let local = |e: io::Error| ClientError::Local(format!("writing {name}: {e}"));
         match sink {
             Sink::Writer(w) => self.copy_into(w, size, size, meter, local)?,
+            Sink::Fd(fd) if self.stream.plain().is_none() => {
+                // TLS: the bytes must be decrypted here, so they are copied.
+                self.copy_into(&mut FdWriter(fd), size, size, meter, local)?
+            }
             Sink::Fd(fd) => {
                 let left = self.splice_into(fd, size, meter, local)?;
                 self.copy_into(&mut FdWriter(fd), size, left, meter, local)?;
@@ -221,7 +335,9 @@ impl Client {
         meter: &Meter,
         local: impl Fn(io::Error) -> ClientError,
     ) -> Result<u64, ClientError> {
-        let sock = self.stream.as_fd();
+        let Some(sock) = self.stream.plain().map(|s| s.as_fd()) else {
+            return Ok(size); // TLS: nothing can be spliced
+        };
         let mut left = size;
         if is_fifo(out) {
             while left > 0 {
@@ -298,9 +414,15 @@ impl Client {
         }
         meter.start(size);
         let mut offset: u64 = 0;
+        if self.stream.plain().is_none() {
+            // TLS: read and encrypt (no sendfile through TLS here).
+            self.copy_from(file, size, meter)?;
+            offset = size;
+        }
         while offset < size {
             let count = (size - offset).min(SEND_CHUNK);
-            let n = match sys::sendfile(self.stream.as_fd(), file.as_fd(), &mut offset, count) {
+            let sock = self.stream.plain().expect("plain connection").as_fd();
+            let n = match sys::sendfile(sock, file.as_fd(), &mut offset, count) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(ClientError::net("upload", e)),
@@ -323,6 +445,32 @@ impl Client {
             ))),
             None => Err(bad_reply(&reply)),
         }
+    }
+
+    /// Sends `size` bytes of `file` through the connection with reads and writes.
+    fn copy_from(&mut self, file: &File, size: u64, meter: &Meter) -> Result<(), ClientError> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; RECV_CHUNK.min(size as usize)];
+        let mut offset = 0u64;
+        while offset < size {
+            let want = buf.len().min((size - offset) as usize);
+            let n = file
+                .read_at(&mut buf[..want], offset)
+                .map_err(|e| ClientError::Local(format!("reading the local file: {e}")))?;
+            if n == 0 {
+                return Err(ClientError::Local(format!(
+                    "the local file shrank during the upload ({offset} of {size} bytes sent)"
+                )));
+            }
+            self.stream
+                .write_all(&buf[..n])
+                .map_err(|e| ClientError::net("upload", e))?;
+            offset += n as u64;
+            meter.inc(n as u64);
+        }
+        self.stream
+            .flush()
+            .map_err(|e| ClientError::net("upload", e))
     }
 
     /// Says goodbye (`Q`) and closes the connection.

@@ -8,11 +8,13 @@
 //! alone (no cmake, no Go) and is the faster of the two on the handshake and
 //! bulk ciphers measured for netkit (see BENCHMARKS.md, HTTPS).
 
+mod client;
 mod identity;
 mod session;
 
 use std::sync::Arc;
 
+pub use client::ClientTls;
 pub use identity::{Identity, Reloading, Source, fingerprint, provider};
 pub use session::{ENCRYPTED_HIGH_WATER, HANDSHAKE_TIMEOUT, PIECE, TlsService, TlsSession};
 
