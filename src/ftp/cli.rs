@@ -37,9 +37,17 @@ pub struct ServeArgs {
     /// Ports for passive data connections, e.g. 50000-50100 (default: any free port)
     #[arg(long, value_parser = parse_port_range, value_name = "A-B")]
     pub passive_ports: Option<(u16, u16)>,
-    /// How long to wait for the client's passive data connection
+    /// The IPv4 address PASV tells clients to connect to (the public address
+    /// behind NAT; default: the address the client reached)
+    #[arg(long, value_name = "IPV4")]
+    pub passive_address: Option<std::net::Ipv4Addr>,
+    /// How long to wait for the client's passive data connection (and for an
+    /// active one, after PORT/EPRT, to connect)
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub passive_timeout: Duration,
+    /// Bytes per second per transfer at most, e.g. 10M (default: no limit)
+    #[arg(long, value_parser = crate::human::parse_size, value_name = "BYTES")]
+    pub rate_limit: Option<u64>,
     /// Model, address and limits.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -61,14 +69,25 @@ fn serve(args: &ServeArgs) -> Result<()> {
         overwrite: args.dir.overwrite,
         sync: !args.dir.no_sync,
         passive_ports: args.passive_ports,
+        passive_address: args.passive_address,
         passive_timeout: args.passive_timeout,
+        rate_limit: args.rate_limit.filter(|&r| r > 0),
     };
     let ftp = FtpServer::new(&args.dir.root, options).context("netkit ftp")?;
     let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
-    let passive = match args.passive_ports {
+    let mut passive = match args.passive_ports {
         Some((a, b)) => format!("passive ports {a}-{b}"),
         None => "passive ports: any".to_string(),
     };
+    if let Some(ip) = args.passive_address {
+        passive.push_str(&format!(", announced as {ip}"));
+    }
+    if let Some(rate) = args.rate_limit.filter(|&r| r > 0) {
+        passive.push_str(&format!(
+            ", at most {}/s per transfer",
+            crate::human::size(rate)
+        ));
+    }
     start.say(format_args!(
         "serving {} ({}, {passive})",
         ftp.root().display(),
