@@ -8,6 +8,8 @@ mod util;
 mod clients;
 #[path = "ftp/commands.rs"]
 mod commands;
+#[path = "ftp/logins.rs"]
+mod logins;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -282,7 +284,11 @@ fn control_commands_replies_and_refusals() {
     );
     let mut c = Ctl::connect(&server);
     assert!(c.cmd("PWD").starts_with("530 "));
-    assert!(c.cmd("USER bob").starts_with("530 "));
+    assert!(
+        c.cmd("USER bob").starts_with("331 "),
+        "no probing for names"
+    );
+    assert!(c.cmd("PASS x").starts_with("530 "), "no such account");
     assert!(c.cmd("PASS x").starts_with("503 "));
     assert_eq!(c.cmd("SYST"), "215 UNIX Type: L8");
     assert_eq!(

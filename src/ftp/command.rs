@@ -29,8 +29,8 @@ pub enum TransferType {
 pub enum Command<'a> {
     /// `USER name`.
     User(&'a [u8]),
-    /// `PASS anything` (anonymous: the password is not checked).
-    Pass,
+    /// `PASS password` (anonymous: the password is not checked).
+    Pass(&'a [u8]),
     /// `QUIT`.
     Quit,
     /// `SYST`.
@@ -129,7 +129,7 @@ impl<'a> Command<'a> {
         let verb = String::from_utf8_lossy(verb).to_ascii_uppercase();
         match verb.as_str() {
             "USER" => Command::User(arg),
-            "PASS" => Command::Pass,
+            "PASS" => Command::Pass(arg),
             "QUIT" => Command::Quit,
             "SYST" => Command::Syst,
             "FEAT" => Command::Feat,
@@ -186,7 +186,7 @@ impl<'a> Command<'a> {
         matches!(
             self,
             Command::User(_)
-                | Command::Pass
+                | Command::Pass(_)
                 | Command::Quit
                 | Command::Syst
                 | Command::Feat

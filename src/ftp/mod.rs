@@ -21,17 +21,23 @@
 //!   [`path`]: the root jail; [`listing`]: LIST/NLST/MLSD formats and facts.
 //! - [`cli`]: `netkit ftp serve`.
 
+pub mod accounts;
 pub mod cli;
 pub mod command;
 pub mod control;
 pub mod data;
 pub mod listing;
 pub mod path;
+pub mod per_ip;
 
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+use accounts::{Account, Accounts, Home};
+use listing::Access;
+use per_ip::PerIp;
 
 use crate::disk::atomic::{self, UPLOAD_PREFIX};
 use crate::server::{Connection, Handler};
@@ -76,31 +82,74 @@ impl Default for FtpOptions {
 /// The FTP server as a blocking handler.
 #[derive(Debug, Clone)]
 pub struct FtpServer {
-    /// Options and jail, shared by every connection.
-    inner: Arc<(FtpOptions, Jail)>,
+    /// Options, accounts and the per-address table, shared by every connection.
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    options: FtpOptions,
+    accounts: Accounts,
+    per_ip: Option<PerIp>,
+}
+
+/// Who may log in: see [`accounts`].
+#[derive(Debug, Clone, Default)]
+pub struct Logins {
+    /// Named accounts.
+    pub named: Vec<Account>,
+    /// Anonymous login is off.
+    pub no_anonymous: bool,
+    /// Control connections one address may hold at once.
+    pub max_per_ip: Option<u64>,
 }
 
 impl FtpServer {
-    /// Serves `root` with `options`. Removes upload temporaries left in the root
-    /// directory by a server that was killed.
+    /// Serves `root` anonymously with `options`.
     pub fn new(root: &Path, options: FtpOptions) -> io::Result<FtpServer> {
+        FtpServer::with_logins(root, options, Logins::default())
+    }
+
+    /// Serves `root` with `options` to the accounts of `logins`. Removes
+    /// upload temporaries left in each root directory by a server that was killed.
+    pub fn with_logins(root: &Path, options: FtpOptions, logins: Logins) -> io::Result<FtpServer> {
         let jail = Jail::new(root)?;
         atomic::remove_stale(jail.root(), UPLOAD_PREFIX);
+        for account in &logins.named {
+            atomic::remove_stale(account.home.jail.root(), UPLOAD_PREFIX);
+        }
+        let access = Access {
+            writable: options.writable,
+            overwrite: options.overwrite,
+        };
+        let anonymous = (!logins.no_anonymous).then(|| Home {
+            jail: jail.clone(),
+            access,
+        });
+        let per_ip = logins.max_per_ip.map(PerIp::new).transpose()?;
         Ok(FtpServer {
-            inner: Arc::new((options, jail)),
+            inner: Arc::new(Shared {
+                options,
+                accounts: Accounts {
+                    anonymous,
+                    named: logins.named,
+                    default_jail: jail,
+                },
+                per_ip,
+            }),
         })
     }
 
     /// The canonical root directory.
     pub fn root(&self) -> &Path {
-        self.inner.1.root()
+        self.inner.accounts.default_jail.root()
     }
 }
 
 impl Handler for FtpServer {
     fn handle(&self, conn: Connection) -> io::Result<()> {
-        let (options, jail) = &*self.inner;
-        control::serve(conn, options, jail)
+        let s = &*self.inner;
+        control::serve(conn, &s.options, &s.accounts, s.per_ip.as_ref())
     }
 }
 

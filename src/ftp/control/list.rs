@@ -29,7 +29,7 @@ impl Control<'_> {
             return self.reply(501, "MLSD needs a directory (use MLST for a file)");
         }
         let items = if meta.is_dir() {
-            match listing::read_dir(self.jail, &real) {
+            match listing::read_dir(&self.jail, &real) {
                 Ok(items) => items,
                 Err(e) => return self.reply_fs_error(&e),
             }

@@ -35,10 +35,12 @@ use std::net::{IpAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use super::FtpOptions;
+use super::accounts::Accounts;
 use super::command::{self, Command, TransferType};
 use super::data::{Clock, Passive, canonical_ip};
 use super::listing::Access;
 use super::path::{Jail, VirtualPath};
+use super::per_ip::PerIp;
 use crate::server::shutdown::TICK;
 use crate::server::{Connection, Stream};
 use crate::sys;
@@ -50,8 +52,14 @@ const MAX_LINE: usize = 8 * 1024;
 /// Default idle timeout for FTP control connections.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(300);
 
-/// Serves one control connection until QUIT, EOF, a timeout or shutdown.
-pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()> {
+/// Serves one control connection until QUIT, EOF, a timeout or shutdown;
+/// refuses it at once (421) if its address already holds `per_ip`'s limit.
+pub fn serve(
+    conn: Connection,
+    opts: &FtpOptions,
+    accounts: &Accounts,
+    per_ip: Option<&PerIp>,
+) -> io::Result<()> {
     let Connection {
         stream,
         shutdown,
@@ -74,8 +82,24 @@ pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()>
     let local_port = stream.local_addr()?.port();
     let peer_ip = canonical_ip(stream.peer_addr()?.ip());
     let local_ip = canonical_ip(stream.local_addr()?.ip());
+    let admitted = per_ip.map(|t| t.admit(peer_ip));
+    if let Some(None) = admitted {
+        let mut stream = stream;
+        let _ = io::Write::write_all(
+            &mut stream,
+            b"421 Too many connections from your address\r\n",
+        );
+        sys::graceful_close(std::os::fd::AsFd::as_fd(&stream));
+        return Ok(());
+    }
+    // Before a login, the anonymous root (or the server's, for named accounts).
+    let jail = match &accounts.anonymous {
+        Some(home) => home.jail.clone(),
+        None => accounts.default_jail.clone(),
+    };
     let mut control = Control {
         opts,
+        accounts,
         jail,
         stream,
         peer_ip,
@@ -90,10 +114,8 @@ pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()>
         buf: Vec::with_capacity(1024),
         user: None,
         logged_in: false,
-        access: Access {
-            writable: opts.writable,
-            overwrite: opts.overwrite,
-        },
+        login_failures: 0,
+        access: Access::default(),
         cwd: VirtualPath::root(),
         rest: 0,
         data_plan: None,
@@ -103,6 +125,7 @@ pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()>
     };
     let result = control.run();
     sys::graceful_close(std::os::fd::AsFd::as_fd(&control.stream));
+    drop(admitted);
     result
 }
 
@@ -116,8 +139,10 @@ enum Flow {
 struct Control<'a> {
     /// Server-wide options.
     opts: &'a FtpOptions,
-    /// The root jail.
-    jail: &'a Jail,
+    /// Who may log in, and where they land.
+    accounts: &'a Accounts,
+    /// The root jail of the logged-in account.
+    jail: Jail,
     /// The control socket (blocking, with a short read timeout).
     stream: TcpStream,
     /// The client's address: data connections must come from it.
@@ -134,6 +159,8 @@ struct Control<'a> {
     user: Option<String>,
     /// True after a successful PASS.
     logged_in: bool,
+    /// Failed PASS commands so far.
+    login_failures: u32,
     /// What this session may do to the tree.
     access: Access,
     /// Current directory.
@@ -162,7 +189,7 @@ enum DataPlan {
 
 impl Control<'_> {
     fn run(&mut self) -> io::Result<()> {
-        self.reply(220, "netkit ftp ready (anonymous)")?;
+        self.reply(220, "netkit ftp ready")?;
         loop {
             let Some(line) = self.next_line()? else {
                 return Ok(());
@@ -232,7 +259,7 @@ impl Control<'_> {
         }
         match command {
             Command::User(arg) => self.user(arg)?,
-            Command::Pass => self.pass()?,
+            Command::Pass(password) => return self.pass(password),
             Command::Quit => {
                 self.reply(221, "Goodbye")?;
                 return Ok(Flow::Quit);

@@ -37,7 +37,7 @@ impl Control<'_> {
             Err(e) => return self.reply_fs_error(&e),
         };
         let items = if meta.is_dir() {
-            match listing::read_dir(self.jail, &real) {
+            match listing::read_dir(&self.jail, &real) {
                 Ok(items) => items,
                 Err(e) => return self.reply_fs_error(&e),
             }
