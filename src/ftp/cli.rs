@@ -70,7 +70,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_anonymous: bool,
     /// Control connections one client address may hold at once (default: no limit)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_per_ip: Option<u64>,
     /// Model, address and limits.
     #[command(flatten)]

@@ -244,14 +244,24 @@ pub fn connect_active(
     to: SocketAddr,
     timeout: Duration,
 ) -> io::Result<TcpStream> {
-    let sock = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
-    sock.set_reuse_address(true)?;
-    let from = SocketAddr::new(local_ip, source_port);
-    if source_port == 0 || sock.bind(&from.into()).is_err() {
-        sock.bind(&SocketAddr::new(local_ip, 0).into())?;
-    }
-    sock.connect_timeout(&to.into(), timeout)?;
-    let stream: TcpStream = sock.into();
+    let connect = |port: u16| -> io::Result<TcpStream> {
+        let sock = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
+        sock.set_reuse_address(true)?;
+        sock.bind(&SocketAddr::new(local_ip, port).into())?;
+        sock.connect_timeout(&to.into(), timeout)?;
+        Ok(sock.into())
+    };
+    // The default data port may be busy (in use by a listener, or its last
+    // connection to this very address still in TIME_WAIT): any port then.
+    let stream = match source_port {
+        0 => connect(0)?,
+        port => match connect(port) {
+            Ok(s) => s,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(e),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return Err(e),
+            Err(_) => connect(0)?,
+        },
+    };
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(TICK))?;
     stream.set_write_timeout(Some(TICK))?;

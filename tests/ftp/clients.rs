@@ -26,16 +26,22 @@ fn lftp(port: u16, commands: &str) -> (bool, String) {
 }
 
 #[test]
-fn lftp_rm_mkdir_mv_mirror_and_reverse_mirror() {
+fn lftp_rm_mkdir_mv_mirror_and_reverse_mirror_on_thread_fork_and_pool() {
     if Command::new("lftp").arg("--version").output().is_err() {
         eprintln!("skipped: lftp is not installed (apt-get install lftp)");
         return;
     }
+    for model in ["thread", "fork", "pool"] {
+        lftp_session(model);
+    }
+}
+
+fn lftp_session(model: &str) {
     let (dir, _outside, big) = root();
-    let server = serve(dir.path(), &["--writable", "--model", "thread"]);
+    let server = serve(dir.path(), &["--writable", "--model", model]);
     let port = server.tcp().port();
     let (ok, text) = lftp(port, "rm one; mkdir made; mv sub/a.txt made/moved.txt; ls");
-    assert!(ok, "{text}\n{}", server.log());
+    assert!(ok, "{model}: {text}\n{}", server.log());
     assert!(!dir.path().join("one").exists());
     assert!(dir.path().join("made").is_dir());
     assert_eq!(
@@ -48,7 +54,7 @@ fn lftp_rm_mkdir_mv_mirror_and_reverse_mirror() {
     let local = tempfile::tempdir().unwrap();
     let down = local.path().join("down");
     let (ok, text) = lftp(port, &format!("mirror / {}", down.display()));
-    assert!(ok, "{text}");
+    assert!(ok, "{model}: {text}");
     assert!(std::fs::read(down.join("big.bin")).unwrap() == big);
     assert_eq!(
         std::fs::read(down.join("made/moved.txt")).unwrap(),
@@ -68,7 +74,7 @@ fn lftp_rm_mkdir_mv_mirror_and_reverse_mirror() {
     std::fs::write(up.join("deep/er/file.bin"), &payload_up).unwrap();
     std::fs::write(up.join("top.txt"), b"top").unwrap();
     let (ok, text) = lftp(port, &format!("mirror -R {} /uploaded", up.display()));
-    assert!(ok, "{text}\n{}", server.log());
+    assert!(ok, "{model}: {text}\n{}", server.log());
     assert!(std::fs::read(dir.path().join("uploaded/deep/er/file.bin")).unwrap() == payload_up);
     assert_eq!(
         std::fs::read(dir.path().join("uploaded/top.txt")).unwrap(),
@@ -76,14 +82,20 @@ fn lftp_rm_mkdir_mv_mirror_and_reverse_mirror() {
     );
     // rm -r empties and removes a directory (DELE, RMD).
     let (ok, text) = lftp(port, "rm -r uploaded");
-    assert!(ok, "{text}");
+    assert!(ok, "{model}: {text}");
     assert!(!dir.path().join("uploaded").exists());
 }
 
 #[test]
-fn curl_quote_commands_create_dirs_and_active_mode() {
+fn curl_quote_commands_create_dirs_and_active_mode_on_thread_fork_and_pool() {
+    for model in ["thread", "fork", "pool"] {
+        curl_session(model);
+    }
+}
+
+fn curl_session(model: &str) {
     let (dir, _outside, big) = root();
-    let server = serve(dir.path(), &["--writable"]);
+    let server = serve(dir.path(), &["--writable", "--model", model]);
     // -Q: raw commands before the transfer (here a listing).
     let out = curl(&[
         "-Q",
@@ -96,12 +108,12 @@ fn curl_quote_commands_create_dirs_and_active_mode() {
         "RNTO quoted/renamed",
         &url(&server, "/"),
     ]);
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.status.success(), "{model}: {out:?}");
     assert!(!dir.path().join("one").exists());
     assert!(dir.path().join("quoted/renamed").exists());
     // A refused quote command fails the transfer (curl exit 21).
     let out = curl(&["-Q", "DELE nothere", &url(&server, "/")]);
-    assert_eq!(out.status.code(), Some(21), "{out:?}");
+    assert_eq!(out.status.code(), Some(21), "{model}: {out:?}");
 
     // --ftp-create-dirs: MKD of each missing directory, then STOR.
     let local = tempfile::tempdir().unwrap();
@@ -113,7 +125,7 @@ fn curl_quote_commands_create_dirs_and_active_mode() {
         src.to_str().unwrap(),
         &url(&server, "/a/b/c/f.txt"),
     ]);
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.status.success(), "{model}: {out:?}");
     assert_eq!(
         std::fs::read(dir.path().join("a/b/c/f.txt")).unwrap(),
         b"deep"
@@ -139,7 +151,7 @@ fn curl_quote_commands_create_dirs_and_active_mode() {
         src.to_str().unwrap(),
         &url(&server, "/active.txt"),
     ]);
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.status.success(), "{model}: {out:?}");
     assert_eq!(
         std::fs::read(dir.path().join("active.txt")).unwrap(),
         b"deep"
