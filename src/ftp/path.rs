@@ -160,21 +160,28 @@ impl Jail {
         Ok(real)
     }
 
-    /// Keeps `canon` only if it is the root or below it.
+    /// Keeps `canon` only if it is the root or below it, and not hidden
+    /// there (a symlink to `.env` is as absent as `.env`).
     fn inside(&self, canon: PathBuf) -> io::Result<PathBuf> {
-        if canon.starts_with(&self.root) {
-            Ok(canon)
-        } else {
-            Err(io::Error::new(
+        let Ok(below) = canon.strip_prefix(&self.root) else {
+            return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 "path leads outside the root",
-            ))
+            ));
+        };
+        if below
+            .components()
+            .any(|c| c.as_os_str().as_bytes().starts_with(b"."))
+        {
+            return Err(io::ErrorKind::NotFound.into());
         }
+        Ok(canon)
     }
 
-    /// True if an entry found while listing (possibly a symlink) stays inside the root.
+    /// True if an entry found while listing (possibly a symlink) stays inside
+    /// the root and leads to nothing hidden.
     pub fn contains(&self, real: &Path) -> bool {
-        real.canonicalize().is_ok_and(|c| c.starts_with(&self.root))
+        real.canonicalize().is_ok_and(|c| self.inside(c).is_ok())
     }
 }
 
@@ -211,6 +218,7 @@ mod tests {
         std::fs::write(dir.path().join(".hidden"), b"h").unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
         std::os::unix::fs::symlink("pub/a", dir.path().join("inside-link")).unwrap();
+        std::os::unix::fs::symlink(".hidden", dir.path().join("to-hidden")).unwrap();
         let jail = Jail::new(dir.path()).unwrap();
 
         assert!(jail.existing(&v("/pub/a")).is_ok());
@@ -253,6 +261,12 @@ mod tests {
             io::ErrorKind::InvalidInput
         );
         assert!(!jail.contains(&dir.path().join("out")));
+        assert_eq!(
+            jail.existing(&v("/to-hidden")).unwrap_err().kind(),
+            io::ErrorKind::NotFound,
+            "a symlink to a hidden file"
+        );
+        assert!(!jail.contains(&dir.path().join("to-hidden")));
         assert!(jail.contains(&dir.path().join("inside-link")));
     }
 }
