@@ -248,6 +248,13 @@ pub fn is_abort(line: &[u8]) -> bool {
     line.trim_ascii().eq_ignore_ascii_case(b"ABOR")
 }
 
+/// True if `line` is `STAT` without an argument (during a transfer: its status).
+pub fn is_bare_stat(line: &[u8]) -> bool {
+    strip_telnet(line)
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"STAT")
+}
+
 /// Why a `PORT` or `EPRT` argument is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressError {
@@ -407,6 +414,8 @@ mod tests {
         assert!(is_abort(b"\xf2ABOR"));
         assert!(!is_abort(b"ABORT"));
         assert!(!is_abort(b"NOOP"));
+        assert!(is_bare_stat(b"stat"));
+        assert!(!is_bare_stat(b"STAT /"));
     }
 
     #[test]

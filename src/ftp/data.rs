@@ -214,6 +214,14 @@ impl<'a> Watch<'a> {
         if take_abort(pending) {
             return Err(Interrupt::Abort.into());
         }
+        // RFC 959: STAT during a transfer tells how it is going.
+        if take_line(pending, super::command::is_bare_stat) {
+            let msg = format!(
+                "213 Status: transfer in progress, {} bytes moved\r\n",
+                self.moved
+            );
+            let _ = sys::send_now(stream.as_fd(), msg.as_bytes());
+        }
         if self.control_eof && self.eof_aborts {
             return Err(Interrupt::ControlClosed.into());
         }
@@ -224,9 +232,14 @@ impl<'a> Watch<'a> {
 /// Takes the first complete `ABOR` line out of `pending`; true if there was one.
 /// Other commands stay, to be carried out after the transfer.
 pub fn take_abort(pending: &mut Vec<u8>) -> bool {
+    take_line(pending, super::command::is_abort)
+}
+
+/// Takes the first complete line that `pick` accepts out of `pending`.
+fn take_line(pending: &mut Vec<u8>, pick: impl Fn(&[u8]) -> bool) -> bool {
     let mut at = 0;
     while let Ok((line, used)) = crate::wire::line::parse(&pending[at..], MAX_PENDING) {
-        if super::command::is_abort(line) {
+        if pick(line) {
             pending.drain(at..at + used);
             return true;
         }
@@ -470,6 +483,10 @@ mod tests {
         half.extend_from_slice(b"R\n");
         assert!(take_abort(&mut half));
         assert!(half.is_empty());
+        let mut p = b"NOOP\r\nstat\r\nSTAT x\r\n".to_vec();
+        assert!(take_line(&mut p, crate::ftp::command::is_bare_stat));
+        assert_eq!(p, b"NOOP\r\nSTAT x\r\n");
+        assert!(!take_line(&mut p, crate::ftp::command::is_bare_stat));
     }
 
     #[test]

@@ -237,3 +237,35 @@ fn passive_address_is_announced_and_data_only_comes_from_the_client() {
     assert!(c.reply().starts_with("226 "));
     let _ = data.write_all(b"");
 }
+
+#[test]
+fn ipv6_control_connections_use_epsv_and_eprt() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    };
+    let (dir, _outside, _big) = root();
+    let server = serve(dir.path(), &["--bind", "::1"]);
+    assert!(server.tcp().is_ipv6());
+    let mut c = Ctl::login(&server);
+    assert!(c.cmd("PASV").starts_with("425 "), "PASV is IPv4 only");
+    assert!(c.cmd("EPSV 1").starts_with("522 "));
+    let r = c.cmd("EPSV");
+    assert!(r.starts_with("229 "), "{r}");
+    let port: u16 = r.split('|').nth(3).unwrap().parse().unwrap();
+    let mut data = TcpStream::connect(("::1", port)).unwrap();
+    assert!(c.cmd("RETR one").starts_with("150 "));
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"1");
+    assert!(c.reply().starts_with("226 "));
+
+    let port = listener.local_addr().unwrap().port();
+    let from = active_retr(&mut c, &format!("EPRT |2|::1|{port}|"), &listener);
+    assert_eq!(from.ip().to_string(), "::1");
+    assert_eq!(from.port(), server.tcp().port() - 1);
+    let r = c.cmd(&format!("EPRT |1|127.0.0.1|{port}|"));
+    assert!(r.starts_with("522 "), "{r}");
+    let r = c.cmd("PORT 127,0,0,1,4,1");
+    assert!(r.starts_with("522 "), "{r}");
+}

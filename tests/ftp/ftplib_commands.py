@@ -109,6 +109,11 @@ def main():
         (ftp.mkd, "tab\there", "553"),
     ]:
         refused(code, fn, arg)
+    refused("553", ftp.storbinary, "STOR gpj\u202e.exe", io.BytesIO(b"x"))
+    refused("553", ftp.storbinary, "STOR .profile", io.BytesIO(b"x"))
+    refused("550", ftp.storbinary, "STOR out/evil", io.BytesIO(b"x"))
+    refused("553", ftp.storbinary, "APPE .hidden", io.BytesIO(b"x"))
+    refused("553", ftp.storbinary, "STOU .x", io.BytesIO(b"x"))
     refused("553", ftp.rename, "one", ".one")
     refused("550", ftp.rename, "out", "out2")
     refused("550", ftp.rename, "one", "out/one")

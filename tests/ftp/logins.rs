@@ -224,6 +224,9 @@ fn rate_limit_paces_transfers_and_abor_still_stops_them() {
     assert!(c.cmd("RETR big.bin").starts_with("150 "));
     let mut some = [0u8; 1000];
     data.read_exact(&mut some).unwrap();
+    // STAT during the transfer tells how far it got (RFC 959).
+    let r = c.cmd("STAT");
+    assert!(r.starts_with("213 Status: transfer in progress, "), "{r}");
     assert!(c.cmd("ABOR").starts_with("426 "));
     assert!(c.reply().starts_with("226 "));
     assert!(c.cmd("NOOP").starts_with("200 "));
