@@ -63,7 +63,7 @@ pub struct ServeArgs {
     /// HASH from `netkit ftp hash`; ROOT inside the served directory unless absolute)
     #[arg(long = "user", value_name = "ACCOUNT")]
     pub users: Vec<String>,
-    /// A file of accounts, one NAME:HASH[:ROOT[:MODE]] per line (# comments)
+    /// A file of accounts, one per line in the --user form (# starts a comment line)
     #[arg(long = "users", value_name = "FILE")]
     pub users_file: Option<std::path::PathBuf>,
     /// Refuse anonymous logins (only --user/--users accounts)

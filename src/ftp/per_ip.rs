@@ -1,6 +1,6 @@
 //! `--max-per-ip N`: how many control connections one client address may
 //! hold at once, counted in memory shared by every process and thread (see
-//! [`crate::sys::shared`]), so the bound holds on the fork and prefork models
+//! `sys::shared`), so the bound holds on the fork and prefork models
 //! too.
 //!
 //! The table has [`SLOTS`] entries of (address key, count) behind a spin

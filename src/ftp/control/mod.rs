@@ -14,7 +14,7 @@
 //! STOU), `tree` (DELE, RNFR/RNTO, MKD, RMD, SITE CHMOD) and `status`
 //! (STAT, HELP, SITE HELP); `reply` formats the replies.
 //!
-//! During a transfer the control connection is watched ([`data::Watch`]):
+//! During a transfer the control connection is watched ([`crate::ftp::data::Watch`]):
 //! `ABOR` stops the transfer at once (426 for it, then 226 for the ABOR),
 //! other commands wait until it ends.
 
