@@ -80,6 +80,15 @@ fn lftp_session(model: &str) {
         std::fs::read(dir.path().join("uploaded/top.txt")).unwrap(),
         b"top"
     );
+    // put -c resumes an upload cut short (REST + STOR).
+    std::fs::write(dir.path().join("resumed.bin"), &payload_up[..100_000]).unwrap();
+    let local_file = up.join("deep/er/file.bin");
+    let (ok, text) = lftp(
+        port,
+        &format!("put -c {} -o resumed.bin", local_file.display()),
+    );
+    assert!(ok, "{model}: {text}");
+    assert!(std::fs::read(dir.path().join("resumed.bin")).unwrap() == payload_up);
     // rm -r empties and removes a directory (DELE, RMD).
     let (ok, text) = lftp(port, "rm -r uploaded");
     assert!(ok, "{model}: {text}");

@@ -65,6 +65,15 @@ def main():
         assert expected in ftp.voidresp()
         assert open(os.path.join(root, "newdir", expected), "rb").read() == b"unique"
 
+    # REST + STOR resumes an upload (a pure append needs no --overwrite).
+    whole = os.urandom(50_000)
+    ftp.storbinary("STOR half.bin", io.BytesIO(whole[:20_000]))
+    ftp.storbinary("STOR half.bin", io.BytesIO(whole[20_000:]), rest=20_000)
+    assert open(os.path.join(root, "newdir", "half.bin"), "rb").read() == whole
+    refused("553", ftp.storbinary, "STOR half.bin", io.BytesIO(b"x"), 8192, None, 10)
+    refused("554", ftp.storbinary, "STOR half.bin", io.BytesIO(b"x"), 8192, None, 10**9)
+    ftp.delete("half.bin")
+
     # RNFR/RNTO: rename, refusals, RNTO without RNFR.
     ftp.rename("a.bin", "b.bin")
     assert "b.bin" in ftp.nlst() and "a.bin" not in ftp.nlst()

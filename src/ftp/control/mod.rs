@@ -306,7 +306,7 @@ impl Control<'_> {
             Command::Eprt(arg) => self.eprt(arg)?,
             Command::Rest(Some(offset)) => {
                 self.rest = offset;
-                self.reply(350, &format!("Restarting at {offset}; send RETR"))?;
+                self.reply(350, &format!("Restarting at {offset}; send RETR or STOR"))?;
             }
             Command::Rest(None) => self.reply(501, "REST needs a byte offset")?,
             Command::NotImplemented => self.reply(502, "Command not implemented")?,

@@ -1,5 +1,6 @@
 //! Uploads: STOR (a new file, or a replacement with `--overwrite`), APPE
-//! (appends) and STOU (a new file under a name the server picks). All of
+//! (appends), `REST n` + STOR (resumes) and STOU (a new file under a name
+//! the server picks). All of
 //! them are atomic: the bytes go into a hidden temporary file that is renamed
 //! into place only when the upload is complete, so a cut connection, a full
 //! disk or an ABOR leaves the tree as it was. APPE copies the existing file
@@ -21,15 +22,16 @@ use crate::sys;
 const UNIQUE_TRIES: u32 = 1000;
 
 impl Control<'_> {
-    /// STOR: receives a file over the data connection.
+    /// STOR: receives a file over the data connection (after `REST n`: a
+    /// resumed upload, see [`Control::resume`]).
     pub(super) fn stor(&mut self, arg: &[u8], rest: u64) -> io::Result<()> {
-        if rest > 0 {
-            return self.reply(554, "REST is supported for downloads only");
-        }
         let target = self.cwd.resolve(arg);
         let Some(dest) = self.upload_dest(&target)? else {
             return Ok(());
         };
+        if rest > 0 {
+            return self.resume(&dest, rest);
+        }
         let overwrite = self.access.overwrite;
         if let Ok(meta) = dest.symlink_metadata() {
             if !meta.is_file() {
@@ -43,6 +45,37 @@ impl Control<'_> {
             return Ok(());
         };
         self.receive_upload(file, "Ok to send data", "Transfer complete")
+    }
+
+    /// `REST n` + `STOR`: keeps the first `n` bytes of the existing file and
+    /// writes the upload after them (lftp's `put -c`), atomically like APPE.
+    /// Dropping bytes past `n` replaces data, so that needs `--overwrite`;
+    /// `n` equal to the size (a pure append) does not.
+    fn resume(&mut self, dest: &std::path::Path, rest: u64) -> io::Result<()> {
+        let size = match dest.symlink_metadata() {
+            Ok(meta) if meta.is_file() => meta.len(),
+            Ok(_) => return self.reply(553, "Cannot resume that (not a regular file)"),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(e) => return self.reply_fs_error(&e),
+        };
+        if rest > size {
+            return self.reply(554, "Restart offset is past the end of the file");
+        }
+        if rest < size && !self.access.overwrite {
+            return self.reply(
+                553,
+                "Resuming there would replace bytes (the server does not overwrite files)",
+            );
+        }
+        let Some(mut file) = self.temporary(dest, true)? else {
+            return Ok(());
+        };
+        if let Err(e) = copy_into(dest, rest, &mut file) {
+            drop(file);
+            return self.reply_storage(&e);
+        }
+        let opening = format!("Ok to send data (resuming at {rest})");
+        self.receive_upload(file, &opening, "Transfer complete")
     }
 
     /// APPE: appends to a file (creating it if it does not exist).
@@ -60,7 +93,7 @@ impl Control<'_> {
         let Some(mut file) = self.temporary(&dest, existing)? else {
             return Ok(());
         };
-        if existing && let Err(e) = copy_into(&dest, &mut file) {
+        if existing && let Err(e) = copy_into(&dest, u64::MAX, &mut file) {
             drop(file);
             return self.reply_storage(&e);
         }
@@ -195,8 +228,9 @@ fn name_refusal(e: &io::Error) -> Option<crate::disk::name::NameError> {
     e.get_ref()?.downcast_ref().copied()
 }
 
-/// Copies the regular file at `path` into `file` (an APPE's starting point).
-fn copy_into(path: &std::path::Path, file: &mut AtomicFile) -> io::Result<()> {
+/// Copies the first `len` bytes (at most) of the regular file at `path`
+/// into `file` (the starting point of an APPE or a resumed STOR).
+fn copy_into(path: &std::path::Path, len: u64, file: &mut AtomicFile) -> io::Result<()> {
     // O_NONBLOCK: never hang opening a FIFO swapped in meanwhile.
     let mut src = OpenOptions::new()
         .read(true)
@@ -206,7 +240,7 @@ fn copy_into(path: &std::path::Path, file: &mut AtomicFile) -> io::Result<()> {
         return Err(io::Error::other("not a regular file"));
     }
     let mut to = file.file();
-    let n = io::copy(&mut src, &mut to)?;
+    let n = io::copy(&mut io::Read::take(&mut src, len), &mut to)?;
     file.wrote(n);
     Ok(())
 }
