@@ -293,7 +293,7 @@ fn control_commands_replies_and_refusals() {
     assert_eq!(c.cmd("SYST"), "215 UNIX Type: L8");
     assert_eq!(
         c.cmd("FEAT"),
-        "211-Features:\n EPRT\n EPSV\n MDTM\n MLST type*;size*;modify*;perm*;unix.mode*;\n PASV\n REST STREAM\n SIZE\n UTF8\n211 End"
+        "211-Features:\n EPRT\n EPSV\n MDTM\n MFMT\n MLST type*;size*;modify*;perm*;unix.mode*;\n PASV\n REST STREAM\n SIZE\n UTF8\n211 End"
     );
     assert!(c.cmd("OPTS UTF8 ON").starts_with("200 "));
     assert!(c.cmd("user anonymous").starts_with("331 "));

@@ -47,7 +47,8 @@ fuzz_target!(|data: &[u8]| {
             | Command::Help(a)
             | Command::Site(a)
             | Command::Port(a)
-            | Command::Eprt(a) => Some(a),
+            | Command::Eprt(a)
+            | Command::Mfmt(a) => Some(a),
             _ => None,
         };
         if let Some(a) = arg {

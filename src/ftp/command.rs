@@ -91,6 +91,8 @@ pub enum Command<'a> {
     Help(&'a [u8]),
     /// `SITE subcommand args`.
     Site(&'a [u8]),
+    /// `MFMT YYYYMMDDHHMMSS path`: set a file's modification time.
+    Mfmt(&'a [u8]),
     /// `ALLO n`: nothing to reserve (202).
     Allo,
     /// `ABOR` between transfers (during one it is seen by the transfer itself).
@@ -113,9 +115,9 @@ const NOT_IMPLEMENTED: &[&str] = &[
 /// Every verb this server carries out, for `HELP`.
 pub const VERBS: &[&str] = &[
     "ABOR", "ALLO", "APPE", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP", "LIST", "MDTM",
-    "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD", "QUIT",
-    "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE", "SIZE", "STAT", "STOR", "STOU", "STRU", "SYST",
-    "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
+    "MFMT", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD",
+    "QUIT", "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE", "SIZE", "STAT", "STOR", "STOU", "STRU",
+    "SYST", "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
 ];
 
 impl<'a> Command<'a> {
@@ -172,6 +174,7 @@ impl<'a> Command<'a> {
             "STAT" => Command::Stat(arg),
             "HELP" => Command::Help(arg),
             "SITE" => Command::Site(arg),
+            "MFMT" => Command::Mfmt(arg),
             "ALLO" => Command::Allo,
             "ABOR" => Command::Abor,
             "PORT" => Command::Port(arg),
@@ -208,6 +211,7 @@ impl<'a> Command<'a> {
                 | Command::Rnto(_)
                 | Command::Mkd(_)
                 | Command::Rmd(_)
+                | Command::Mfmt(_)
         )
     }
 }

@@ -73,6 +73,12 @@ fn lftp_session(model: &str) {
     let payload_up = payload(300_000, 2);
     std::fs::write(up.join("deep/er/file.bin"), &payload_up).unwrap();
     std::fs::write(up.join("top.txt"), b"top").unwrap();
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_614_834_367);
+    let top = std::fs::File::options()
+        .write(true)
+        .open(up.join("top.txt"))
+        .unwrap();
+    top.set_modified(when).unwrap();
     let (ok, text) = lftp(port, &format!("mirror -R {} /uploaded", up.display()));
     assert!(ok, "{model}: {text}\n{}", server.log());
     assert!(std::fs::read(dir.path().join("uploaded/deep/er/file.bin")).unwrap() == payload_up);
@@ -80,6 +86,12 @@ fn lftp_session(model: &str) {
         std::fs::read(dir.path().join("uploaded/top.txt")).unwrap(),
         b"top"
     );
+    // lftp keeps the times with MFMT.
+    let mtime = std::fs::metadata(dir.path().join("uploaded/top.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(mtime, when, "{model}: mirror -R did not keep the time");
     // put -c resumes an upload cut short (REST + STOR).
     std::fs::write(dir.path().join("resumed.bin"), &payload_up[..100_000]).unwrap();
     let local_file = up.join("deep/er/file.bin");

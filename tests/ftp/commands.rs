@@ -71,6 +71,7 @@ fn read_only_server_refuses_every_write_and_says_so_in_mlsd() {
         "STOU",
         "STOR x",
         "SITE CHMOD 644 one",
+        "MFMT 20200102030405 one",
     ] {
         let r = c.cmd(cmd);
         assert!(r.starts_with("550 "), "{cmd}: {r}");

@@ -148,6 +148,13 @@ def main():
     assert stat.S_IMODE(os.stat(os.path.join(root, "one")).st_mode) == 0o600
     refused("501", ftp.sendcmd, "SITE CHMOD 4755 one")
     refused("500", ftp.sendcmd, "SITE BOGUS")
+    assert ftp.sendcmd("MFMT 20200102030405 one") == "213 Modify=20200102030405; one"
+    assert int(os.stat(os.path.join(root, "one")).st_mtime) == 1577934245
+    assert ftp.sendcmd("MDTM one") == "213 20200102030405"
+    refused("501", ftp.sendcmd, "MFMT 20201340000000 one")
+    refused("501", ftp.sendcmd, "MFMT one")
+    refused("550", ftp.sendcmd, "MFMT 20200102030405 sub")
+    refused("550", ftp.sendcmd, "MFMT 20200102030405 out/secret")
     assert ftp.sendcmd("ALLO 1000").startswith("202")
     assert ftp.sendcmd("MODE S").startswith("200")
     assert ftp.sendcmd("STRU F").startswith("200")

@@ -11,6 +11,7 @@ const FEATURES: &[&str] = &[
     "EPRT",
     "EPSV",
     "MDTM",
+    "MFMT",
     "MLST type*;size*;modify*;perm*;unix.mode*;",
     "PASV",
     "REST STREAM",

@@ -11,7 +11,7 @@
 //! `features` (FEAT, OPTS), `navigation` (PWD, CWD, CDUP), `passive` (PASV,
 //! EPSV and the data connection), `active` (PORT, EPRT), `list` (LIST,
 //! NLST, MLSD, MLST), `transfer` (SIZE, MDTM, RETR), `upload` (STOR, APPE,
-//! STOU), `tree` (DELE, RNFR/RNTO, MKD, RMD, SITE CHMOD) and `status`
+//! STOU), `tree` (DELE, RNFR/RNTO, MKD, RMD, SITE CHMOD, MFMT) and `status`
 //! (STAT, HELP, SITE HELP); `reply` formats the replies.
 //!
 //! During a transfer the control connection is watched ([`crate::ftp::data::Watch`]):
@@ -300,6 +300,7 @@ impl Control<'_> {
             Command::Stat(arg) => self.stat(arg)?,
             Command::Help(arg) => self.help(arg)?,
             Command::Site(arg) => self.site(arg)?,
+            Command::Mfmt(arg) => self.mfmt(arg)?,
             Command::Allo => self.reply(202, "No storage allocation necessary")?,
             Command::Abor => self.abor()?,
             Command::Port(arg) => self.port(arg)?,

@@ -1,5 +1,6 @@
-//! Changes to the tree besides uploads: DELE, RNFR/RNTO, MKD, RMD and SITE
-//! CHMOD. Each acts on the named entry itself (a symlink inside the root is
+//! Changes to the tree besides uploads: DELE, RNFR/RNTO, MKD, RMD, SITE
+//! CHMOD and MFMT (a file's modification time, so `lftp mirror -R` keeps
+//! times). Each acts on the named entry itself (a symlink inside the root is
 //! removed or renamed as a link, never followed), refuses the root, hidden
 //! names and symlinks that lead outside, and is atomic: one `unlink`,
 //! `rename` (`RENAME_NOREPLACE` unless `--overwrite`), `mkdir`, `rmdir` or
@@ -7,7 +8,7 @@
 
 use std::fs::Metadata;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
 use super::Control;
@@ -161,6 +162,44 @@ impl Control<'_> {
         }
         match std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode)) {
             Ok(()) => self.reply(200, "SITE CHMOD command successful"),
+            Err(e) => self.reply_fs_error(&e),
+        }
+    }
+}
+
+impl Control<'_> {
+    /// MFMT YYYYMMDDHHMMSS PATH: sets a regular file's modification time
+    /// (draft-somers-ftp-mfxx); 213 with the time set.
+    pub(super) fn mfmt(&mut self, args: &[u8]) -> io::Result<()> {
+        let parsed = args.iter().position(|&b| b == b' ').and_then(|space| {
+            let time = std::str::from_utf8(&args[..space]).ok()?;
+            let unix = crate::human::parse_ftp_timestamp(time)?;
+            Some((unix, &args[space + 1..]))
+        });
+        let Some((unix, path_bytes)) = parsed.filter(|(_, p)| !p.is_empty()) else {
+            return self.reply(501, "Usage: MFMT YYYYMMDDHHMMSS <path>");
+        };
+        let Some((_, real, meta)) = self.entry_or_reply(path_bytes)? else {
+            return Ok(());
+        };
+        if !meta.is_file() {
+            return self.reply(550, "Not a regular file");
+        }
+        let when = std::time::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_secs(unix.max(0) as u64))
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let set = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(&real)
+            .and_then(|f| f.set_modified(when));
+        match set {
+            Ok(()) => {
+                let mut text =
+                    format!("Modify={}; ", crate::human::ftp_timestamp(unix)).into_bytes();
+                text.extend_from_slice(path_bytes);
+                self.reply_bytes(213, &text)
+            }
             Err(e) => self.reply_fs_error(&e),
         }
     }
