@@ -156,4 +156,7 @@ line "pyftpdlib STOR" "" bytes
 line "netkit $LOGINS logins" "pyftpdlib $LOGINS logins" logins
 line "pyftpdlib $LOGINS logins" "" logins
 echo
+echo "every run, in round order (seconds):"
+for i in "${!NAMES[@]}"; do echo "  ${NAMES[$i]}:${TIMES[i]}"; done
+echo
 echo "(ratios: pyftpdlib's time / netkit's; above 1 netkit is faster. Transfers: the whole curl command; logins: first connect to last 230.)"
