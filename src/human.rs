@@ -80,6 +80,23 @@ impl Civil {
         }
     }
 
+    /// Seconds since 1970 of this UTC date and time (the inverse of
+    /// [`Civil::from_unix`]; fields are taken as they are, unchecked).
+    pub fn to_unix(&self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = self.year - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
+    }
+
     /// Three-letter English month name, as `ls -l` prints it.
     pub fn month_name(&self) -> &'static str {
         const NAMES: [&str; 12] = [
@@ -107,6 +124,33 @@ pub fn ftp_timestamp(unix: i64) -> String {
     )
 }
 
+/// Parses FTP's `YYYYMMDDHHMMSS` (UTC; a `.sss` fraction is accepted and
+/// dropped), as MFMT sends it; `None` unless it is a real date and time.
+pub fn parse_ftp_timestamp(s: &str) -> Option<i64> {
+    let whole = s.split_once('.').map_or(s, |(w, frac)| {
+        if frac.bytes().all(|b| b.is_ascii_digit()) {
+            w
+        } else {
+            ""
+        }
+    });
+    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |a: usize, b: usize| whole[a..b].parse::<u32>().ok();
+    let c = Civil {
+        year: i64::from(n(0, 4)?),
+        month: n(4, 6)?,
+        day: n(6, 8)?,
+        hour: n(8, 10)?,
+        minute: n(10, 12)?,
+        second: n(12, 14)?,
+    };
+    let unix = c.to_unix();
+    // A date that does not exist (Feb 30, hour 25) does not come back the same.
+    (Civil::from_unix(unix) == c).then_some(unix)
+}
+
 /// `22/Nov/2026:05:00:00 +0000` (UTC), the common log format's time.
 pub fn clf(unix: i64) -> String {
     let c = Civil::from_unix(unix);
@@ -131,6 +175,33 @@ pub fn now_unix() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ftp_timestamps_round_trip_and_refuse_what_is_no_date() {
+        for unix in [0, 951_782_400, 1_714_564_800, 4_102_444_799] {
+            assert_eq!(
+                parse_ftp_timestamp(&ftp_timestamp(unix)),
+                Some(unix),
+                "{unix}"
+            );
+        }
+        assert_eq!(parse_ftp_timestamp("20240501120000"), Some(1_714_564_800));
+        assert_eq!(
+            parse_ftp_timestamp("20240501120000.123"),
+            Some(1_714_564_800)
+        );
+        for bad in [
+            "",
+            "2024050112000",
+            "20240230120000",
+            "20241301000000",
+            "20240501250000",
+            "2024050112000a",
+            "20240501120000.x",
+        ] {
+            assert_eq!(parse_ftp_timestamp(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn sizes() {

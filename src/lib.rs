@@ -9,7 +9,7 @@
 //!   epoll, async).
 //! - [`http`]: `netkit http`, the HTTP/1.1 server (a session) and its router.
 //! - [`files`]: `netkit files`, the course's file server (framed protocol) and client.
-//! - [`ftp`]: `netkit ftp`, an anonymous FTP server (a blocking handler).
+//! - [`ftp`]: `netkit ftp`, an FTP server, anonymous and/or named accounts (a blocking handler).
 //! - [`chat`]: `netkit chat`, the course's UDP chat room (a datagram service) and client.
 //! - [`tools`]: echo and the toolbox (host info, addresses, services, UDP,
 //!   broadcast, file send/recv, select-log).

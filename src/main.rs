@@ -32,7 +32,7 @@ enum Command {
     /// The course's file server (framed protocol) and its client
     #[command(subcommand)]
     Files(netkit::files::cli::FilesCmd),
-    /// Anonymous FTP server for standard clients (curl, lftp, ftplib)
+    /// FTP server for standard clients (curl, lftp, ftplib)
     #[command(subcommand)]
     Ftp(netkit::ftp::cli::FtpCmd),
     /// The course's UDP chat room: server and client

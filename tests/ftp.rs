@@ -4,6 +4,13 @@
 
 mod util;
 
+#[path = "ftp/clients.rs"]
+mod clients;
+#[path = "ftp/commands.rs"]
+mod commands;
+#[path = "ftp/logins.rs"]
+mod logins;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -277,12 +284,16 @@ fn control_commands_replies_and_refusals() {
     );
     let mut c = Ctl::connect(&server);
     assert!(c.cmd("PWD").starts_with("530 "));
-    assert!(c.cmd("USER bob").starts_with("530 "));
+    assert!(
+        c.cmd("USER bob").starts_with("331 "),
+        "no probing for names"
+    );
+    assert!(c.cmd("PASS x").starts_with("530 "), "no such account");
     assert!(c.cmd("PASS x").starts_with("503 "));
     assert_eq!(c.cmd("SYST"), "215 UNIX Type: L8");
     assert_eq!(
         c.cmd("FEAT"),
-        "211-Features:\n EPSV\n MDTM\n MLST type*;size*;modify*;perm*;\n PASV\n REST STREAM\n SIZE\n UTF8\n211 End"
+        "211-Features:\n EPRT\n EPSV\n MDTM\n MFMT\n MLST type*;size*;modify*;perm*;unix.mode*;\n PASV\n REST STREAM\n SIZE\n UTF8\n211 End"
     );
     assert!(c.cmd("OPTS UTF8 ON").starts_with("200 "));
     assert!(c.cmd("user anonymous").starts_with("331 "));
@@ -316,9 +327,10 @@ fn control_commands_replies_and_refusals() {
         ("MDTM one", "213"),
         ("REST abc", "501"),
         ("STOR new.txt", "550"), // read-only server
-        ("DELE one", "502"),
-        ("PORT 127,0,0,1,4,1", "502"),
-        ("SITE CHMOD 777 one", "502"),
+        ("DELE one", "550"),     // read-only server
+        ("SITE CHMOD 777 one", "550"),
+        ("PORT 10,0,0,1,4,1", "500"), // not the client's address
+        ("REIN", "502"),
         ("XYZZY", "500"),
         ("RETR one", "425"), // no PASV first
         ("EPSV 2", "522"),

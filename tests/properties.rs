@@ -218,7 +218,14 @@ proptest! {
             rest = &rest[n..];
             let cmd = Command::parse(l);
             let _ = cmd.allowed_before_login();
-            if let Command::Retr(a) | Command::Stor(a) | Command::Cwd(a) | Command::User(a) = cmd {
+            let _ = cmd.writes();
+            let _ = netkit::ftp::command::is_abort(l);
+            let _ = netkit::ftp::command::parse_port(l);
+            let _ = netkit::ftp::command::parse_eprt(l);
+            let stripped = netkit::ftp::command::strip_telnet(l);
+            prop_assert!(stripped.len() <= l.len());
+            if let Command::Retr(a) | Command::Stor(a) | Command::Cwd(a) | Command::User(a)
+            | Command::Rnto(a) | Command::Port(a) | Command::Eprt(a) | Command::Site(a) = cmd {
                 let (p, q) = (a.as_ptr() as usize, l.as_ptr() as usize);
                 prop_assert!(a.is_empty() || (p >= q && p + a.len() <= q + l.len()));
             }
@@ -377,7 +384,8 @@ fn ftp_line() -> impl Strategy<Value = Vec<u8>> {
     (
         prop::sample::select(vec![
             "USER", "pass", "QUIT", "TYPE", "MODE", "STRU", "EPSV", "LIST", "NLST", "MLSD", "MLST",
-            "SIZE", "RETR", "STOR", "REST", "CWD", "CDUP", "DELE", "XYZ", "",
+            "SIZE", "RETR", "STOR", "REST", "CWD", "CDUP", "DELE", "XYZ", "", "RNFR", "RNTO",
+            "MKD", "XRMD", "APPE", "STOU", "STAT", "HELP", "SITE", "ALLO", "ABOR", "PORT", "EPRT",
         ]),
         prop::option::of("[ -~]{0,12}"),
     )

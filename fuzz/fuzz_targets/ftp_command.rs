@@ -19,6 +19,11 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[n..];
         let cmd = Command::parse(l);
         let _ = cmd.allowed_before_login();
+        let _ = cmd.writes();
+        let _ = netkit::ftp::command::strip_telnet(l);
+        let _ = netkit::ftp::command::is_abort(l);
+        let _ = netkit::ftp::command::parse_port(l);
+        let _ = netkit::ftp::command::parse_eprt(l);
         let arg = match cmd {
             Command::User(a)
             | Command::Opts(a)
@@ -29,7 +34,21 @@ fuzz_target!(|data: &[u8]| {
             | Command::Size(a)
             | Command::Mdtm(a)
             | Command::Retr(a)
-            | Command::Stor(a) => Some(a),
+            | Command::Stor(a)
+            | Command::Pass(a)
+            | Command::Appe(a)
+            | Command::Stou(a)
+            | Command::Dele(a)
+            | Command::Rnfr(a)
+            | Command::Rnto(a)
+            | Command::Mkd(a)
+            | Command::Rmd(a)
+            | Command::Stat(a)
+            | Command::Help(a)
+            | Command::Site(a)
+            | Command::Port(a)
+            | Command::Eprt(a)
+            | Command::Mfmt(a) => Some(a),
             _ => None,
         };
         if let Some(a) = arg {

@@ -79,11 +79,37 @@ pub fn list_line(name: &[u8], meta: &Metadata, now: i64) -> Vec<u8> {
 }
 
 /// The RFC 3659 facts a client may ask for with `OPTS MLST`.
-pub const FACTS: [&str; 4] = ["type", "size", "modify", "perm"];
+pub const FACTS: [&str; 5] = ["type", "size", "modify", "perm", "unix.mode"];
 
-/// The facts of one entry, e.g. `type=file;size=5;modify=20240501120000;perm=r;`,
+/// What a session may do to the tree, for the `perm` fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Access {
+    /// Uploads, deletes, renames, new directories.
+    pub writable: bool,
+    /// STOR and RNTO may replace an existing file.
+    pub overwrite: bool,
+}
+
+/// The `perm` letters (RFC 3659 7.5.5) of an entry: what this server lets
+/// the session do to it. Files: `r` (RETR); on a writable server also `a`
+/// (APPE), `d` (DELE), `f` (RNFR), and `w` (STOR over it) only with
+/// overwrite. Directories: `e` (CWD), `l` (LIST); writable: `c` (STOR in it),
+/// `m` (MKD in it), `p` (DELE/RMD of its entries), and `d`, `f` (RMD, RNFR)
+/// unless it is the root.
+pub fn perm(is_dir: bool, is_root: bool, access: Access) -> &'static str {
+    match (is_dir, access.writable, is_root, access.overwrite) {
+        (true, false, _, _) => "el",
+        (true, true, true, _) => "celmp",
+        (true, true, false, _) => "cdeflmp",
+        (false, false, _, _) => "r",
+        (false, true, _, false) => "adfr",
+        (false, true, _, true) => "adfrw",
+    }
+}
+
+/// The facts of one entry, e.g. `type=file;size=5;modify=20240501120000;perm=r;unix.mode=0644;`,
 /// limited to the `enabled` ones (indexes into [`FACTS`]).
-pub fn facts(meta: &Metadata, enabled: &[bool; 4], writable: bool, overwrite: bool) -> String {
+pub fn facts(meta: &Metadata, enabled: &[bool; 5], is_root: bool, access: Access) -> String {
     let mut out = String::new();
     if enabled[0] {
         out.push_str(if meta.is_dir() {
@@ -99,13 +125,13 @@ pub fn facts(meta: &Metadata, enabled: &[bool; 4], writable: bool, overwrite: bo
         out.push_str(&format!("modify={};", human::ftp_timestamp(meta.mtime())));
     }
     if enabled[3] {
-        let perm = match (meta.is_dir(), writable, overwrite) {
-            (true, true, _) => "elc",
-            (true, false, _) => "el",
-            (false, true, true) => "rw",
-            (false, _, _) => "r",
-        };
-        out.push_str(&format!("perm={perm};"));
+        out.push_str(&format!("perm={};", perm(meta.is_dir(), is_root, access)));
+    }
+    if enabled[4] {
+        out.push_str(&format!(
+            "unix.mode={:04o};",
+            meta.permissions().mode() & 0o7777
+        ));
     }
     out
 }
@@ -129,19 +155,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"12345").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let meta = std::fs::metadata(&p).unwrap();
         let line = list_line(b"caf\xe9", &meta, meta.mtime());
         let text = String::from_utf8_lossy(&line);
         assert!(text.starts_with("-rw"), "{text}");
         assert!(text.contains(" 5 "), "{text}");
         assert!(line.ends_with(b" caf\xe9\r\n"));
-        let f = facts(&meta, &[true; 4], false, false);
+        let f = facts(&meta, &[true; 5], false, Access::default());
         assert!(f.starts_with("type=file;size=5;modify="), "{f}");
-        assert!(f.ends_with("perm=r;"));
+        assert!(f.ends_with("perm=r;unix.mode=0644;"), "{f}");
+        let rw = Access {
+            writable: true,
+            overwrite: true,
+        };
         assert_eq!(
-            facts(&meta, &[true, false, false, false], true, true),
+            facts(&meta, &[true, false, false, false, false], false, rw),
             "type=file;"
         );
+        assert_eq!(
+            facts(&meta, &[false, false, false, true, false], false, rw),
+            "perm=adfrw;"
+        );
         assert_eq!(mlsd_line(b"x", "type=file;"), b"type=file; x\r\n");
+    }
+
+    #[test]
+    fn perm_says_what_the_server_allows() {
+        let ro = Access::default();
+        let w = Access {
+            writable: true,
+            overwrite: false,
+        };
+        let wo = Access {
+            writable: true,
+            overwrite: true,
+        };
+        assert_eq!(perm(false, false, ro), "r");
+        assert_eq!(perm(false, false, w), "adfr");
+        assert_eq!(perm(false, false, wo), "adfrw");
+        assert_eq!(perm(true, false, ro), "el");
+        assert_eq!(perm(true, false, w), "cdeflmp");
+        assert_eq!(perm(true, true, w), "celmp");
+        assert_eq!(perm(true, true, ro), "el");
     }
 }

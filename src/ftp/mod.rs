@@ -1,32 +1,43 @@
-//! `netkit ftp`: an anonymous FTP server for standard clients (curl, lftp, ftplib).
+//! `netkit ftp`: an FTP server for standard clients (curl, lftp, ftplib).
 //!
-//! Enough of RFC 959 and its extensions (RFC 2389 FEAT, RFC 2428 EPSV, RFC 3659
-//! SIZE/MDTM/MLST/MLSD/REST STREAM) that real clients work: USER, PASS, SYST,
-//! FEAT, OPTS, PWD, CWD, CDUP, TYPE, MODE, STRU, PASV, EPSV, LIST, NLST, MLSD,
-//! MLST, SIZE, MDTM, RETR, STOR, REST, NOOP and QUIT. Anything else gets a 5xx.
-//! Passive mode only (no PORT/EPRT: the server never connects out). Transfers
-//! are always binary (`TYPE A` is accepted and files are sent unchanged, as
-//! vsftpd does by default).
+//! RFC 959 and its extensions (RFC 2389 FEAT, RFC 2428 EPRT/EPSV, RFC 3659
+//! SIZE/MDTM/MLST/MLSD/REST STREAM), as real clients use them: USER, PASS,
+//! SYST, FEAT, OPTS, HELP, STAT, SITE (HELP, CHMOD), PWD, CWD, CDUP, TYPE,
+//! MODE S, STRU F, ALLO, PASV, EPSV, PORT, EPRT, LIST, NLST, MLSD, MLST,
+//! SIZE, MDTM, RETR, REST, STOR, APPE, STOU, DELE, RNFR/RNTO, MKD, RMD,
+//! ABOR, NOOP and QUIT (and the X- forms XCWD, XCUP, XPWD, XMKD, XRMD).
+//! Anything else gets a 5xx. Every write is confined to the root and atomic,
+//! and only allowed on a writable server. Active mode connects only to the
+//! client's own address (no FTP bounce). Transfers are always binary
+//! (`TYPE A` is accepted and files are sent unchanged, as vsftpd does by
+//! default). See docs/ftp.md.
 //!
 //! - [`FtpServer`]: the blocking [`Handler`], one control connection each;
 //!   runs on the thread, pool, fork and prefork models (and iterative).
 //! - [`command`]: command lines parsed in a pure, unit-tested step;
-//! - [`control`]: the per-connection command loop; [`data`]: passive listeners
-//!   and transfers (`sendfile` for downloads, atomic temp-file uploads);
-//!   [`path`]: the root jail; [`listing`]: LIST/NLST/MLSD formats.
+//! - [`control`]: the per-connection command loop; [`data`]: passive
+//!   listeners, active connections and transfers (`sendfile` for downloads,
+//!   atomic temp-file uploads, ABOR and the rate limit);
+//!   [`path`]: the root jail; [`listing`]: LIST/NLST/MLSD formats and facts.
 //! - [`cli`]: `netkit ftp serve`.
 
+pub mod accounts;
 pub mod cli;
 pub mod command;
 pub mod control;
 pub mod data;
 pub mod listing;
 pub mod path;
+pub mod per_ip;
 
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+use accounts::{Account, Accounts, Home};
+use listing::Access;
+use per_ip::PerIp;
 
 use crate::disk::atomic::{self, UPLOAD_PREFIX};
 use crate::server::{Connection, Handler};
@@ -35,16 +46,23 @@ use path::Jail;
 /// What an FTP server allows and how it runs data connections.
 #[derive(Debug, Clone)]
 pub struct FtpOptions {
-    /// Accept uploads (STOR).
+    /// Accept uploads and changes to the tree (STOR, APPE, STOU, DELE,
+    /// RNFR/RNTO, MKD, RMD, SITE CHMOD).
     pub writable: bool,
-    /// Let STOR replace existing files.
+    /// Let STOR and RNTO replace existing files.
     pub overwrite: bool,
     /// fsync a stored file before confirming it (226); see `files::library::Options::sync`.
     pub sync: bool,
     /// Ports for passive data connections (inclusive); `None` lets the OS pick.
     pub passive_ports: Option<(u16, u16)>,
-    /// How long to wait for the client to open a passive data connection.
+    /// The IPv4 address PASV announces (the public one behind NAT); `None`:
+    /// the control connection's own.
+    pub passive_address: Option<std::net::Ipv4Addr>,
+    /// How long to wait for the client to open a passive data connection
+    /// (and for an active one to connect).
     pub passive_timeout: Duration,
+    /// Bytes per second per transfer at most (`--rate-limit`); `None`: no limit.
+    pub rate_limit: Option<u64>,
 }
 
 impl Default for FtpOptions {
@@ -54,7 +72,9 @@ impl Default for FtpOptions {
             overwrite: false,
             sync: true,
             passive_ports: None,
+            passive_address: None,
             passive_timeout: Duration::from_secs(10),
+            rate_limit: None,
         }
     }
 }
@@ -62,31 +82,74 @@ impl Default for FtpOptions {
 /// The FTP server as a blocking handler.
 #[derive(Debug, Clone)]
 pub struct FtpServer {
-    /// Options and jail, shared by every connection.
-    inner: Arc<(FtpOptions, Jail)>,
+    /// Options, accounts and the per-address table, shared by every connection.
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    options: FtpOptions,
+    accounts: Accounts,
+    per_ip: Option<PerIp>,
+}
+
+/// Who may log in: see [`accounts`].
+#[derive(Debug, Clone, Default)]
+pub struct Logins {
+    /// Named accounts.
+    pub named: Vec<Account>,
+    /// Anonymous login is off.
+    pub no_anonymous: bool,
+    /// Control connections one address may hold at once.
+    pub max_per_ip: Option<u64>,
 }
 
 impl FtpServer {
-    /// Serves `root` with `options`. Removes upload temporaries left in the root
-    /// directory by a server that was killed.
+    /// Serves `root` anonymously with `options`.
     pub fn new(root: &Path, options: FtpOptions) -> io::Result<FtpServer> {
+        FtpServer::with_logins(root, options, Logins::default())
+    }
+
+    /// Serves `root` with `options` to the accounts of `logins`. Removes
+    /// upload temporaries left in each root directory by a server that was killed.
+    pub fn with_logins(root: &Path, options: FtpOptions, logins: Logins) -> io::Result<FtpServer> {
         let jail = Jail::new(root)?;
         atomic::remove_stale(jail.root(), UPLOAD_PREFIX);
+        for account in &logins.named {
+            atomic::remove_stale(account.home.jail.root(), UPLOAD_PREFIX);
+        }
+        let access = Access {
+            writable: options.writable,
+            overwrite: options.overwrite,
+        };
+        let anonymous = (!logins.no_anonymous).then(|| Home {
+            jail: jail.clone(),
+            access,
+        });
+        let per_ip = logins.max_per_ip.map(PerIp::new).transpose()?;
         Ok(FtpServer {
-            inner: Arc::new((options, jail)),
+            inner: Arc::new(Shared {
+                options,
+                accounts: Accounts {
+                    anonymous,
+                    named: logins.named,
+                    default_jail: jail,
+                },
+                per_ip,
+            }),
         })
     }
 
     /// The canonical root directory.
     pub fn root(&self) -> &Path {
-        self.inner.1.root()
+        self.inner.accounts.default_jail.root()
     }
 }
 
 impl Handler for FtpServer {
     fn handle(&self, conn: Connection) -> io::Result<()> {
-        let (options, jail) = &*self.inner;
-        control::serve(conn, options, jail)
+        let s = &*self.inner;
+        control::serve(conn, &s.options, &s.accounts, s.per_ip.as_ref())
     }
 }
 

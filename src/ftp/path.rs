@@ -109,7 +109,8 @@ impl Jail {
     }
 
     /// The real path where a new file `path` may be created: its directory must
-    /// exist inside the root and its name must be visible.
+    /// exist inside the root and its name must pass the shared name rules
+    /// (refusals carry a [`crate::disk::name::NameError`]).
     pub fn creatable(&self, path: &VirtualPath) -> io::Result<PathBuf> {
         let Some(name) = path.file_name() else {
             return Err(io::Error::new(
@@ -118,11 +119,14 @@ impl Jail {
             ));
         };
         if path.is_hidden() {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "hidden names are not allowed",
-            ));
+            let e = crate::disk::name::NameError::Hidden;
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, e));
         }
+        // The shared rules (no control, invisible or text-direction
+        // characters, no edge spaces, 255 bytes); a name that is not UTF-8 is
+        // checked with its stray bytes as U+FFFD.
+        crate::disk::name::check(&name.to_string_lossy())
+            .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e))?;
         let dir = self.existing(&path.parent())?;
         if !dir.is_dir() {
             return Err(io::ErrorKind::NotFound.into());
@@ -130,21 +134,54 @@ impl Jail {
         Ok(dir.join(name))
     }
 
-    /// Keeps `canon` only if it is the root or below it.
-    fn inside(&self, canon: PathBuf) -> io::Result<PathBuf> {
-        if canon.starts_with(&self.root) {
-            Ok(canon)
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "path leads outside the root",
-            ))
+    /// The real path of the existing entry `path` itself (a symlink is not
+    /// followed, so DELE or RNFR act on the link): its directory must be inside
+    /// the root, its name visible, and a symlink must lead inside the root.
+    /// The root itself is no entry (`InvalidInput`).
+    pub fn entry(&self, path: &VirtualPath) -> io::Result<PathBuf> {
+        let Some(name) = path.file_name() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the root directory",
+            ));
+        };
+        if path.is_hidden() {
+            return Err(io::ErrorKind::NotFound.into());
         }
+        let dir = self.existing(&path.parent())?;
+        let real = dir.join(name);
+        let meta = real.symlink_metadata()?;
+        if meta.file_type().is_symlink() && !self.contains(&real) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "symlink leads outside the root",
+            ));
+        }
+        Ok(real)
     }
 
-    /// True if an entry found while listing (possibly a symlink) stays inside the root.
+    /// Keeps `canon` only if it is the root or below it, and not hidden
+    /// there (a symlink to `.env` is as absent as `.env`).
+    fn inside(&self, canon: PathBuf) -> io::Result<PathBuf> {
+        let Ok(below) = canon.strip_prefix(&self.root) else {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "path leads outside the root",
+            ));
+        };
+        if below
+            .components()
+            .any(|c| c.as_os_str().as_bytes().starts_with(b"."))
+        {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        Ok(canon)
+    }
+
+    /// True if an entry found while listing (possibly a symlink) stays inside
+    /// the root and leads to nothing hidden.
     pub fn contains(&self, real: &Path) -> bool {
-        real.canonicalize().is_ok_and(|c| c.starts_with(&self.root))
+        real.canonicalize().is_ok_and(|c| self.inside(c).is_ok())
     }
 }
 
@@ -181,6 +218,7 @@ mod tests {
         std::fs::write(dir.path().join(".hidden"), b"h").unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
         std::os::unix::fs::symlink("pub/a", dir.path().join("inside-link")).unwrap();
+        std::os::unix::fs::symlink(".hidden", dir.path().join("to-hidden")).unwrap();
         let jail = Jail::new(dir.path()).unwrap();
 
         assert!(jail.existing(&v("/pub/a")).is_ok());
@@ -199,7 +237,36 @@ mod tests {
         assert!(jail.creatable(&v("/nodir/new")).is_err());
         assert!(jail.creatable(&v("/.new")).is_err());
         assert!(jail.creatable(&v("/")).is_err());
+        assert!(jail.creatable(&v("/pub/bad\u{202e}gpj.exe")).is_err());
+        assert!(jail.creatable(&v("/pub/tab\there")).is_err());
+        assert!(jail.creatable(&v("/pub/ trailing ")).is_err());
+        assert!(
+            jail.creatable(&VirtualPath::root().resolve(b"/pub/raw\xff"))
+                .is_ok()
+        );
+        // entry(): the link itself, never its target; nothing outside.
+        assert_eq!(
+            jail.entry(&v("/inside-link")).unwrap(),
+            jail.root().join("inside-link")
+        );
+        assert_eq!(
+            jail.entry(&v("/out")).unwrap_err().kind(),
+            io::ErrorKind::PermissionDenied
+        );
+        assert!(jail.entry(&v("/out/secret")).is_err());
+        assert!(jail.entry(&v("/.hidden")).is_err());
+        assert!(jail.entry(&v("/nothere")).is_err());
+        assert_eq!(
+            jail.entry(&v("/../")).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
         assert!(!jail.contains(&dir.path().join("out")));
+        assert_eq!(
+            jail.existing(&v("/to-hidden")).unwrap_err().kind(),
+            io::ErrorKind::NotFound,
+            "a symlink to a hidden file"
+        );
+        assert!(!jail.contains(&dir.path().join("to-hidden")));
         assert!(jail.contains(&dir.path().join("inside-link")));
     }
 }

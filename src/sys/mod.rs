@@ -12,6 +12,8 @@
 //! - [`select`] and [`poll`]: the readiness calls of the select and poll models.
 //! - [`process`]: fork (refused in a multi-threaded process), leaving a child,
 //!   dying with the parent, the descriptor limit.
+//! - [`shared`]: atomics in memory shared with forked children (per-address
+//!   connection counts that hold on every model).
 
 pub mod epoll;
 pub mod file;
@@ -19,6 +21,7 @@ pub mod host;
 pub mod poll;
 pub mod process;
 pub mod select;
+pub mod shared;
 pub mod socket;
 
 use std::io;

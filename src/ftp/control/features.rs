@@ -8,9 +8,11 @@ use crate::ftp::listing::FACTS;
 
 /// The extensions announced by `FEAT`: exactly what this server implements.
 const FEATURES: &[&str] = &[
+    "EPRT",
     "EPSV",
     "MDTM",
-    "MLST type*;size*;modify*;perm*;",
+    "MFMT",
+    "MLST type*;size*;modify*;perm*;unix.mode*;",
     "PASV",
     "REST STREAM",
     "SIZE",
@@ -54,13 +56,13 @@ fn feat_reply() -> String {
 
 /// The facts an `OPTS MLST` value asks for, in [`FACTS`] order, and the
 /// `fact;fact;` list that confirms them (unknown names are left out).
-fn mlst_facts(value: &str) -> ([bool; 4], String) {
+fn mlst_facts(value: &str) -> ([bool; 5], String) {
     let wanted: Vec<String> = value
         .split(';')
         .map(|f| f.trim().to_ascii_lowercase())
         .filter(|f| !f.is_empty())
         .collect();
-    let mut facts = [false; 4];
+    let mut facts = [false; 5];
     let mut chosen = String::new();
     for (i, fact) in FACTS.iter().enumerate() {
         facts[i] = wanted.iter().any(|w| w == fact);
@@ -78,8 +80,8 @@ mod tests {
     #[test]
     fn feat_lists_every_feature() {
         let r = feat_reply();
-        assert!(r.starts_with("211-Features:\r\n EPSV\r\n"));
-        assert!(r.contains("\r\n MLST type*;size*;modify*;perm*;\r\n"));
+        assert!(r.starts_with("211-Features:\r\n EPRT\r\n EPSV\r\n"));
+        assert!(r.contains("\r\n MLST type*;size*;modify*;perm*;unix.mode*;\r\n"));
         assert!(r.ends_with(" UTF8\r\n211 End\r\n"));
         assert_eq!(r.matches("\r\n").count(), FEATURES.len() + 2);
     }
@@ -88,12 +90,15 @@ mod tests {
     fn mlst_fact_choice() {
         assert_eq!(
             mlst_facts("Size;TYPE;bogus;"),
-            ([true, true, false, false], "type;size;".to_string())
+            ([true, true, false, false, false], "type;size;".to_string())
         );
-        assert_eq!(mlst_facts(""), ([false; 4], String::new()));
+        assert_eq!(mlst_facts(""), ([false; 5], String::new()));
         assert_eq!(
             mlst_facts(" modify ; perm"),
-            ([false, false, true, true], "modify;perm;".to_string())
+            (
+                [false, false, true, true, false],
+                "modify;perm;".to_string()
+            )
         );
     }
 }

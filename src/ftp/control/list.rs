@@ -29,7 +29,7 @@ impl Control<'_> {
             return self.reply(501, "MLSD needs a directory (use MLST for a file)");
         }
         let items = if meta.is_dir() {
-            match listing::read_dir(self.jail, &real) {
+            match listing::read_dir(&self.jail, &real) {
                 Ok(items) => items,
                 Err(e) => return self.reply_fs_error(&e),
             }
@@ -48,7 +48,7 @@ impl Control<'_> {
                     body.extend_from_slice(b"\r\n");
                 }
                 Listing::Facts => {
-                    let facts = self.facts_of(&item.meta);
+                    let facts = self.facts_of(&item.meta, false);
                     body.extend(listing::mlsd_line(name, &facts));
                 }
             }
@@ -57,14 +57,15 @@ impl Control<'_> {
             return Ok(());
         };
         self.reply(150, "Here comes the directory listing")?;
-        let mut clock = self.clock.clone();
-        let result = data::send_bytes(&mut stream, &body, &mut clock);
+        let mut watch = self.transfer_watch(false);
+        let result = data::send_bytes(&mut stream, &body, &mut watch);
+        drop(watch);
         self.finish_data(stream, result)
     }
 
-    /// The MLSx facts of a file, as the client chose them.
-    fn facts_of(&self, meta: &std::fs::Metadata) -> String {
-        listing::facts(meta, &self.facts, self.opts.writable, self.opts.overwrite)
+    /// The MLSx facts of a file (or of the root), as the client chose them.
+    fn facts_of(&self, meta: &std::fs::Metadata, is_root: bool) -> String {
+        listing::facts(meta, &self.facts, is_root, self.access)
     }
 
     /// MLST: the facts of one path, in a multi-line reply.
@@ -74,13 +75,13 @@ impl Control<'_> {
             Ok(m) => m,
             Err(e) => return self.reply_fs_error(&e),
         };
-        let facts = self.facts_of(&meta);
+        let facts = self.facts_of(&meta, target.file_name().is_none());
         self.write_control(&mlst_reply(&target.to_bytes(), &facts))
     }
 }
 
 /// The path argument of `LIST -la dir`: options are accepted and ignored.
-fn strip_list_options(mut arg: &[u8]) -> &[u8] {
+pub(super) fn strip_list_options(mut arg: &[u8]) -> &[u8] {
     while arg.starts_with(b"-") {
         let end = arg.iter().position(|&b| b == b' ').unwrap_or(arg.len());
         arg = arg[end..].strip_prefix(b" ").unwrap_or(&arg[end..]);

@@ -1,56 +1,90 @@
-//! Login: USER and PASS. Only anonymous login exists (`anonymous` or `ftp`,
-//! any password); nothing but login commands is allowed before it.
+//! Login: USER and PASS, checked against the server's [`Accounts`]
+//! (anonymous, named accounts with Argon2 hashes). A wrong name or password
+//! gets the same `530` after [`LOGIN_FAIL_DELAY`], is logged with its count,
+//! and the [`MAX_LOGIN_FAILS`]th closes the connection; nothing but login
+//! commands is allowed before a login.
 
 use std::io;
+use std::time::Duration;
 
-use super::Control;
+use super::{Control, Flow};
+use crate::ftp::accounts::Login;
+use crate::ftp::path::VirtualPath;
+
+/// How long a failed login waits before its 530 (slows password guessing).
+pub const LOGIN_FAIL_DELAY: Duration = Duration::from_secs(1);
+
+/// Failed logins a connection may make; the last one closes it (vsftpd's 3).
+pub const MAX_LOGIN_FAILS: u32 = 3;
 
 impl Control<'_> {
-    /// USER: remembers an anonymous name and waits for PASS.
+    /// USER: remembers the name and waits for PASS.
     pub(super) fn user(&mut self, arg: &[u8]) -> io::Result<()> {
-        let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
-        if is_anonymous(&name) {
+        let name = String::from_utf8_lossy(arg).trim().to_string();
+        self.logged_in = false;
+        self.user = None;
+        if name.is_empty() {
+            return self.reply(501, "USER needs a name");
+        }
+        if self.accounts.anonymous_name(&name) {
+            if self.accounts.anonymous.is_none() {
+                return self.reply(530, "Anonymous login is disabled on this server");
+            }
             self.user = Some(name);
-            self.logged_in = false;
-            self.reply(331, "Anonymous login ok, send any password")
-        } else {
-            self.user = None;
-            self.reply(530, "Only anonymous login is allowed (USER anonymous)")
+            return self.reply(
+                331,
+                "Anonymous login ok, send your e-mail address as password",
+            );
         }
+        // The same reply for every other name: no probing for accounts.
+        self.user = Some(name);
+        self.reply(331, "Password required")
     }
 
-    /// PASS: any password completes an anonymous login.
-    pub(super) fn pass(&mut self) -> io::Result<()> {
+    /// PASS: completes the login begun by USER.
+    pub(super) fn pass(&mut self, password: &[u8]) -> io::Result<Flow> {
         if self.logged_in {
-            return self.reply(230, "Already logged in");
+            self.reply(230, "Already logged in")?;
+            return Ok(Flow::Continue);
         }
-        if self.user.is_none() {
-            return self.reply(503, "Send USER first");
-        }
-        self.logged_in = true;
-        let mode = if self.opts.writable {
-            "read-write"
-        } else {
-            "read-only"
+        let Some(name) = self.user.clone() else {
+            self.reply(503, "Send USER first")?;
+            return Ok(Flow::Continue);
         };
-        self.reply(230, &format!("Login successful ({mode})"))
-    }
-}
-
-/// True for the user names of anonymous FTP (already lowercased).
-fn is_anonymous(name: &str) -> bool {
-    name == "anonymous" || name == "ftp"
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn anonymous_names() {
-        assert!(is_anonymous("anonymous"));
-        assert!(is_anonymous("ftp"));
-        assert!(!is_anonymous("root"));
-        assert!(!is_anonymous(""));
+        let accounts = self.accounts;
+        match accounts.login(&name, password) {
+            Login::Ok(home) => {
+                self.jail = home.jail.clone();
+                self.access = home.access;
+                self.cwd = VirtualPath::root();
+                self.logged_in = true;
+                let mode = if self.access.writable {
+                    "read-write"
+                } else {
+                    "read-only"
+                };
+                self.reply(230, &format!("Login successful ({mode})"))?;
+            }
+            Login::NoAnonymous => {
+                self.user = None;
+                self.reply(530, "Anonymous login is disabled on this server")?;
+            }
+            Login::Refused => {
+                self.user = None;
+                self.login_failures += 1;
+                tracing::warn!(
+                    "ftp: failed login as {name:?} from {} ({} of {MAX_LOGIN_FAILS})",
+                    self.peer_ip,
+                    self.login_failures
+                );
+                std::thread::sleep(LOGIN_FAIL_DELAY);
+                if self.login_failures >= MAX_LOGIN_FAILS {
+                    self.reply(421, "Too many failed logins, closing control connection")?;
+                    return Ok(Flow::Quit);
+                }
+                self.reply(530, "Login incorrect")?;
+            }
+        }
+        Ok(Flow::Continue)
     }
 }

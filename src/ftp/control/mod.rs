@@ -9,25 +9,38 @@
 //! This module holds the connection's state and its command loop; the
 //! commands are carried out by kind in sub-modules: `login` (USER, PASS),
 //! `features` (FEAT, OPTS), `navigation` (PWD, CWD, CDUP), `passive` (PASV,
-//! EPSV and the data connection), `list` (LIST, NLST, MLSD, MLST) and
-//! `transfer` (SIZE, MDTM, RETR, STOR); `reply` formats the replies.
+//! EPSV and the data connection), `active` (PORT, EPRT), `list` (LIST,
+//! NLST, MLSD, MLST), `transfer` (SIZE, MDTM, RETR), `upload` (STOR, APPE,
+//! STOU), `tree` (DELE, RNFR/RNTO, MKD, RMD, SITE CHMOD, MFMT) and `status`
+//! (STAT, HELP, SITE HELP); `reply` formats the replies.
+//!
+//! During a transfer the control connection is watched ([`crate::ftp::data::Watch`]):
+//! `ABOR` stops the transfer at once (426 for it, then 226 for the ABOR),
+//! other commands wait until it ends.
 
+mod active;
 mod features;
 mod list;
 mod login;
 mod navigation;
 mod passive;
 mod reply;
+mod status;
 mod transfer;
+mod tree;
+mod upload;
 
 use std::io::{self, Read};
 use std::net::{IpAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use super::FtpOptions;
-use super::command::{Command, TransferType};
+use super::accounts::Accounts;
+use super::command::{self, Command, TransferType};
 use super::data::{Clock, Passive, canonical_ip};
+use super::listing::Access;
 use super::path::{Jail, VirtualPath};
+use super::per_ip::PerIp;
 use crate::server::shutdown::TICK;
 use crate::server::{Connection, Stream};
 use crate::sys;
@@ -39,8 +52,14 @@ const MAX_LINE: usize = 8 * 1024;
 /// Default idle timeout for FTP control connections.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(300);
 
-/// Serves one control connection until QUIT, EOF, a timeout or shutdown.
-pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()> {
+/// Serves one control connection until QUIT, EOF, a timeout or shutdown;
+/// refuses it at once (421) if its address already holds `per_ip`'s limit.
+pub fn serve(
+    conn: Connection,
+    opts: &FtpOptions,
+    accounts: &Accounts,
+    per_ip: Option<&PerIp>,
+) -> io::Result<()> {
     let Connection {
         stream,
         shutdown,
@@ -58,14 +77,34 @@ pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()>
     let _ = stream.set_nodelay(true);
     stream.set_read_timeout(Some(TICK))?;
     stream.set_write_timeout(Some(TICK))?;
+    // Urgent data (an ABOR sent with MSG_OOB, as ftplib does) stays in line.
+    let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
+    let local_port = stream.local_addr()?.port();
     let peer_ip = canonical_ip(stream.peer_addr()?.ip());
     let local_ip = canonical_ip(stream.local_addr()?.ip());
+    let admitted = per_ip.map(|t| t.admit(peer_ip));
+    if let Some(None) = admitted {
+        let mut stream = stream;
+        let _ = io::Write::write_all(
+            &mut stream,
+            b"421 Too many connections from your address\r\n",
+        );
+        sys::graceful_close(std::os::fd::AsFd::as_fd(&stream));
+        return Ok(());
+    }
+    // Before a login, the anonymous root (or the server's, for named accounts).
+    let jail = match &accounts.anonymous {
+        Some(home) => home.jail.clone(),
+        None => accounts.default_jail.clone(),
+    };
     let mut control = Control {
         opts,
+        accounts,
         jail,
         stream,
         peer_ip,
         local_ip,
+        local_port,
         clock: Clock {
             idle: idle_timeout,
             shutdown,
@@ -75,14 +114,18 @@ pub fn serve(conn: Connection, opts: &FtpOptions, jail: &Jail) -> io::Result<()>
         buf: Vec::with_capacity(1024),
         user: None,
         logged_in: false,
+        login_failures: 0,
+        access: Access::default(),
         cwd: VirtualPath::root(),
         rest: 0,
-        passive: None,
+        data_plan: None,
         epsv_all: false,
-        facts: [true; 4],
+        facts: [true; 5],
+        rename_from: None,
     };
     let result = control.run();
     sys::graceful_close(std::os::fd::AsFd::as_fd(&control.stream));
+    drop(admitted);
     result
 }
 
@@ -96,14 +139,18 @@ enum Flow {
 struct Control<'a> {
     /// Server-wide options.
     opts: &'a FtpOptions,
-    /// The root jail.
-    jail: &'a Jail,
+    /// Who may log in, and where they land.
+    accounts: &'a Accounts,
+    /// The root jail of the logged-in account.
+    jail: Jail,
     /// The control socket (blocking, with a short read timeout).
     stream: TcpStream,
     /// The client's address: data connections must come from it.
     peer_ip: IpAddr,
     /// Our address on the control connection: passive listeners bind here.
     local_ip: IpAddr,
+    /// Our port on the control connection (active connections come from the one below).
+    local_port: u16,
     /// Idle and shutdown limits.
     clock: Clock,
     /// Bytes received and not yet parsed into a command line.
@@ -112,22 +159,37 @@ struct Control<'a> {
     user: Option<String>,
     /// True after a successful PASS.
     logged_in: bool,
+    /// Failed PASS commands so far.
+    login_failures: u32,
+    /// What this session may do to the tree.
+    access: Access,
     /// Current directory.
     cwd: VirtualPath,
     /// Offset for the next RETR (REST STREAM).
     rest: u64,
-    /// The listener opened by the last PASV/EPSV, waiting for a transfer command.
-    passive: Option<Passive>,
+    /// How the next transfer gets its data connection (PASV/EPSV or PORT/EPRT).
+    data_plan: Option<DataPlan>,
     /// After `EPSV ALL`, PASV is refused (RFC 2428).
     epsv_all: bool,
     /// Which MLSx facts the client wants (`OPTS MLST`), in
     /// [`FACTS`](super::listing::FACTS) order.
-    facts: [bool; 4],
+    facts: [bool; 5],
+    /// The path named by RNFR, for the RNTO right after it.
+    rename_from: Option<VirtualPath>,
+}
+
+/// Where the next transfer's data connection comes from.
+#[derive(Debug)]
+enum DataPlan {
+    /// Accept it on this listener (PASV, EPSV).
+    Passive(Passive),
+    /// Connect to the client here (PORT, EPRT).
+    Active(std::net::SocketAddr),
 }
 
 impl Control<'_> {
     fn run(&mut self) -> io::Result<()> {
-        self.reply(220, "netkit ftp ready (anonymous)")?;
+        self.reply(220, "netkit ftp ready")?;
         loop {
             let Some(line) = self.next_line()? else {
                 return Ok(());
@@ -182,16 +244,22 @@ impl Control<'_> {
 
     /// Carries out one command line.
     fn command(&mut self, line: &[u8]) -> io::Result<Flow> {
-        let command = Command::parse(line);
+        let line = command::strip_telnet(line);
+        let command = Command::parse(&line);
         if !self.logged_in && !command.allowed_before_login() {
             self.reply(530, "Please login with USER and PASS")?;
             return Ok(Flow::Continue);
         }
-        // REST applies to the command right after it only.
+        // REST and RNFR apply to the command right after them only.
         let rest = std::mem::take(&mut self.rest);
+        let rename_from = self.rename_from.take();
+        if command.writes() && !self.access.writable {
+            self.reply(550, "Permission denied (the server is read-only)")?;
+            return Ok(Flow::Continue);
+        }
         match command {
             Command::User(arg) => self.user(arg)?,
-            Command::Pass => self.pass()?,
+            Command::Pass(password) => return self.pass(password),
             Command::Quit => {
                 self.reply(221, "Goodbye")?;
                 return Ok(Flow::Quit);
@@ -222,9 +290,24 @@ impl Control<'_> {
             Command::Mdtm(arg) => self.mdtm(arg)?,
             Command::Retr(arg) => self.retr(arg, rest)?,
             Command::Stor(arg) => self.stor(arg, rest)?,
+            Command::Appe(arg) => self.appe(arg)?,
+            Command::Stou(arg) => self.stou(arg)?,
+            Command::Dele(arg) => self.dele(arg)?,
+            Command::Rnfr(arg) => self.rnfr(arg)?,
+            Command::Rnto(arg) => self.rnto(arg, rename_from)?,
+            Command::Mkd(arg) => self.mkd(arg)?,
+            Command::Rmd(arg) => self.rmd(arg)?,
+            Command::Stat(arg) => self.stat(arg)?,
+            Command::Help(arg) => self.help(arg)?,
+            Command::Site(arg) => self.site(arg)?,
+            Command::Mfmt(arg) => self.mfmt(arg)?,
+            Command::Allo => self.reply(202, "No storage allocation necessary")?,
+            Command::Abor => self.abor()?,
+            Command::Port(arg) => self.port(arg)?,
+            Command::Eprt(arg) => self.eprt(arg)?,
             Command::Rest(Some(offset)) => {
                 self.rest = offset;
-                self.reply(350, &format!("Restarting at {offset}; send RETR"))?;
+                self.reply(350, &format!("Restarting at {offset}; send RETR or STOR"))?;
             }
             Command::Rest(None) => self.reply(501, "REST needs a byte offset")?,
             Command::NotImplemented => self.reply(502, "Command not implemented")?,

@@ -28,14 +28,21 @@ impl Control<'_> {
 
 /// The text of the 257 reply for directory `path`.
 fn pwd_text(path: &[u8]) -> Vec<u8> {
+    let mut text = quoted(path);
+    text.extend_from_slice(b" is the current directory");
+    text
+}
+
+/// `path` in double quotes, a quote inside doubled (RFC 959's 257 replies).
+pub(super) fn quoted(path: &[u8]) -> Vec<u8> {
     let mut text = b"\"".to_vec();
     for &b in path {
         text.push(b);
         if b == b'"' {
-            text.push(b'"'); // RFC 959: a quote in the name is doubled
+            text.push(b'"');
         }
     }
-    text.extend_from_slice(b"\" is the current directory");
+    text.push(b'"');
     text
 }
 

@@ -1,12 +1,13 @@
-//! Passive mode and the data connection: PASV and EPSV open a listener,
-//! the next transfer command accepts the client's connection on it, and
-//! the transfer's outcome is reported when it closes.
+//! Passive mode and the data connection: PASV and EPSV open a listener
+//! (PORT and EPRT, in `active`, name an address to connect to instead), the
+//! next transfer command gets the client's connection, and the transfer's
+//! outcome is reported when it closes; ABOR between transfers.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, TcpStream};
 
-use super::Control;
-use crate::ftp::data::Passive;
+use super::{Control, DataPlan};
+use crate::ftp::data::{self, Interrupt, Passive, Watch};
 use crate::sys;
 
 impl Control<'_> {
@@ -18,11 +19,13 @@ impl Control<'_> {
         let IpAddr::V4(ip) = self.local_ip else {
             return self.reply(425, "PASV needs IPv4; use EPSV");
         };
+        // Behind NAT the client must be told the public address instead.
+        let announced = self.opts.passive_address.unwrap_or(ip);
         match Passive::open(self.local_ip, self.opts.passive_ports) {
             Ok(p) => {
                 let port = p.port()?;
-                self.passive = Some(p);
-                self.reply(227, &pasv_text(ip, port))
+                self.data_plan = Some(DataPlan::Passive(p));
+                self.reply(227, &pasv_text(announced, port))
             }
             Err(e) => self.reply(425, &format!("Cannot open a passive port: {e}")),
         }
@@ -52,27 +55,73 @@ impl Control<'_> {
         match Passive::open(self.local_ip, self.opts.passive_ports) {
             Ok(p) => {
                 let port = p.port()?;
-                self.passive = Some(p);
+                self.data_plan = Some(DataPlan::Passive(p));
                 self.reply(229, &format!("Entering Extended Passive Mode (|||{port}|)"))
             }
             Err(e) => self.reply(425, &format!("Cannot open a passive port: {e}")),
         }
     }
 
-    /// Accepts the data connection for a transfer, replying 425 if there is none.
+    /// Gets the data connection for a transfer (accepts it, or connects out
+    /// for PORT/EPRT), replying 425 if there is none.
     pub(super) fn open_data(&mut self) -> io::Result<Option<TcpStream>> {
-        let Some(passive) = self.passive.take() else {
-            self.reply(425, "Use PASV or EPSV first")?;
+        let Some(plan) = self.data_plan.take() else {
+            self.reply(425, "Use PASV, EPSV, PORT or EPRT first")?;
             return Ok(None);
         };
         let mut clock = self.clock.clone();
         clock.progress();
-        match passive.accept(self.peer_ip, self.opts.passive_timeout, &clock) {
+        let timeout = self.opts.passive_timeout;
+        let opened = match plan {
+            DataPlan::Passive(passive) => passive.accept(self.peer_ip, timeout, &clock),
+            DataPlan::Active(to) => {
+                // RFC 959: from the port below the control port (L-1).
+                let from = self.local_port.saturating_sub(1);
+                data::connect_active(self.local_ip, from, to, timeout)
+            }
+        };
+        match opened {
             Ok(s) => Ok(Some(s)),
             Err(_) => {
                 self.reply(425, "Cannot open data connection")?;
                 Ok(None)
             }
+        }
+    }
+
+    /// A watch for a transfer: this connection's clock and rate limit, and
+    /// the control connection, whose closing aborts it if `eof_aborts`.
+    pub(super) fn transfer_watch(&mut self, eof_aborts: bool) -> Watch<'_> {
+        Watch::new(self.clock.clone())
+            .control(&self.stream, &mut self.buf, eof_aborts)
+            .rate(self.opts.rate_limit)
+    }
+
+    /// ABOR with no transfer running: closes a data connection in waiting.
+    pub(super) fn abor(&mut self) -> io::Result<()> {
+        if self.data_plan.take().is_some() {
+            self.reply(225, "ABOR command successful; data connection closed")
+        } else {
+            self.reply(225, "No transfer to abort")
+        }
+    }
+
+    /// The replies for a transfer that ended with `result` (and nothing else).
+    pub(super) fn reply_transfer_end(&mut self, result: io::Result<()>) -> io::Result<()> {
+        match result {
+            Ok(()) => self.reply(226, "Transfer complete"),
+            Err(e) => match data::interrupt_of(&e) {
+                Some(Interrupt::Abort) => {
+                    self.reply(426, "Transfer aborted; data connection closed")?;
+                    self.reply(226, "ABOR command successful")
+                }
+                // The client is gone: nobody to tell.
+                Some(Interrupt::ControlClosed) => Ok(()),
+                None if e.kind() == io::ErrorKind::TimedOut => {
+                    self.reply(426, "Data connection stalled; transfer aborted")
+                }
+                None => self.reply(426, "Data connection closed; transfer aborted"),
+            },
         }
     }
 
@@ -87,13 +136,7 @@ impl Control<'_> {
         }
         drop(stream);
         self.clock.progress();
-        match result {
-            Ok(()) => self.reply(226, "Transfer complete"),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                self.reply(426, "Data connection stalled; transfer aborted")
-            }
-            Err(_) => self.reply(426, "Data connection closed; transfer aborted"),
-        }
+        self.reply_transfer_end(result)
     }
 }
 

@@ -20,8 +20,8 @@ impl Control<'_> {
 
     /// Writes already formatted reply lines to the control connection.
     pub(super) fn write_control(&mut self, msg: &[u8]) -> io::Result<()> {
-        let mut clock = self.clock.clone();
-        data::send_bytes(&mut self.stream, msg, &mut clock)
+        let mut watch = data::Watch::new(self.clock.clone());
+        data::send_bytes(&mut self.stream, msg, &mut watch)
     }
 
     /// The 550 reply for a path that could not be used.
