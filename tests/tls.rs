@@ -331,7 +331,7 @@ fn garbage_truncated_and_stalled_handshakes_are_closed_and_others_still_served()
         // timeout (which also bounds the handshake) is over.
         let mut stalled = TcpStream::connect(s.tcp()).unwrap();
         stalled
-            .set_read_timeout(Some(Duration::from_secs(15)))
+            .set_read_timeout(Some(Duration::from_secs(8)))
             .unwrap();
         stalled
             .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
@@ -698,4 +698,32 @@ fn the_file_protocol_over_tls_on_several_models() {
             "{model}"
         );
     }
+}
+
+#[test]
+fn hsts_is_sent_only_when_asked_and_only_over_tls() {
+    let dir = Dir::new("hsts");
+    let (crt, key) = dir.cert("ec", "ec");
+    let head = |s: &Server| {
+        let out = Command::new("curl")
+            .args(["-sS", "-I", "--cacert", &crt])
+            .arg(format!("https://localhost:{}/hello.txt", s.tcp().port()))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_lowercase()
+    };
+    let with = https(&dir, "epoll", &crt, &key, &["--hsts"]);
+    assert!(
+        head(&with).contains("strict-transport-security: max-age=31536000"),
+        "{}",
+        head(&with)
+    );
+    let without = https(&dir, "epoll", &crt, &key, &[]);
+    assert!(!head(&without).contains("strict-transport-security"));
+    let out = Command::new(bin())
+        .args(["http", &dir.site(), "--port", "0", "--hsts"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--hsts needs TLS"));
 }

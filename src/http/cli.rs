@@ -100,8 +100,11 @@ pub fn run(args: HttpArgs) -> Result<()> {
                 "TLS: {}, SHA-256 {}",
                 tls.what, tls.identity.fingerprint
             ));
+            // The header timeout bounds the handshake too (a slowloris on TLS).
+            let handshake = service.header_timeout;
             let service = TlsService::new(service, tls.config)
                 .reloading(tls.resolver)
+                .handshake_timeout(handshake)
                 .plain_reply(plain_http_reply());
             start.serve(listener, service)
         }
