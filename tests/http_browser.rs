@@ -237,7 +237,23 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(wd: &'a WebDriver, profile: &Path) -> Session<'a> {
+    fn new(wd: &'a WebDriver, profile: &Path, extra: &[String]) -> Session<'a> {
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend_from_slice(extra);
         let caps = json!({
             "capabilities": {
                 "alwaysMatch": {
@@ -246,18 +262,7 @@ impl<'a> Session<'a> {
                     "timeouts": { "implicit": 0, "pageLoad": 15000, "script": 10000 },
                     "goog:chromeOptions": {
                         "binary": CHROMIUM,
-                        "args": [
-                            "--headless=new",
-                            "--no-sandbox",
-                            "--disable-gpu",
-                            "--disable-dev-shm-usage",
-                            "--disable-quic",
-                            "--no-first-run",
-                            "--disable-background-networking",
-                            "--disable-component-update",
-                            "--disable-sync",
-                            format!("--user-data-dir={}", profile.display()),
-                        ],
+                        "args": args,
                     },
                 },
             },
@@ -472,7 +477,7 @@ fn listing_renders_and_links_work_in_headless_chromium() {
         base: format!("http://127.0.0.1:{}", driver.port),
         deadline,
     };
-    let browser = Session::new(&wd, &profile);
+    let browser = Session::new(&wd, &profile, &[]);
     browser.cmd(
         "POST",
         "window/rect",
@@ -591,4 +596,83 @@ fn listing_renders_and_links_work_in_headless_chromium() {
         Instant::now() < deadline + Duration::from_secs(10),
         "the browser test took too long"
     );
+}
+
+/// The SPKI SHA-256 (base64) of a PEM certificate, as Chromium's
+/// `--ignore-certificate-errors-spki-list` wants it.
+fn spki_hash(cert: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "openssl x509 -pubkey -noout -in \"$0\" | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | base64",
+        )
+        .arg(cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn listing_over_https_in_headless_chromium() {
+    let deadline = Instant::now() + BUDGET;
+    let driver_path = require_browser();
+    let root = tempfile::tempdir().expect("temp root");
+    std::fs::write(root.path().join(CLICKED), content_of(CLICKED)).unwrap();
+    std::fs::write(root.path().join("plain.txt"), content_of("plain.txt")).unwrap();
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let cert = scratch.path().join("cert.pem");
+    let server = Server::start(&[
+        "http",
+        root.path().to_str().unwrap(),
+        "--port",
+        "0",
+        "--quiet",
+        "--tls-self-signed",
+        "--tls-cert-out",
+        cert.to_str().unwrap(),
+        "--hsts",
+    ]);
+    let base = format!("https://localhost:{}/", server.tcp().port());
+
+    let profile = scratch.path().join("profile");
+    std::fs::create_dir(&profile).unwrap();
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(5))
+        .build();
+    let mut driver = Chromedriver::start(&driver_path, scratch.path().join("chromedriver.log"));
+    driver.wait_ready(&agent, Duration::from_secs(15));
+    let wd = WebDriver {
+        agent,
+        base: format!("http://127.0.0.1:{}", driver.port),
+        deadline,
+    };
+    // Trust exactly the server's certificate (by its public key), nothing else.
+    let trust = format!("--ignore-certificate-errors-spki-list={}", spki_hash(&cert));
+    let browser = Session::new(&wd, &profile, &[trust]);
+    browser.navigate(&base);
+    assert_eq!(browser.url(), base);
+    assert_eq!(browser.title(), "Index of /");
+    assert_eq!(
+        browser.script("return window.isSecureContext;"),
+        json!(true)
+    );
+    assert_eq!(browser.script("return location.protocol;"), json!("https:"));
+    check_links(
+        "/",
+        &browser.links(),
+        &expected_links(&base, &[], &[CLICKED, "plain.txt"], false),
+    );
+    let want = format!("{base}{}", encode(CLICKED));
+    browser.click_link(CLICKED);
+    assert_eq!(browser.wait_url(&want), want);
+    assert_eq!(browser.page_text(), content_of(CLICKED).trim_end());
+    drop(browser);
+    drop(driver);
+    drop(server);
 }
