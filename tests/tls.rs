@@ -727,3 +727,63 @@ fn hsts_is_sent_only_when_asked_and_only_over_tls() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--hsts needs TLS"));
 }
+
+#[test]
+fn the_plain_http_port_redirects_to_https_and_stops_with_the_server() {
+    let dir = Dir::new("redirect");
+    let (crt, key) = dir.cert("ec", "ec");
+    for model in ["epoll", "prefork", "thread"] {
+        let mut s = https(&dir, model, &crt, &key, &["--redirect-http", "0"]);
+        let log = s.log();
+        let plain: std::net::SocketAddr = log
+            .lines()
+            .find_map(|l| l.split("redirecting tcp://").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{model}: no redirect line in {log}"))
+            .parse()
+            .unwrap();
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{redirect_url}",
+            ])
+            .arg(format!("http://127.0.0.1:{}/docs/a.txt?x=1", plain.port()))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("301 https://127.0.0.1:{}/docs/a.txt?x=1", s.tcp().port()),
+            "{model}"
+        );
+        // Followed by a client that trusts the certificate, it lands on the file.
+        let out = Command::new("curl")
+            .args(["-sS", "-L", "--cacert", &crt])
+            .arg(format!("http://localhost:{}/hello.txt", plain.port()))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "hello tls\n",
+            "{model}"
+        );
+        // The redirect stops with the server: nothing left listening.
+        s.signal(libc::SIGTERM);
+        assert!(
+            s.wait_exit(Duration::from_secs(10)).is_some(),
+            "{model}: server did not stop"
+        );
+        assert!(
+            eventually(Duration::from_secs(5), || TcpStream::connect(plain)
+                .is_err()),
+            "{model}: the redirect port outlived the server"
+        );
+    }
+    let out = Command::new(bin())
+        .args(["http", &dir.site(), "--port", "0", "--redirect-http", "0"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--redirect-http needs TLS"));
+}

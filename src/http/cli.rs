@@ -45,6 +45,10 @@ pub struct HttpArgs {
     /// With TLS: tell browsers to use HTTPS only (Strict-Transport-Security, one year)
     #[arg(long)]
     pub hsts: bool,
+    /// With TLS: also listen for plain HTTP on this port and redirect every
+    /// request to HTTPS (301)
+    #[arg(long, value_name = "PORT")]
+    pub redirect_http: Option<u16>,
     /// TLS (HTTPS).
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -63,7 +67,10 @@ pub fn run(args: HttpArgs) -> Result<()> {
     if args.hsts && !args.tls.enabled() {
         anyhow::bail!("--hsts needs TLS (--tls-cert/--tls-key or --tls-self-signed)");
     }
-    let start = Startup::new("netkit http", config, Serves::Sessions)?;
+    if args.redirect_http.is_some() && !args.tls.enabled() {
+        anyhow::bail!("--redirect-http needs TLS (--tls-cert/--tls-key or --tls-self-signed)");
+    }
+    let mut start = Startup::new("netkit http", config, Serves::Sessions)?;
     let tls = args.tls.load(&args.server.bind, &[b"http/1.1"])?;
     let config = start.config();
     let root = match &args.root {
@@ -93,6 +100,24 @@ pub fn run(args: HttpArgs) -> Result<()> {
         Endpoint::Unix(p) => p.display().to_string(),
     };
     start.say(format_args!("serving {} at {url}", root.display()));
+    if let (Some(port), Endpoint::Tcp(tls_addr)) = (args.redirect_http, listener.local_endpoint()?)
+    {
+        let plain = start.bind_tcp(&args.server.bind, port)?;
+        let plain_addr = plain.local_endpoint()?;
+        let fallback = match tls_addr.ip() {
+            ip if ip.is_unspecified() => "localhost".to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        use std::os::fd::AsRawFd;
+        let child = super::redirect::spawn(plain, tls_addr.port(), fallback, listener.as_raw_fd())?;
+        start.say(format_args!("redirecting {plain_addr} to HTTPS"));
+        start = start.on_stop(move || {
+            use nix::sys::signal::{Signal, kill};
+            let _ = kill(child, Signal::SIGTERM);
+            let _ = nix::sys::wait::waitpid(child, None);
+        });
+    }
     match tls {
         None => start.serve(listener, service),
         Some(tls) => {

@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod session;
