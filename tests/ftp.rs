@@ -1,6 +1,7 @@
 //! `netkit ftp` end to end with clients nobody here wrote (curl, lftp, Python's
 //! ftplib) and with raw control commands, over real sockets on 127.0.0.1.
-//! lftp is skipped (with a note) when it is not installed.
+//! lftp is skipped (with a note) when it is not installed. FTPS (AUTH TLS)
+//! is tested in `ftp/ftps.rs`.
 
 mod util;
 
@@ -8,6 +9,8 @@ mod util;
 mod clients;
 #[path = "ftp/commands.rs"]
 mod commands;
+#[path = "ftp/ftps.rs"]
+mod ftps;
 #[path = "ftp/logins.rs"]
 mod logins;
 

@@ -8,6 +8,7 @@
 //! curl -O ftp://127.0.0.1:2121/file.txt   # download
 //! echo -n secret | netkit ftp hash        # $argon2id$v=19$...
 //! netkit ftp serve ./pub --no-anonymous --user "alice:$(echo -n secret | netkit ftp hash):alice:rw"
+//! netkit ftp serve ./pub --tls-cert chain.pem --tls-key key.pem --tls-required   # FTPS
 //! ```
 
 use std::time::Duration;
@@ -17,8 +18,9 @@ use clap::{Args, Subcommand};
 
 use super::control::DEFAULT_IDLE;
 use super::listing::Access;
-use super::{FtpOptions, FtpServer, Logins, accounts, parse_port_range};
+use super::{FtpOptions, FtpServer, FtpTls, Logins, accounts, parse_port_range};
 use crate::cli::startup::{Serves, Startup};
+use crate::cli::tls::TlsArgs;
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
 
 /// Subcommands of `netkit ftp`.
@@ -72,6 +74,12 @@ pub struct ServeArgs {
     /// Control connections one client address may hold at once (default: no limit)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_per_ip: Option<u64>,
+    /// TLS (explicit FTPS: AUTH TLS, PBSZ, PROT).
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// With TLS: refuse USER/PASS before AUTH TLS and data transfers without PROT P
+    #[arg(long)]
+    pub tls_required: bool,
     /// Model, address and limits.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -129,7 +137,18 @@ fn named_accounts(args: &ServeArgs, access: Access) -> Result<Vec<accounts::Acco
 fn serve(args: &ServeArgs) -> Result<()> {
     let mut config = args.server.config();
     idle_timeout_or(&mut config, DEFAULT_IDLE);
+    if args.tls_required && !args.tls.enabled() {
+        anyhow::bail!("--tls-required needs TLS (--tls-cert/--tls-key or --tls-self-signed)");
+    }
     let start = Startup::new("netkit ftp", config, Serves::Handler)?;
+    let tls = args.tls.load(&args.server.bind, &[b"ftp"])?;
+    let banner_tls = tls.as_ref().map(|t| {
+        let required = if args.tls_required { ", required" } else { "" };
+        format!(
+            "FTPS (AUTH TLS{required}): {}, SHA-256 {}",
+            t.what, t.identity.fingerprint
+        )
+    });
     let options = FtpOptions {
         writable: args.dir.writable,
         overwrite: args.dir.overwrite,
@@ -138,6 +157,11 @@ fn serve(args: &ServeArgs) -> Result<()> {
         passive_address: args.passive_address,
         passive_timeout: args.passive_timeout,
         rate_limit: args.rate_limit.filter(|&r| r > 0),
+        tls: tls.map(|t| FtpTls {
+            config: t.config,
+            resolver: t.resolver,
+            required: args.tls_required,
+        }),
     };
     let access = Access {
         writable: options.writable,
@@ -180,5 +204,8 @@ fn serve(args: &ServeArgs) -> Result<()> {
         ftp.root().display(),
         args.dir.mode()
     ));
+    if let Some(line) = banner_tls {
+        start.say(line);
+    }
     start.serve_handler(listener, ftp)
 }

@@ -101,6 +101,14 @@ pub enum Command<'a> {
     Port(&'a [u8]),
     /// `EPRT |proto|addr|port|`.
     Eprt(&'a [u8]),
+    /// `AUTH TLS` (or `AUTH SSL`): FTPS, RFC 4217.
+    Auth(&'a [u8]),
+    /// `PBSZ n`: the protection buffer size (0 for TLS).
+    Pbsz(&'a [u8]),
+    /// `PROT P|C`: whether data connections use TLS.
+    Prot(&'a [u8]),
+    /// `CCC`: drop TLS from the control connection (refused).
+    Ccc,
     /// A known FTP verb this server does not implement (502).
     NotImplemented,
     /// Anything else (500).
@@ -108,11 +116,12 @@ pub enum Command<'a> {
 }
 
 /// Verbs of RFC 959 and its extensions that are answered 502.
-const NOT_IMPLEMENTED: &[&str] = &[
-    "ACCT", "LPRT", "LPSV", "REIN", "SMNT", "AUTH", "PBSZ", "PROT", "CCC", "ADAT",
-];
+const NOT_IMPLEMENTED: &[&str] = &["ACCT", "LPRT", "LPSV", "REIN", "SMNT", "ADAT"];
 
-/// Every verb this server carries out, for `HELP`.
+/// The verbs of FTPS (RFC 4217) this server carries out when it has TLS, for `HELP`.
+pub const TLS_VERBS: &[&str] = &["AUTH", "PBSZ", "PROT"];
+
+/// Every verb this server carries out (with [`TLS_VERBS`] when it has TLS), for `HELP`.
 pub const VERBS: &[&str] = &[
     "ABOR", "ALLO", "APPE", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP", "LIST", "MDTM",
     "MFMT", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD",
@@ -179,6 +188,10 @@ impl<'a> Command<'a> {
             "ABOR" => Command::Abor,
             "PORT" => Command::Port(arg),
             "EPRT" => Command::Eprt(arg),
+            "AUTH" => Command::Auth(arg),
+            "PBSZ" => Command::Pbsz(arg),
+            "PROT" => Command::Prot(arg),
+            "CCC" => Command::Ccc,
             v if NOT_IMPLEMENTED.contains(&v) => Command::NotImplemented,
             _ => Command::Unknown,
         }
@@ -196,6 +209,10 @@ impl<'a> Command<'a> {
                 | Command::Noop
                 | Command::Opts(_)
                 | Command::Help(_)
+                | Command::Auth(_)
+                | Command::Pbsz(_)
+                | Command::Prot(_)
+                | Command::Ccc
         )
     }
 
@@ -367,7 +384,11 @@ mod tests {
             Command::Port(b"1,2,3,4,5,6")
         );
         assert_eq!(Command::parse(b"REIN"), Command::NotImplemented);
-        assert_eq!(Command::parse(b"AUTH TLS"), Command::NotImplemented);
+        assert_eq!(Command::parse(b"ADAT x"), Command::NotImplemented);
+        assert_eq!(Command::parse(b"auth tls"), Command::Auth(b"tls"));
+        assert_eq!(Command::parse(b"PBSZ 0"), Command::Pbsz(b"0"));
+        assert_eq!(Command::parse(b"PROT P"), Command::Prot(b"P"));
+        assert_eq!(Command::parse(b"CCC"), Command::Ccc);
         assert_eq!(Command::parse(b"HELLO"), Command::Unknown);
         assert_eq!(Command::parse(b""), Command::Unknown);
         assert_eq!(Command::parse(b"\xff\xfe"), Command::Unknown);
@@ -375,7 +396,7 @@ mod tests {
 
     #[test]
     fn what_may_come_before_login() {
-        let before = "USER x|PASS y|QUIT|SYST|FEAT|NOOP|OPTS UTF8 ON";
+        let before = "USER x|PASS y|QUIT|SYST|FEAT|NOOP|OPTS UTF8 ON|AUTH TLS|PBSZ 0|PROT P|CCC";
         for line in before.split('|') {
             assert!(
                 Command::parse(line.as_bytes()).allowed_before_login(),
@@ -392,7 +413,7 @@ mod tests {
 
     #[test]
     fn every_verb_in_help_is_parsed() {
-        for verb in VERBS {
+        for verb in VERBS.iter().chain(TLS_VERBS) {
             let line = format!("{verb} x");
             let c = Command::parse(line.as_bytes());
             assert!(

@@ -16,10 +16,12 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::channel::Channel;
 use crate::disk::atomic::AtomicFile;
 use crate::server::Shutdown;
 use crate::server::shutdown::TICK;
@@ -30,6 +32,9 @@ const RECV_CHUNK: usize = 256 * 1024;
 
 /// Bytes handed to one `sendfile` call during downloads.
 const SEND_CHUNK: u64 = 16 << 20;
+
+/// Bytes of a file read and encrypted at a time during TLS downloads.
+const TLS_PIECE: usize = 64 * 1024;
 
 /// When a blocking transfer must give up.
 #[derive(Debug, Clone)]
@@ -99,8 +104,8 @@ pub fn interrupt_of(e: &io::Error) -> Option<Interrupt> {
 pub struct Watch<'a> {
     /// Idle and shutdown limits.
     pub clock: Clock,
-    /// The control socket and the bytes read from it and not yet carried out.
-    control: Option<(&'a TcpStream, &'a mut Vec<u8>)>,
+    /// The control connection and the bytes read from it and not yet carried out.
+    control: Option<(&'a mut Channel, &'a mut Vec<u8>)>,
     /// True if a closed control connection aborts the transfer (uploads).
     eof_aborts: bool,
     /// Set once the control connection has closed.
@@ -135,7 +140,7 @@ impl<'a> Watch<'a> {
     /// `eof_aborts`: its closing stops the transfer too.
     pub fn control(
         mut self,
-        stream: &'a TcpStream,
+        stream: &'a mut Channel,
         pending: &'a mut Vec<u8>,
         eof_aborts: bool,
     ) -> Self {
@@ -204,7 +209,7 @@ impl<'a> Watch<'a> {
         };
         if !self.control_eof && pending.len() < MAX_PENDING {
             let mut chunk = [0u8; 1024];
-            match sys::recv_now(stream.as_fd(), &mut chunk) {
+            match stream.read_now(&mut chunk) {
                 Ok(0) => self.control_eof = true,
                 Ok(n) => pending.extend_from_slice(&chunk[..n]),
                 Err(e) if sys::would_block(&e) => {}
@@ -220,7 +225,7 @@ impl<'a> Watch<'a> {
                 "213 Status: transfer in progress, {} bytes moved\r\n",
                 self.moved
             );
-            let _ = sys::send_now(stream.as_fd(), msg.as_bytes());
+            let _ = stream.send_now(msg.as_bytes());
         }
         if self.control_eof && self.eof_aborts {
             return Err(Interrupt::ControlClosed.into());
@@ -373,8 +378,15 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Writes all of `data`, waiting out a slow reader within the clock's limits.
-pub fn send_bytes(stream: &mut TcpStream, data: &[u8], watch: &mut Watch<'_>) -> io::Result<()> {
+/// Writes all of `data` (and, over TLS, sends it all), waiting out a slow
+/// reader within the watch's limits.
+pub fn send_bytes(stream: &mut Channel, data: &[u8], watch: &mut Watch<'_>) -> io::Result<()> {
+    write_watched(stream, data, watch)?;
+    flush_watched(stream, watch)
+}
+
+/// Writes all of `data` into `stream` (over TLS some may still wait in it).
+fn write_watched(stream: &mut Channel, data: &[u8], watch: &mut Watch<'_>) -> io::Result<()> {
     let mut sent = 0;
     while sent < data.len() {
         let end = sent + watch.step((data.len() - sent) as u64) as usize;
@@ -391,19 +403,47 @@ pub fn send_bytes(stream: &mut TcpStream, data: &[u8], watch: &mut Watch<'_>) ->
     Ok(())
 }
 
-/// Sends `len` bytes of `file` from `offset` with `sendfile(2)`; returns the bytes sent.
+/// Sends what TLS still holds, waiting within the watch's limits.
+fn flush_watched(stream: &mut Channel, watch: &mut Watch<'_>) -> io::Result<()> {
+    loop {
+        match stream.flush() {
+            Ok(()) => return Ok(()),
+            Err(e) if sys::would_block(&e) => watch.stalled()?,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends `len` bytes of `file` from `offset`; returns the bytes sent. A
+/// plain connection uses `sendfile(2)`; TLS reads the file in pieces of
+/// [`TLS_PIECE`] and encrypts them.
 pub fn send_file(
-    stream: &TcpStream,
+    stream: &mut Channel,
     file: &File,
     offset: u64,
     len: u64,
     watch: &mut Watch<'_>,
 ) -> io::Result<u64> {
-    let mut off = offset;
     let end = offset + len;
+    let Some(tcp) = stream.plain() else {
+        let mut piece = vec![0u8; TLS_PIECE.min(len as usize)];
+        let mut off = offset;
+        while off < end {
+            let want = watch.step((end - off).min(TLS_PIECE as u64)) as usize;
+            let n = file.read_at(&mut piece[..want], off)?;
+            if n == 0 {
+                break; // the file shrank: send what there is
+            }
+            write_watched(stream, &piece[..n], watch)?;
+            off += n as u64;
+        }
+        flush_watched(stream, watch)?;
+        return Ok(off - offset);
+    };
+    let mut off = offset;
     while off < end {
         let count = watch.step((end - off).min(SEND_CHUNK));
-        match sys::sendfile(stream.as_fd(), file.as_fd(), &mut off, count) {
+        match sys::sendfile(tcp.as_fd(), file.as_fd(), &mut off, count) {
             Ok(0) => break, // the file shrank: send what there is
             Ok(n) => watch.moved(n as u64)?,
             Err(e) if sys::would_block(&e) => watch.stalled()?,
@@ -425,33 +465,20 @@ pub enum ReceiveError {
 }
 
 /// Copies the data connection into `file` until the client closes it; returns the byte count.
-/// The bytes move with `splice(2)` (socket -> pipe -> file, never through user
-/// space); where a pipe cannot be had, through a buffer.
+/// On a plain connection the bytes move with `splice(2)` (socket -> pipe ->
+/// file, never through user space); over TLS, or where a pipe cannot be
+/// had, through a buffer.
 pub fn receive(
-    stream: &mut TcpStream,
+    stream: &mut Channel,
     file: &mut AtomicFile,
     watch: &mut Watch<'_>,
 ) -> Result<u64, ReceiveError> {
-    let mut total = 0u64;
-    if let Ok(pipe) = sys::Pipe::new() {
-        loop {
-            let to = file.file().as_fd();
-            let step = watch.step(pipe.capacity() as u64) as usize;
-            match sys::splice_to_file(&pipe, stream.as_fd(), to, step) {
-                Ok(0) => return Ok(total),
-                Ok(n) => {
-                    file.wrote(n as u64);
-                    total += n as u64;
-                    watch.moved(n as u64).map_err(ReceiveError::Net)?;
-                }
-                Err(sys::SpliceError::Source(e)) if sys::would_block(&e) => {
-                    watch.stalled().map_err(ReceiveError::Net)?
-                }
-                Err(sys::SpliceError::Source(e)) => return Err(ReceiveError::Net(e)),
-                Err(sys::SpliceError::Dest { err, .. }) => return Err(ReceiveError::Disk(err)),
-            }
-        }
+    if let Some(tcp) = stream.plain()
+        && let Ok(pipe) = sys::Pipe::new()
+    {
+        return splice_into(tcp, &pipe, file, watch);
     }
+    let mut total = 0u64;
     let mut buf = vec![0u8; RECV_CHUNK];
     loop {
         let step = watch.step(RECV_CHUNK as u64) as usize;
@@ -464,6 +491,33 @@ pub fn receive(
             }
             Err(e) if sys::would_block(&e) => watch.stalled().map_err(ReceiveError::Net)?,
             Err(e) => return Err(ReceiveError::Net(e)),
+        }
+    }
+}
+
+/// [`receive`] on a plain socket, through `pipe`.
+fn splice_into(
+    tcp: &TcpStream,
+    pipe: &sys::Pipe,
+    file: &mut AtomicFile,
+    watch: &mut Watch<'_>,
+) -> Result<u64, ReceiveError> {
+    let mut total = 0u64;
+    loop {
+        let to = file.file().as_fd();
+        let step = watch.step(pipe.capacity() as u64) as usize;
+        match sys::splice_to_file(pipe, tcp.as_fd(), to, step) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                file.wrote(n as u64);
+                total += n as u64;
+                watch.moved(n as u64).map_err(ReceiveError::Net)?;
+            }
+            Err(sys::SpliceError::Source(e)) if sys::would_block(&e) => {
+                watch.stalled().map_err(ReceiveError::Net)?
+            }
+            Err(sys::SpliceError::Source(e)) => return Err(ReceiveError::Net(e)),
+            Err(sys::SpliceError::Dest { err, .. }) => return Err(ReceiveError::Disk(err)),
         }
     }
 }

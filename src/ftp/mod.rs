@@ -5,7 +5,8 @@
 //! SYST, FEAT, OPTS, HELP, STAT, SITE (HELP, CHMOD), PWD, CWD, CDUP, TYPE,
 //! MODE S, STRU F, ALLO, PASV, EPSV, PORT, EPRT, LIST, NLST, MLSD, MLST,
 //! SIZE, MDTM, RETR, REST, STOR, APPE, STOU, DELE, RNFR/RNTO, MKD, RMD,
-//! ABOR, NOOP and QUIT (and the X- forms XCWD, XCUP, XPWD, XMKD, XRMD).
+//! ABOR, NOOP and QUIT (and the X- forms XCWD, XCUP, XPWD, XMKD, XRMD);
+//! with TLS, explicit FTPS (RFC 4217): AUTH TLS, PBSZ, PROT (and CCC, refused).
 //! Anything else gets a 5xx. Every write is confined to the root and atomic,
 //! and only allowed on a writable server. Active mode connects only to the
 //! client's own address (no FTP bounce). Transfers are always binary
@@ -18,10 +19,12 @@
 //! - [`control`]: the per-connection command loop; [`data`]: passive
 //!   listeners, active connections and transfers (`sendfile` for downloads,
 //!   atomic temp-file uploads, ABOR and the rate limit);
-//!   [`path`]: the root jail; [`listing`]: LIST/NLST/MLSD formats and facts.
+//!   [`path`]: the root jail; [`listing`]: LIST/NLST/MLSD formats and facts;
+//!   [`channel`]: a connection's stream, plain or TLS.
 //! - [`cli`]: `netkit ftp serve`.
 
 pub mod accounts;
+pub mod channel;
 pub mod cli;
 pub mod command;
 pub mod control;
@@ -63,6 +66,21 @@ pub struct FtpOptions {
     pub passive_timeout: Duration,
     /// Bytes per second per transfer at most (`--rate-limit`); `None`: no limit.
     pub rate_limit: Option<u64>,
+    /// FTPS (`AUTH TLS`); `None`: clear text only (`AUTH` is 502).
+    pub tls: Option<FtpTls>,
+}
+
+/// Explicit FTPS (RFC 4217): the TLS configuration and whether clear text
+/// is refused.
+#[derive(Debug, Clone)]
+pub struct FtpTls {
+    /// The rustls configuration, shared by control and data connections
+    /// (its session cache and ticketer let data connections resume).
+    pub config: Arc<rustls::ServerConfig>,
+    /// The certificate resolver (refreshed at each `AUTH TLS`: SIGHUP reloads).
+    pub resolver: Arc<crate::tls::Reloading>,
+    /// `--tls-required`: no login before `AUTH TLS`, no transfer without `PROT P`.
+    pub required: bool,
 }
 
 impl Default for FtpOptions {
@@ -75,6 +93,7 @@ impl Default for FtpOptions {
             passive_address: None,
             passive_timeout: Duration::from_secs(10),
             rate_limit: None,
+            tls: None,
         }
     }
 }

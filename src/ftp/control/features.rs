@@ -6,7 +6,11 @@ use std::io;
 use super::Control;
 use crate::ftp::listing::FACTS;
 
-/// The extensions announced by `FEAT`: exactly what this server implements.
+/// The extensions announced by `FEAT` when the server has TLS (RFC 4217).
+const TLS_FEATURES: &[&str] = &["AUTH TLS", "PBSZ", "PROT"];
+
+/// The extensions announced by `FEAT`: exactly what this server implements
+/// (and [`TLS_FEATURES`] with TLS).
 const FEATURES: &[&str] = &[
     "EPRT",
     "EPSV",
@@ -20,9 +24,10 @@ const FEATURES: &[&str] = &[
 ];
 
 impl Control<'_> {
-    /// FEAT: the multi-line list of [`FEATURES`].
+    /// FEAT: the multi-line list of [`FEATURES`] (and [`TLS_FEATURES`]).
     pub(super) fn feat(&mut self) -> io::Result<()> {
-        self.write_control(feat_reply().as_bytes())
+        let tls = self.opts.tls.is_some();
+        self.write_control(feat_reply(tls).as_bytes())
     }
 
     /// OPTS UTF8 and OPTS MLST.
@@ -44,10 +49,15 @@ impl Control<'_> {
     }
 }
 
-/// The whole FEAT reply, CRLFs included.
-fn feat_reply() -> String {
+/// The whole FEAT reply, CRLFs included, in alphabetical order.
+fn feat_reply(tls: bool) -> String {
+    let mut all: Vec<&str> = FEATURES.to_vec();
+    if tls {
+        all.extend_from_slice(TLS_FEATURES);
+    }
+    all.sort_unstable();
     let mut msg = String::from("211-Features:\r\n");
-    for f in FEATURES {
+    for f in all {
         msg.push_str(&format!(" {f}\r\n"));
     }
     msg.push_str("211 End\r\n");
@@ -79,11 +89,22 @@ mod tests {
 
     #[test]
     fn feat_lists_every_feature() {
-        let r = feat_reply();
+        let r = feat_reply(false);
         assert!(r.starts_with("211-Features:\r\n EPRT\r\n EPSV\r\n"));
         assert!(r.contains("\r\n MLST type*;size*;modify*;perm*;unix.mode*;\r\n"));
         assert!(r.ends_with(" UTF8\r\n211 End\r\n"));
         assert_eq!(r.matches("\r\n").count(), FEATURES.len() + 2);
+        assert!(!r.contains("AUTH") && !r.contains("PROT"));
+        let r = feat_reply(true);
+        assert!(
+            r.starts_with("211-Features:\r\n AUTH TLS\r\n EPRT\r\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("\r\n PASV\r\n PBSZ\r\n PROT\r\n REST STREAM\r\n"),
+            "{r}"
+        );
+        assert_eq!(r.matches("\r\n").count(), FEATURES.len() + 5);
     }
 
     #[test]

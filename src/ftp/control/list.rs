@@ -53,10 +53,9 @@ impl Control<'_> {
                 }
             }
         }
-        let Some(mut stream) = self.open_data()? else {
+        let Some(mut stream) = self.start_transfer("Here comes the directory listing")? else {
             return Ok(());
         };
-        self.reply(150, "Here comes the directory listing")?;
         let mut watch = self.transfer_watch(false);
         let result = data::send_bytes(&mut stream, &body, &mut watch);
         drop(watch);

@@ -11,8 +11,9 @@
 //! `features` (FEAT, OPTS), `navigation` (PWD, CWD, CDUP), `passive` (PASV,
 //! EPSV and the data connection), `active` (PORT, EPRT), `list` (LIST,
 //! NLST, MLSD, MLST), `transfer` (SIZE, MDTM, RETR), `upload` (STOR, APPE,
-//! STOU), `tree` (DELE, RNFR/RNTO, MKD, RMD, SITE CHMOD, MFMT) and `status`
-//! (STAT, HELP, SITE HELP); `reply` formats the replies.
+//! STOU), `tree` (DELE, RNFR/RNTO, MKD, RMD, SITE CHMOD, MFMT), `status`
+//! (STAT, HELP, SITE HELP) and `security` (FTPS: AUTH TLS, PBSZ, PROT, CCC,
+//! and TLS on data connections); `reply` formats the replies.
 //!
 //! During a transfer the control connection is watched ([`crate::ftp::data::Watch`]):
 //! `ABOR` stops the transfer at once (426 for it, then 226 for the ABOR),
@@ -25,17 +26,19 @@ mod login;
 mod navigation;
 mod passive;
 mod reply;
+mod security;
 mod status;
 mod transfer;
 mod tree;
 mod upload;
 
 use std::io::{self, Read};
-use std::net::{IpAddr, TcpStream};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::FtpOptions;
 use super::accounts::Accounts;
+use super::channel::Channel;
 use super::command::{self, Command, TransferType};
 use super::data::{Clock, Passive, canonical_ip};
 use super::listing::Access;
@@ -101,7 +104,7 @@ pub fn serve(
         opts,
         accounts,
         jail,
-        stream,
+        stream: Channel::new(stream),
         peer_ip,
         local_ip,
         local_port,
@@ -122,9 +125,11 @@ pub fn serve(
         epsv_all: false,
         facts: [true; 5],
         rename_from: None,
+        protect_data: false,
+        tls_token: security::token(),
     };
     let result = control.run();
-    sys::graceful_close(std::os::fd::AsFd::as_fd(&control.stream));
+    control.stream.close();
     drop(admitted);
     result
 }
@@ -143,8 +148,9 @@ struct Control<'a> {
     accounts: &'a Accounts,
     /// The root jail of the logged-in account.
     jail: Jail,
-    /// The control socket (blocking, with a short read timeout).
-    stream: TcpStream,
+    /// The control connection (blocking, with short timeouts): plain, or
+    /// TLS after `AUTH TLS`.
+    stream: Channel,
     /// The client's address: data connections must come from it.
     peer_ip: IpAddr,
     /// Our address on the control connection: passive listeners bind here.
@@ -176,6 +182,11 @@ struct Control<'a> {
     facts: [bool; 5],
     /// The path named by RNFR, for the RNTO right after it.
     rename_from: Option<VirtualPath>,
+    /// `PROT P`: data connections speak TLS.
+    protect_data: bool,
+    /// Carried in this connection's TLS session tickets: a data connection
+    /// that resumes one of them resumed this control connection's session.
+    tls_token: [u8; 16],
 }
 
 /// Where the next transfer's data connection comes from.
@@ -250,6 +261,13 @@ impl Control<'_> {
             self.reply(530, "Please login with USER and PASS")?;
             return Ok(Flow::Continue);
         }
+        if matches!(command, Command::User(_) | Command::Pass(_)) && self.needs_tls_first() {
+            self.reply(
+                530,
+                "This server requires TLS: send AUTH TLS before USER and PASS",
+            )?;
+            return Ok(Flow::Continue);
+        }
         // REST and RNFR apply to the command right after them only.
         let rest = std::mem::take(&mut self.rest);
         let rename_from = self.rename_from.take();
@@ -303,6 +321,10 @@ impl Control<'_> {
             Command::Mfmt(arg) => self.mfmt(arg)?,
             Command::Allo => self.reply(202, "No storage allocation necessary")?,
             Command::Abor => self.abor()?,
+            Command::Auth(arg) => return self.auth(arg),
+            Command::Pbsz(arg) => self.pbsz(arg)?,
+            Command::Prot(arg) => self.prot(arg)?,
+            Command::Ccc => self.ccc()?,
             Command::Port(arg) => self.port(arg)?,
             Command::Eprt(arg) => self.eprt(arg)?,
             Command::Rest(Some(offset)) => {

@@ -1,14 +1,16 @@
 //! Passive mode and the data connection: PASV and EPSV open a listener
 //! (PORT and EPRT, in `active`, name an address to connect to instead), the
-//! next transfer command gets the client's connection, and the transfer's
+//! next transfer command gets the client's connection (secured with TLS
+//! after the 150 reply under `PROT P`, see `security`), and the transfer's
 //! outcome is reported when it closes; ABOR between transfers.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, TcpStream};
 
+use crate::ftp::channel::Channel;
+
 use super::{Control, DataPlan};
 use crate::ftp::data::{self, Interrupt, Passive, Watch};
-use crate::sys;
 
 impl Control<'_> {
     /// PASV: a passive listener on our IPv4 address.
@@ -62,13 +64,36 @@ impl Control<'_> {
         }
     }
 
+    /// Opens the data connection for a transfer and replies 150 `opening`;
+    /// under `PROT P` then runs the TLS handshake on it. `None` when there is
+    /// no usable connection (the reply, 425 or 521, has been sent).
+    pub(super) fn start_transfer(&mut self, opening: &str) -> io::Result<Option<Channel>> {
+        let Some(stream) = self.open_data()? else {
+            return Ok(None);
+        };
+        self.reply(150, opening)?;
+        if self.protect_data {
+            return self.secure_data(stream);
+        }
+        Ok(Some(Channel::new(stream)))
+    }
+
     /// Gets the data connection for a transfer (accepts it, or connects out
-    /// for PORT/EPRT), replying 425 if there is none.
-    pub(super) fn open_data(&mut self) -> io::Result<Option<TcpStream>> {
+    /// for PORT/EPRT), replying 425 if there is none (521 if `--tls-required`
+    /// refuses a clear one).
+    fn open_data(&mut self) -> io::Result<Option<TcpStream>> {
         let Some(plan) = self.data_plan.take() else {
             self.reply(425, "Use PASV, EPSV, PORT or EPRT first")?;
             return Ok(None);
         };
+        if !self.protect_data && self.opts.tls.as_ref().is_some_and(|t| t.required) {
+            drop(plan);
+            self.reply(
+                521,
+                "Data connections must be protected on this server: send PROT P",
+            )?;
+            return Ok(None);
+        }
         let mut clock = self.clock.clone();
         clock.progress();
         let timeout = self.opts.passive_timeout;
@@ -93,7 +118,7 @@ impl Control<'_> {
     /// the control connection, whose closing aborts it if `eof_aborts`.
     pub(super) fn transfer_watch(&mut self, eof_aborts: bool) -> Watch<'_> {
         Watch::new(self.clock.clone())
-            .control(&self.stream, &mut self.buf, eof_aborts)
+            .control(&mut self.stream, &mut self.buf, eof_aborts)
             .rate(self.opts.rate_limit)
     }
 
@@ -128,11 +153,11 @@ impl Control<'_> {
     /// Closes the data connection politely and reports the transfer's outcome.
     pub(super) fn finish_data(
         &mut self,
-        stream: TcpStream,
+        mut stream: Channel,
         result: io::Result<()>,
     ) -> io::Result<()> {
         if result.is_ok() {
-            sys::graceful_close(std::os::fd::AsFd::as_fd(&stream));
+            stream.close();
         }
         drop(stream);
         self.clock.progress();

@@ -7,7 +7,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 
 use super::{Control, DataPlan};
-use crate::ftp::command::VERBS;
+use crate::ftp::command::{TLS_VERBS, VERBS};
 use crate::ftp::listing;
 use crate::human;
 
@@ -77,21 +77,39 @@ impl Control<'_> {
             },
             Some(DataPlan::Active(to)) => format!("active, to {to}"),
         };
-        let lines = [
+        let mut lines = vec![
             format!("Connected from {}", self.peer_ip),
             format!("Logged in as {user} ({mode})"),
             "TYPE: BINARY, STRUcture: File, MODE: Stream".to_string(),
             format!("Data connection: {data}"),
-            "No transfer in progress".to_string(),
         ];
+        if self.opts.tls.is_some() {
+            let control = match self.stream.tls_version() {
+                Some(v) => format!("Control connection: {v}"),
+                None => "Control connection: clear text".to_string(),
+            };
+            let data = if self.protect_data {
+                "Data connections: TLS (PROT P)"
+            } else {
+                "Data connections: clear text (PROT C)"
+            };
+            lines.push(control);
+            lines.push(data.to_string());
+        }
+        lines.push("No transfer in progress".to_string());
         lines.into_iter().map(String::into_bytes).collect()
     }
 
     /// HELP: the verbs served, or whether one is.
     pub(super) fn help(&mut self, arg: &[u8]) -> io::Result<()> {
         let verb = String::from_utf8_lossy(arg).trim().to_ascii_uppercase();
+        let mut verbs: Vec<&str> = VERBS.to_vec();
+        if self.opts.tls.is_some() {
+            verbs.extend_from_slice(TLS_VERBS);
+            verbs.sort_unstable();
+        }
         if verb.is_empty() {
-            let rows: Vec<Vec<u8>> = VERBS
+            let rows: Vec<Vec<u8>> = verbs
                 .chunks(8)
                 .map(|row| {
                     row.iter()
@@ -106,7 +124,7 @@ impl Control<'_> {
             let head = b"The following commands are recognized:";
             return self.write_control(&multiline_bytes(214, head, &rows, b"Help OK"));
         }
-        if VERBS.contains(&verb.as_str()) {
+        if verbs.contains(&verb.as_str()) {
             self.reply(214, &format!("{verb} is supported"))
         } else {
             self.reply(502, &format!("Unknown command {verb}"))

@@ -1,13 +1,13 @@
 //! Files themselves: SIZE and MDTM on the control connection, RETR
-//! (downloads with sendfile, from a REST offset). Uploads are in `upload`.
+//! (downloads with sendfile, or through TLS, from a REST offset). Uploads are in `upload`.
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use super::Control;
+use crate::ftp::channel::Channel;
 use crate::ftp::data::{self, Watch};
 use crate::human;
 
@@ -71,18 +71,15 @@ impl Control<'_> {
         if rest > size {
             return self.reply(554, "Restart offset is past the end of the file");
         }
-        let Some(stream) = self.open_data()? else {
+        let opening = format!(
+            "Opening BINARY mode data connection ({} bytes)",
+            size - rest
+        );
+        let Some(mut stream) = self.start_transfer(&opening)? else {
             return Ok(());
         };
-        self.reply(
-            150,
-            &format!(
-                "Opening BINARY mode data connection ({} bytes)",
-                size - rest
-            ),
-        )?;
         let mut watch = self.transfer_watch(false);
-        let result = send_whole(&stream, &file, rest, size - rest, &mut watch);
+        let result = send_whole(&mut stream, &file, rest, size - rest, &mut watch);
         drop(watch);
         self.finish_data(stream, result)
     }
@@ -90,7 +87,7 @@ impl Control<'_> {
 
 /// Sends exactly `len` bytes of `file` from `offset`; a file that shrank is an error.
 fn send_whole(
-    stream: &TcpStream,
+    stream: &mut Channel,
     file: &File,
     offset: u64,
     len: u64,

@@ -16,7 +16,6 @@ use super::Control;
 use crate::disk::atomic::{AtomicFile, UPLOAD_PREFIX};
 use crate::ftp::data::{self, ReceiveError};
 use crate::ftp::path::VirtualPath;
-use crate::sys;
 
 /// How many `NAME.N` candidates STOU tries before it gives up.
 const UNIQUE_TRIES: u32 = 1000;
@@ -175,13 +174,16 @@ impl Control<'_> {
         opening: &str,
         done: &str,
     ) -> io::Result<()> {
-        let Some(mut stream) = self.open_data()? else {
+        let Some(mut stream) = self.start_transfer(opening)? else {
             return Ok(());
         };
-        self.reply(150, opening)?;
         let mut watch = self.transfer_watch(true);
         let received = data::receive(&mut stream, &mut file, &mut watch);
         drop(watch);
+        if received.is_ok() {
+            // A TLS client waits for our close_notify after its own.
+            stream.close();
+        }
         drop(stream);
         self.clock.progress();
         match received {
@@ -212,14 +214,8 @@ impl Control<'_> {
     }
 
     /// True if the client has closed (or reset) the control connection.
-    fn control_closed(&self) -> bool {
-        let mut byte = [0u8; 1];
-        match sys::peek_now(std::os::fd::AsFd::as_fd(&self.stream), &mut byte) {
-            Ok(0) => true,
-            Ok(_) => false,
-            // A reset connection is closed too; "nothing to read yet" is not.
-            Err(e) => !sys::would_block(&e),
-        }
+    fn control_closed(&mut self) -> bool {
+        self.stream.peer_closed()
     }
 }
 
