@@ -167,7 +167,16 @@ impl Control<'_> {
     /// it must resume this control connection's session. `None` (and a
     /// 425 reply) if it fails.
     pub(super) fn secure_data(&mut self, stream: TcpStream) -> io::Result<Option<Channel>> {
-        let Some(config) = self.opts.tls.as_ref().map(|t| Arc::clone(&t.config)) else {
+        let Some(config) = self.opts.tls.as_ref().map(|t| {
+            // No TLS 1.3 tickets on data connections: clients resume with
+            // the control connection's session and never read them, and
+            // unread tickets at close can make a client's kernel reset the
+            // connection under upload data not yet read. The copy shares the
+            // session cache and ticketer, so resumption is unchanged.
+            let mut data = (*t.config).clone();
+            data.send_tls13_tickets = 0;
+            Arc::new(data)
+        }) else {
             self.reply(425, "TLS is not configured on this server")?;
             return Ok(None);
         };
