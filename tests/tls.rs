@@ -45,43 +45,10 @@ impl Dir {
     fn file(&self, name: &str) -> String {
         self.path.join(name).display().to_string()
     }
-    /// Makes `NAME.crt` and `NAME.key` with openssl: a self-signed
-    /// certificate for localhost and 127.0.0.1 with a key of `kind`.
+    /// Makes `NAME.crt` and `NAME.key` (see [`openssl_cert`]).
     fn cert(&self, name: &str, kind: &str) -> (String, String) {
-        let (crt, key) = (
-            self.file(&format!("{name}.crt")),
-            self.file(&format!("{name}.key")),
-        );
-        let key_args: &[&str] = match kind {
-            "ec" => &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-            "rsa" => &["-newkey", "rsa:2048"],
-            "ed25519" => &["-newkey", "ed25519"],
-            _ => panic!("unknown key kind {kind}"),
-        };
-        let out = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-            ])
-            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-            // A leaf, not a CA: rustls (webpki) refuses a CA certificate as
-            // the server's own, as it should.
-            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-            .args(key_args)
-            .args(["-keyout", &key, "-out", &crt])
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (crt, key)
+        let (crt, key) = openssl_cert(&self.path, name, kind);
+        (crt.display().to_string(), key.display().to_string())
     }
 }
 

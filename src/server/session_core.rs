@@ -212,8 +212,8 @@ impl<S: Session> SessionCore<S> {
         }
     }
 
-    /// True when the driver should read now, ignoring input it already
-    /// buffered elsewhere (see [`SessionCore::wants_input`]).
+    /// True when the session holds no unconsumed input (a layer around the
+    /// session, TLS, holds back more input while it does and output waits).
     pub fn held_is_empty(&self) -> bool {
         self.held.is_empty()
     }

@@ -97,7 +97,6 @@ impl<S: Service> Service for TlsService<S> {
             first: true,
             closing: false,
             scratch: Vec::new(),
-            plain: Vec::new(),
         }
     }
 }
@@ -119,8 +118,6 @@ pub struct TlsSession<S: Session> {
     closing: bool,
     /// File pieces on their way into TLS.
     scratch: Vec<u8>,
-    /// Decrypted input on its way to the inner session.
-    plain: Vec<u8>,
 }
 
 /// Writes ciphertext into the connection's output.
@@ -223,16 +220,16 @@ impl<S: Session> TlsSession<S> {
             return;
         };
         let mut ended = false;
+        // On the stack: a read per request must not cost an allocation.
+        let mut plain = [0u8; 16 * 1024];
         loop {
-            self.plain.resize(16 * 1024, 0);
-            match tls.reader().read(&mut self.plain) {
+            match tls.reader().read(&mut plain) {
                 Ok(0) => {
                     ended = true; // close_notify
                     break;
                 }
                 Ok(n) => {
-                    if core.input(&self.plain[..n]).is_err() {
-                        self.plain = Vec::new();
+                    if core.input(&plain[..n]).is_err() {
                         self.fail_inner(out);
                         return;
                     }
@@ -244,7 +241,6 @@ impl<S: Session> TlsSession<S> {
                 }
             }
         }
-        self.plain = Vec::new();
         if ended {
             core.input_ended();
         }

@@ -15,37 +15,9 @@ use super::{Ctl, curl, root, serve};
 
 const MODELS: [&str; 3] = ["thread", "fork", "pool"];
 
-/// Makes `NAME.crt` and `NAME.key` in `dir` with openssl: a self-signed
-/// leaf certificate for localhost and 127.0.0.1 (ECDSA P-256).
+/// Makes `NAME.crt` and `NAME.key` in `dir`: an ECDSA P-256 leaf for localhost.
 fn cert(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let crt = dir.join(format!("{name}.crt"));
-    let key = dir.join(format!("{name}.key"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        // A leaf, not a CA: rustls refuses a CA certificate as a server's own.
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .args(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&crt)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (crt, key)
+    openssl_cert(dir, name, "ec")
 }
 
 /// The server's root (see [`root`]), certificates, and the server started

@@ -392,3 +392,43 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg(self.dir.path()).status();
     }
 }
+
+/// Makes `NAME.crt` and `NAME.key` in `dir` with openssl: a self-signed leaf
+/// certificate for localhost and 127.0.0.1 with a key of `kind` (`ec` for
+/// P-256, `rsa`, `ed25519`). A leaf, not a CA: rustls (webpki) refuses a CA
+/// certificate as a server's own, as it should.
+pub fn openssl_cert(dir: &std::path::Path, name: &str, kind: &str) -> (PathBuf, PathBuf) {
+    let crt = dir.join(format!("{name}.crt"));
+    let key = dir.join(format!("{name}.key"));
+    let key_args: &[&str] = match kind {
+        "ec" => &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "rsa" => &["-newkey", "rsa:2048"],
+        "ed25519" => &["-newkey", "ed25519"],
+        _ => panic!("unknown key kind {kind}"),
+    };
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(key_args)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (crt, key)
+}
