@@ -14,6 +14,8 @@ use super::util::*;
 use super::{Ctl, curl, root, serve};
 
 const MODELS: [&str; 3] = ["thread", "fork", "pool"];
+/// Every model the FTP server runs on (the broadest check runs on all).
+const ALL_MODELS: [&str; 5] = ["thread", "fork", "pool", "prefork", "iterative"];
 
 /// Makes `NAME.crt` and `NAME.key` in `dir`: an ECDSA P-256 leaf for localhost.
 fn cert(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
@@ -87,8 +89,8 @@ impl Ftps {
 }
 
 #[test]
-fn ftplib_over_tls_lists_downloads_and_uploads_resuming_the_session_on_thread_fork_and_pool() {
-    for model in MODELS {
+fn ftplib_over_tls_lists_downloads_and_uploads_resuming_the_session_on_every_model() {
+    for model in ALL_MODELS {
         let s = ftps(model, &[]);
         assert!(
             s.server.log().contains("FTPS (AUTH TLS)"),
@@ -192,8 +194,8 @@ fn lftp_over_tls_ls_get_put_and_mirror_on_thread_fork_and_pool() {
 }
 
 #[test]
-fn curl_ssl_reqd_downloads_and_uploads_on_thread_fork_and_pool() {
-    for model in MODELS {
+fn curl_ssl_reqd_downloads_and_uploads_on_every_model() {
+    for model in ALL_MODELS {
         let s = ftps(model, &["--tls-required"]);
         let ca = s.crt.to_str().unwrap();
         let got = curl(&["--ssl-reqd", "--cacert", ca, &s.url("/big.bin")]);
