@@ -575,7 +575,7 @@ print(len(body), hashlib.sha256(body).hexdigest())
 }
 
 #[test]
-fn the_file_protocol_over_tls_on_several_models() {
+fn the_file_protocol_over_tls_on_every_model() {
     let dir = Dir::new("files");
     let (crt, key) = dir.cert("ec", "ec");
     let shared = dir.path.join("shared");
@@ -590,7 +590,7 @@ fn the_file_protocol_over_tls_on_several_models() {
             .output()
             .unwrap()
     };
-    for model in ["fork", "thread", "epoll"] {
+    for model in MODELS {
         let s = Server::start(&[
             "files",
             "serve",
