@@ -5,6 +5,8 @@
 #
 #   scripts/bench-https.sh                      # 5 rounds, 3 s per run, about 2 minutes
 #   ROUNDS=7 DURATION=5s scripts/bench-https.sh
+#   RING=1 scripts/bench-https.sh               # also netkit built with ring
+#                                               # (--features ring) in the same rounds
 #
 # Three loads per server:
 #   1 KiB keep-alive:  wrk -t2 -c50, requests/s
@@ -27,9 +29,14 @@ for tool in wrk openssl "$NGINX"; do
 done
 
 cargo build --release --quiet --bin netkit
+RING=${RING:-}
+if [ -n "$RING" ]; then
+    CARGO_TARGET_DIR=target/ring cargo build --release --quiet --features ring --bin netkit
+fi
 WORK=$(mktemp -d /tmp/netkit-bench-https.XXXXXX)
 chmod 755 "$WORK"
 cp target/release/netkit "$WORK/netkit"
+[ -n "$RING" ] && cp target/ring/release/netkit "$WORK/netkit-ring"
 ROOT=$WORK/root
 mkdir -p "$ROOT" "$WORK/res" "$WORK/logs" "$WORK/nginx-tmp"
 SERVER_PID=
@@ -85,14 +92,14 @@ measure() { # KEY PORT
     run "$1" big "$url/100m.bin" -t2 -c4 --timeout 30s
 }
 
-netkit_run() {
-    local port
+netkit_run() { # [KEY BINARY]
+    local port key=${1:-netkit} binary=${2:-$WORK/netkit}
     port=$(free_port)
-    "$WORK/netkit" http "$ROOT" --port "$port" --model epoll --workers 2 --quiet \
+    "$binary" http "$ROOT" --port "$port" --model epoll --workers 2 --quiet \
         --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" 2>"$WORK/logs/netkit.log" &
     SERVER_PID=$!
     wait_tls "$port"
-    measure netkit "$port"
+    measure "$key" "$port"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 }
 
@@ -134,7 +141,11 @@ EOF
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ROUND in $(seq "$ROUNDS"); do
-    if ((ROUND % 2)); then netkit_run; nginx_run; else nginx_run; netkit_run; fi
+    if ((ROUND % 2)); then
+        netkit_run; nginx_run; [ -n "$RING" ] && netkit_run ring "$WORK/netkit-ring"
+    else
+        [ -n "$RING" ] && netkit_run ring "$WORK/netkit-ring"; nginx_run; netkit_run
+    fi
 done
 median() {
     grep -v '^$' "$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -145,8 +156,13 @@ echo "HTTPS on 127.0.0.1 ($(nproc) cores shared with wrk), TLS 1.3, ECDSA P-256;
 echo "rounds of $DURATION, medians; $(date -u +%F), netkit $(git rev-parse --short HEAD 2>/dev/null || echo '?'),"
 echo "nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'); load average before: $LOAD_BEFORE."
 echo
-echo "| load | netkit epoll (2 workers) | nginx (2 workers) | netkit / nginx |"
-echo "|---|---:|---:|---:|"
+if [ -n "$RING" ]; then
+    echo "| load | netkit epoll (2 workers) | netkit with ring | nginx (2 workers) | netkit / nginx | ring / aws-lc-rs |"
+    echo "|---|---:|---:|---:|---:|---:|"
+else
+    echo "| load | netkit epoll (2 workers) | nginx (2 workers) | netkit / nginx |"
+    echo "|---|---:|---:|---:|"
+fi
 for load in keep hand big; do
     case $load in
         keep) label="1 KiB keep-alive, req/s" ;;
@@ -155,7 +171,16 @@ for load in keep hand big; do
     esac
     a=$(median "$WORK/res/netkit.$load")
     b=$(median "$WORK/res/nginx.$load")
-    echo "| $label | $(printf "%'.0f" "$a") | $(printf "%'.0f" "$b") | $(ratio "$a" "$b") |"
+    if [ -n "$RING" ]; then
+        r=$(median "$WORK/res/ring.$load")
+        echo "| $label | $(printf "%'.0f" "$a") | $(printf "%'.0f" "$r") | $(printf "%'.0f" "$b") | $(ratio "$a" "$b") | $(ratio "$r" "$a") |"
+    else
+        echo "| $label | $(printf "%'.0f" "$a") | $(printf "%'.0f" "$b") | $(ratio "$a" "$b") |"
+    fi
 done
 echo
-echo "Every round: $(for l in keep hand big; do echo -n "$l netkit [$(grep -v '^$' "$WORK/res/netkit.$l" | tr '\n' ' ')] nginx [$(grep -v '^$' "$WORK/res/nginx.$l" | tr '\n' ' ')]; "; done)"
+echo "Every round: $(for l in keep hand big; do
+    echo -n "$l netkit [$(grep -v '^$' "$WORK/res/netkit.$l" | tr '\n' ' ')] nginx [$(grep -v '^$' "$WORK/res/nginx.$l" | tr '\n' ' ')]"
+    [ -n "$RING" ] && echo -n " ring [$(grep -v '^$' "$WORK/res/ring.$l" | tr '\n' ' ')]"
+    echo -n "; "
+done)"

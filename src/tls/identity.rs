@@ -40,9 +40,15 @@ pub struct Identity {
     pub fingerprint: String,
 }
 
-/// The crypto provider every TLS piece of netkit uses.
+/// The crypto provider every TLS piece of netkit uses: aws-lc-rs, or ring
+/// when built with `--features ring` (kept to measure one against the other,
+/// see BENCHMARKS.md, HTTPS).
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    #[cfg(not(feature = "ring"))]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(feature = "ring")]
+    let provider = rustls::crypto::ring::default_provider();
+    Arc::new(provider)
 }
 
 impl Identity {

@@ -37,7 +37,11 @@ pub fn server_config(
         .with_cert_resolver(resolver);
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSION_CACHE);
-    let ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
+    #[cfg(not(feature = "ring"))]
+    let ticketer = rustls::crypto::aws_lc_rs::Ticketer::new();
+    #[cfg(feature = "ring")]
+    let ticketer = rustls::crypto::ring::Ticketer::new();
+    let ticketer = ticketer
         .map_err(|e| format!("TLS session tickets: {e}"))?;
     // A ticketer decrypts no ticket longer than the longest it has made
     // itself. Worker processes forked from this one share its keys, but a
