@@ -148,7 +148,7 @@ impl Session for HttpSession {
                 if used == input.len() {
                     return used;
                 }
-                self.started = Some(Instant::now());
+                self.started = Some(crate::server::clock::now());
             }
             match std::mem::replace(&mut self.state, State::Head) {
                 State::Head => match parse_head(&input[used..]) {

@@ -22,6 +22,7 @@
 //! and [`serve_datagrams`] for UDP.
 
 pub(crate) mod blocking;
+pub mod clock;
 pub(crate) mod conn;
 pub(crate) mod models;
 pub mod net;
