@@ -56,6 +56,13 @@ const RECV_BUFFERS: u16 = 256;
 const RECV_BUFFER_SIZE: usize = 16 * 1024;
 /// The buffer group of the receive buffers.
 const GROUP: u16 = 0;
+/// Most bytes a connection's stash holds before it is closed. The stash
+/// takes what a multishot receive delivers after the session stopped taking
+/// input and before the cancel lands: at most what the worker's free
+/// buffers hold in one ring entry (the kernel fills buffers only while the
+/// worker is in `io_uring_enter`, and the cancel goes in with the next one),
+/// so twice that is a safety margin, never reached by a working client.
+const STASH_MAX: usize = 2 * RECV_BUFFERS as usize * RECV_BUFFER_SIZE;
 /// Most bytes one send submission carries.
 const SEND_MAX: usize = 256 * 1024;
 /// File regions are read into the send buffer this much at a time.
@@ -228,7 +235,12 @@ struct UConn<S: crate::server::Session> {
     core: SessionCore<S>,
     /// Operations of this connection the ring still holds.
     inflight: u8,
+    /// The multishot receive is armed, and being cancelled.
     recv_armed: bool,
+    recv_cancelling: bool,
+    /// Bytes received while the session took none, and whether EOF followed them.
+    stash: Vec<u8>,
+    eof: bool,
     poll_armed: bool,
     /// Bytes being sent (a copy of the output's front, or a file piece), and
     /// how much of them has gone.
@@ -241,8 +253,6 @@ struct UConn<S: crate::server::Session> {
     /// Closing: waiting for `inflight` to reach zero.
     closing: bool,
     last_activity: Instant,
-    /// A receive found no free buffer: try again next turn.
-    starved: bool,
 }
 
 impl<S: crate::server::Session> UConn<S> {
@@ -332,9 +342,21 @@ impl<'s, S: Service> Worker<'s, S> {
         service: &'s S,
         open: Arc<AtomicUsize>,
     ) -> Result<Self, ServerError> {
+        // Task work (completions' last steps) runs only when this thread
+        // enters the ring, not as interrupts of whatever it is doing (6.1+;
+        // older kernels get a plain ring).
         let ring = IoUring::builder()
             .setup_cqsize(RING_ENTRIES * 4)
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_coop_taskrun()
+            .setup_taskrun_flag()
             .build(RING_ENTRIES)
+            .or_else(|_| {
+                IoUring::builder()
+                    .setup_cqsize(RING_ENTRIES * 4)
+                    .build(RING_ENTRIES)
+            })
             .map_err(io_err("io_uring_setup"))?;
         let bufs = BufRing::new(&ring, RECV_BUFFERS, RECV_BUFFER_SIZE, GROUP)
             .map_err(io_err("io_uring buffer ring"))?;
@@ -359,6 +381,8 @@ impl<'s, S: Service> Worker<'s, S> {
 
     fn run(mut self, shutdown: &Shutdown) -> Result<(), ServerError> {
         let mut stopping = false;
+        let mut reaped: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize);
+        let mut last_event = Instant::now();
         loop {
             if shutdown.is_set() {
                 if !stopping {
@@ -372,7 +396,7 @@ impl<'s, S: Service> Worker<'s, S> {
                     if c.closing {
                         continue;
                     }
-                    let idle = c.core.is_idle() && !c.busy();
+                    let idle = c.core.is_idle() && !c.busy() && c.stash.is_empty();
                     if force && !idle && !c.busy() {
                         c.core.last_word(c.stream.as_fd());
                     }
@@ -386,9 +410,17 @@ impl<'s, S: Service> Worker<'s, S> {
             } else {
                 self.arm_accept()?;
             }
-            let ts = types::Timespec::from(TICK);
+            // Busy polling, as epoll does: right after completions, look
+            // again without sleeping (yielding the CPU in between).
+            let spinning = clock::now().duration_since(last_event) < self.config.busy_poll;
+            let wait = if spinning { Duration::ZERO } else { TICK };
+            let ts = types::Timespec::from(wait);
             let args = types::SubmitArgs::new().timespec(&ts);
-            match self.ring.submitter().submit_with_args(1, &args) {
+            match self
+                .ring
+                .submitter()
+                .submit_with_args(usize::from(!spinning), &args)
+            {
                 Ok(_) => {}
                 Err(e)
                     if matches!(
@@ -398,24 +430,21 @@ impl<'s, S: Service> Worker<'s, S> {
                 Err(e) => return Err(ServerError::io("io_uring_enter", e)),
             }
             clock::tick();
-            let completions: Vec<(u64, i32, u32)> = self
-                .ring
-                .completion()
-                .map(|c| (c.user_data(), c.result(), c.flags()))
-                .collect();
-            for (data, result, flags) in completions {
-                self.complete(data, result, flags)?;
+            reaped.clear();
+            reaped.extend(
+                self.ring
+                    .completion()
+                    .map(|c| (c.user_data(), c.result(), c.flags())),
+            );
+            if reaped.is_empty() {
+                if spinning {
+                    let _ = nix::sched::sched_yield();
+                }
+            } else {
+                last_event = clock::now();
             }
-            // Receives that found no buffer, and connections that changed.
-            let starved: Vec<usize> = self
-                .conns
-                .iter()
-                .filter(|(_, c)| c.starved)
-                .map(|(k, _)| k)
-                .collect();
-            for key in starved {
-                self.conns[key].starved = false;
-                self.dirty.push(key);
+            for &(data, result, flags) in &reaped {
+                self.complete(data, result, flags)?;
             }
             while let Some(key) = self.dirty.pop() {
                 self.advance(key)?;
@@ -471,12 +500,17 @@ impl<'s, S: Service> Worker<'s, S> {
         let Some(c) = self.conns.get_mut(key) else {
             return Ok(());
         };
-        if op != Op::Cancel {
+        // A multishot receive is one operation until its last completion.
+        let last = op != Op::Recv || !cqueue::more(flags);
+        if op != Op::Cancel && last {
             c.inflight -= 1;
         }
         match op {
             Op::Recv => {
-                c.recv_armed = false;
+                if last {
+                    c.recv_armed = false;
+                    c.recv_cancelling = false;
+                }
                 let bid = cqueue::buffer_select(flags);
                 if c.closing {
                     if let Some(bid) = bid {
@@ -484,16 +518,28 @@ impl<'s, S: Service> Worker<'s, S> {
                     }
                 } else if result > 0 {
                     let bid = bid.expect("a receive with data names its buffer");
-                    let ok = c.core.input(self.bufs.data(bid, result as usize)).is_ok();
+                    let data = self.bufs.data(bid, result as usize);
+                    // Bytes that come while the session takes none (the
+                    // receive is being cancelled) wait in the stash.
+                    let ok = if c.stash.is_empty() && c.core.wants_input() {
+                        c.core.input(data).is_ok()
+                    } else {
+                        c.stash.extend_from_slice(data);
+                        c.stash.len() <= STASH_MAX
+                    };
                     self.bufs.give_back(bid);
                     c.last_activity = clock::now();
                     if !ok {
                         return self.close(key);
                     }
                 } else if result == 0 {
-                    c.core.input_ended();
+                    c.eof = true;
+                    if c.stash.is_empty() {
+                        c.core.input_ended();
+                    }
                 } else if result == -libc::ENOBUFS {
-                    c.starved = true;
+                    // Every buffer was taken when the data came; they have
+                    // been given back since: armed again below.
                 } else if result != -libc::ECANCELED {
                     return self.close(key);
                 }
@@ -606,6 +652,9 @@ impl<'s, S: Service> Worker<'s, S> {
             core: SessionCore::new(session, now),
             inflight: 0,
             recv_armed: false,
+            recv_cancelling: false,
+            stash: Vec::new(),
+            eof: false,
             poll_armed: false,
             send: Vec::new(),
             send_pos: 0,
@@ -613,7 +662,6 @@ impl<'s, S: Service> Worker<'s, S> {
             reading_file: false,
             closing: false,
             last_activity: now,
-            starved: false,
         });
         self.dirty.push(key);
         Ok(())
@@ -651,19 +699,42 @@ impl<'s, S: Service> Worker<'s, S> {
                 return Ok(());
             }
         }
-        if c.core.wants_input() && !c.recv_armed && !c.poll_armed && !c.starved {
+        // Stashed bytes first, once the session takes input again.
+        if !c.stash.is_empty() && c.core.wants_input() {
+            let stash = std::mem::take(&mut c.stash);
+            if c.core.input(&stash).is_err() {
+                return self.close(key);
+            }
+            if c.eof {
+                c.core.input_ended();
+            }
+            self.dirty.push(key);
+            return Ok(());
+        }
+        let wants = c.core.wants_input() && !c.eof;
+        let sink = wants && c.core.has_sink();
+        if c.recv_armed && !c.recv_cancelling && (!wants || sink) {
+            // The session takes no more for now (or takes it by splice):
+            // the multishot receive stops.
+            c.recv_cancelling = true;
+            let entry = opcode::AsyncCancel::new(user_data(key as u64, Op::Recv))
+                .build()
+                .user_data(user_data(key as u64, Op::Cancel));
+            push(&mut self.ring, entry).map_err(io_err("io_uring submit"))?;
+        }
+        if wants && !c.recv_armed && !c.poll_armed && c.stash.is_empty() {
             let fd = types::Fd(c.stream.as_raw_fd());
-            let entry = if c.core.has_sink() {
+            let entry = if sink {
                 c.poll_armed = true;
                 opcode::PollAdd::new(fd, libc::POLLIN as u32)
                     .build()
                     .user_data(user_data(key as u64, Op::PollIn))
             } else {
+                // One multishot receive serves every request of the
+                // connection: no re-arming per request.
                 c.recv_armed = true;
-                opcode::Recv::new(fd, std::ptr::null_mut(), RECV_BUFFER_SIZE as u32)
-                    .buf_group(GROUP)
+                opcode::RecvMulti::new(fd, GROUP)
                     .build()
-                    .flags(squeue::Flags::BUFFER_SELECT)
                     .user_data(user_data(key as u64, Op::Recv))
             };
             c.inflight += 1;
