@@ -250,6 +250,9 @@ struct UConn<S: crate::server::Session> {
     sending: bool,
     /// A read of a file piece into `send` is in flight.
     reading_file: bool,
+    /// `send` holds a file piece (still queued in the output) rather than
+    /// bytes taken out of the output.
+    send_from_file: bool,
     /// Closing: waiting for `inflight` to reach zero.
     closing: bool,
     last_activity: Instant,
@@ -553,11 +556,15 @@ impl<'s, S: Service> Worker<'s, S> {
                     // Tried again from `send_pos` (advance).
                 } else {
                     let n = result as usize;
-                    c.core.out().advance_many(n);
+                    if c.send_from_file {
+                        c.core.out().advance_many(n);
+                    } else {
+                        c.core.out().record_written(n);
+                    }
                     c.send_pos += n;
                     c.last_activity = clock::now();
                     if c.send_pos >= c.send.len() {
-                        c.send.clear();
+                        c.send = Vec::new(); // an idle connection holds no buffer
                         c.send_pos = 0;
                     }
                     // Else: the rest of the buffer goes next (advance).
@@ -660,6 +667,7 @@ impl<'s, S: Service> Worker<'s, S> {
             send_pos: 0,
             sending: false,
             reading_file: false,
+            send_from_file: false,
             closing: false,
             last_activity: now,
         });
@@ -753,6 +761,7 @@ impl<'s, S: Service> Worker<'s, S> {
                 let piece = (*len).min(FILE_PIECE as u64) as usize;
                 c.send.resize(piece, 0);
                 c.reading_file = true;
+                c.send_from_file = true;
                 opcode::Read::new(
                     types::Fd(file.as_raw_fd()),
                     c.send.as_mut_ptr(),
@@ -763,14 +772,10 @@ impl<'s, S: Service> Worker<'s, S> {
                 .user_data(user_data(key as u64, Op::ReadFile))
             }
             Some(crate::server::Chunk::Bytes { .. }) => {
-                let mut slices = [io::IoSlice::new(&[]); 64];
-                let n = c.core.out().byte_slices(&mut slices);
-                for s in &slices[..n] {
-                    if c.send.len() + s.len() > SEND_MAX && !c.send.is_empty() {
-                        break;
-                    }
-                    c.send.extend_from_slice(s);
-                }
+                // The queue's own buffer moves here (the session may append
+                // to its queue while the kernel reads this one).
+                c.send = c.core.out().take_front_bytes(SEND_MAX);
+                c.send_from_file = false;
                 c.sending = true;
                 send_entry(c, key)
             }
