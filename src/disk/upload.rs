@@ -100,6 +100,12 @@ impl Upload {
         }
     }
 
+    /// Ends the upload at the bytes received so far (a body whose length
+    /// was known only at its end: chunked, or a form part).
+    pub fn end_here(&mut self) {
+        self.size = self.received;
+    }
+
     /// True once a write failed (the temporary file is gone already).
     pub fn failed(&self) -> bool {
         self.failed.is_some()
