@@ -39,7 +39,7 @@ impl Tree {
         std::fs::write(outside.join("secret.txt"), "outside").unwrap();
         std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
         std::os::unix::fs::symlink(outside.join("secret.txt"), root.join("escape.txt")).unwrap();
-        std::os::unix::fs::symlink("hello.txt", root.join("docs/link-in.txt")).unwrap_or(());
+        std::os::unix::fs::symlink("../hello.txt", root.join("docs/link-in.txt")).unwrap();
         Tree { root, outside }
     }
 
