@@ -872,7 +872,8 @@ fn sharing_listing_in_chromium_at_desktop_and_phone_widths_light_and_dark() {
             assert_eq!(overflow, json!(0), "{label} {scheme}: horizontal overflow");
             let wrapped = browser.script(
                 "return Array.from(document.querySelectorAll('td.size, td.date'))\
-                 .filter(td => td.textContent && td.getClientRects()[0].height > 2.2 * parseFloat(getComputedStyle(td).lineHeight || 20))\
+                 .filter(td => { const r = document.createRange(); r.selectNodeContents(td);\
+                   return td.textContent && r.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(td).lineHeight); })\
                  .map(td => td.textContent);",
             );
             assert_eq!(

@@ -59,13 +59,13 @@ th a{color:inherit}
 th a.asc::after{content:" \25B2";font-size:.7em}th a.desc::after{content:" \25BC";font-size:.7em}
 tbody tr:hover{background:var(--row)}
 td.name{width:100%;overflow-wrap:anywhere;word-break:break-word}
-td.name a{display:inline-flex;gap:.45rem;align-items:flex-start}
+td.name a{display:inline-flex;gap:.45rem;align-items:center;vertical-align:middle}
 .size,.date{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums;color:var(--muted)}
 .date{text-align:left}
 td.act{width:1%;padding:.2rem .3rem}
 td.act form{margin:0}
 td.act button{padding:0 .45rem;line-height:1.5;color:var(--muted)}
-svg.i{width:1.15rem;height:1.15rem;flex:none;margin-top:.1rem;color:var(--muted)}
+svg.i{width:1.15rem;height:1.15rem;flex:none;color:var(--muted)}
 svg.i.dir{color:var(--dir)}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 @media (max-width:640px){body{padding:.6rem .6rem 2rem;font-size:14px}th,td{padding:.4rem .3rem}.date .t{display:none}input[type=text]{width:9rem}}
