@@ -50,6 +50,22 @@ impl BodyStream for TarStream {
                 mode,
             } => {
                 let pad = padding(size);
+                if size <= SMALL {
+                    // Small files ride in one buffer with their header and
+                    // padding: one slice of a vectored write instead of a
+                    // write and a sendfile each.
+                    let mut buf = header(&path, size, mtime, mode, b'0');
+                    let at = buf.len();
+                    buf.resize(at + size as usize + pad, 0);
+                    if let Err(why) = read_exactly(&file, &mut buf[at..at + size as usize]) {
+                        // The member is announced, its content never comes.
+                        buf.truncate(at);
+                        let why = format!("{}: {why}", String::from_utf8_lossy(&path));
+                        self.pending.push_back(Piece::Cut(why));
+                        return Piece::Bytes(buf);
+                    }
+                    return Piece::Bytes(buf);
+                }
                 if size > 0 {
                     self.pending.push_back(Piece::File {
                         file,
@@ -78,6 +94,25 @@ impl BodyStream for TarStream {
             }
         }
     }
+}
+
+/// Files up to this size are read into the stream's buffer; larger ones are
+/// sent from the page cache with `sendfile`.
+pub(super) const SMALL: u64 = 128 * 1024;
+
+/// Fills `buf` from the start of `file`; a file shorter than that shrank.
+pub(super) fn read_exactly(file: &std::fs::File, buf: &mut [u8]) -> Result<(), String> {
+    use std::os::unix::fs::FileExt;
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => return Err("shrank while the archive was sent".into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("read error: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// Zero bytes after `size` bytes of content, up to a whole block.

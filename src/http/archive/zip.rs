@@ -101,16 +101,7 @@ impl ZipStream {
             let r = self.reading.take().expect("reading");
             let e = &mut self.central[r.entry];
             e.crc = r.crc.sum();
-            let mut d = Vec::with_capacity(24);
-            d.extend(0x0807_4b50u32.to_le_bytes());
-            d.extend(e.crc.to_le_bytes());
-            if e.zip64 {
-                d.extend(e.size.to_le_bytes());
-                d.extend(e.size.to_le_bytes());
-            } else {
-                d.extend((e.size as u32).to_le_bytes());
-                d.extend((e.size as u32).to_le_bytes());
-            }
+            let d = descriptor(e);
             self.offset += d.len() as u64;
             self.pending.push_back(Piece::Bytes(d));
         }
@@ -268,7 +259,25 @@ impl BodyStream for ZipStream {
                 mtime,
                 mode,
             } => {
-                let (entry, h) = self.local(path, size, mtime, mode, false);
+                let (entry, mut h) = self.local(path, size, mtime, mode, false);
+                if size <= super::tar::SMALL {
+                    // Small files: header, content and descriptor in one buffer.
+                    let at = h.len();
+                    h.resize(at + size as usize, 0);
+                    if let Err(why) = super::tar::read_exactly(&file, &mut h[at..]) {
+                        // The entry is announced, its content never comes.
+                        h.truncate(at);
+                        let name = String::from_utf8_lossy(&self.central[entry].name).into_owned();
+                        self.pending.push_back(Piece::Cut(format!("{name}: {why}")));
+                        return self.bytes(h);
+                    }
+                    let mut crc = flate2::Crc::new();
+                    crc.update(&h[at..]);
+                    let e = &mut self.central[entry];
+                    e.crc = crc.sum();
+                    h.extend(descriptor(e));
+                    return self.bytes(h);
+                }
                 self.reading = Some(Reading {
                     file,
                     size,
@@ -294,6 +303,21 @@ impl BodyStream for ZipStream {
             }
         }
     }
+}
+
+/// The data descriptor after an entry's content: CRC-32 and sizes.
+fn descriptor(e: &Central) -> Vec<u8> {
+    let mut d = Vec::with_capacity(24);
+    d.extend(0x0807_4b50u32.to_le_bytes());
+    d.extend(e.crc.to_le_bytes());
+    if e.zip64 {
+        d.extend(e.size.to_le_bytes());
+        d.extend(e.size.to_le_bytes());
+    } else {
+        d.extend((e.size as u32).to_le_bytes());
+        d.extend((e.size as u32).to_le_bytes());
+    }
+    d
 }
 
 /// MS-DOS date and time (local time is UTC here; 1980 at the earliest).
