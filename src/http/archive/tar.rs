@@ -56,14 +56,15 @@ impl BodyStream for TarStream {
                     // write and a sendfile each.
                     let mut buf = header(&path, size, mtime, mode, b'0');
                     let at = buf.len();
-                    buf.resize(at + size as usize + pad, 0);
-                    if let Err(why) = read_exactly(&file, &mut buf[at..at + size as usize]) {
+                    buf.reserve(size as usize + pad);
+                    if let Err(why) = append_exactly(&file, size, &mut buf) {
                         // The member is announced, its content never comes.
                         buf.truncate(at);
                         let why = format!("{}: {why}", String::from_utf8_lossy(&path));
                         self.pending.push_back(Piece::Cut(why));
                         return Piece::Bytes(buf);
                     }
+                    buf.resize(buf.len() + pad, 0);
                     return Piece::Bytes(buf);
                 }
                 if size > 0 {
@@ -100,17 +101,25 @@ impl BodyStream for TarStream {
 /// sent from the page cache with `sendfile`.
 pub(super) const SMALL: u64 = 128 * 1024;
 
-/// Fills `buf` from the start of `file`; a file shorter than that shrank.
-pub(super) fn read_exactly(file: &std::fs::File, buf: &mut [u8]) -> Result<(), String> {
-    use std::os::unix::fs::FileExt;
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read_at(&mut buf[got..], got as u64) {
-            Ok(0) => return Err("shrank while the archive was sent".into()),
-            Ok(n) => got += n,
+/// Appends the first `size` bytes of `file` to `buf` (read straight into
+/// its spare room, which is never zeroed first); a file shorter than that shrank.
+pub(super) fn append_exactly(
+    file: &std::fs::File,
+    size: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    use std::io::Read;
+    let start = buf.len();
+    let mut reader = file.take(size);
+    loop {
+        match reader.read_to_end(buf) {
+            Ok(_) => break,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(format!("read error: {e}")),
         }
+    }
+    if ((buf.len() - start) as u64) < size {
+        return Err("shrank while the archive was sent".into());
     }
     Ok(())
 }

@@ -263,8 +263,8 @@ impl BodyStream for ZipStream {
                 if size <= super::tar::SMALL {
                     // Small files: header, content and descriptor in one buffer.
                     let at = h.len();
-                    h.resize(at + size as usize, 0);
-                    if let Err(why) = super::tar::read_exactly(&file, &mut h[at..]) {
+                    h.reserve(size as usize + 24);
+                    if let Err(why) = super::tar::append_exactly(&file, size, &mut h) {
                         // The entry is announced, its content never comes.
                         h.truncate(at);
                         let name = String::from_utf8_lossy(&self.central[entry].name).into_owned();
