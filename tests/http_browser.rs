@@ -705,9 +705,15 @@ fn listing_over_https_in_headless_chromium() {
     drop(server);
 }
 
-/// Where the listing's screenshots go (committed: docs/sharing.md shows them).
+/// Where the listing's screenshots go: docs/screenshots (committed, shown in
+/// docs/sharing.md) when `NETKIT_SCREENSHOTS=1`, so that a plain test run
+/// leaves the work tree alone; a temporary folder otherwise.
 fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    if std::env::var_os("NETKIT_SCREENSHOTS").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        std::env::temp_dir().join("netkit-screenshots")
+    }
 }
 
 impl Session<'_> {
