@@ -328,7 +328,7 @@ impl<'a> Session<'a> {
     /// The page's links as (text, resolved href, raw href attribute).
     fn links(&self) -> Vec<(String, String, String)> {
         let v = self.script(
-            "return Array.from(document.querySelectorAll('a'))\
+            "return Array.from(document.querySelectorAll('tbody a'))\
              .map(a => [a.textContent, a.href, a.getAttribute('href')]);",
         );
         v.as_array()
@@ -406,9 +406,9 @@ fn expected_links(
 ) -> Vec<(String, String)> {
     let mut dirs = dirs.to_vec();
     let mut files = files.to_vec();
-    // Directories first, then files, each sorted by name (byte order).
-    dirs.sort_unstable();
-    files.sort_unstable();
+    // Directories first, then files, each in natural, case-insensitive order.
+    dirs.sort_by_key(|n| natural_key(n));
+    files.sort_by_key(|n| natural_key(n));
     let mut out = Vec::new();
     if parent {
         let up = base[..base[..base.len() - 1].rfind('/').unwrap() + 1].to_string();
@@ -421,6 +421,29 @@ fn expected_links(
         out.push((f.to_string(), format!("{base}{}", encode(f))));
     }
     out
+}
+
+/// A name's natural sort key: runs of digits by value (before text), other
+/// runs lower-cased; ties by the bytes.
+fn natural_key(name: &str) -> (Vec<(u8, usize, String)>, Vec<u8>) {
+    let mut parts = Vec::new();
+    let mut run = String::new();
+    let mut digits = None;
+    for c in name.chars().chain(std::iter::once('\0')) {
+        let d = c.is_ascii_digit();
+        if digits.is_some_and(|was| was != d) || c == '\0' {
+            if digits == Some(true) {
+                let t = run.trim_start_matches('0').to_string();
+                parts.push((0, t.len(), t));
+            } else if !run.is_empty() {
+                parts.push((1, 0, run.to_lowercase()));
+            }
+            run.clear();
+        }
+        digits = Some(d);
+        run.push(c);
+    }
+    (parts, name.as_bytes().to_vec())
 }
 
 fn check_links(page: &str, got: &[(String, String, String)], want: &[(String, String)]) {
@@ -512,7 +535,12 @@ fn listing_renders_and_links_work_in_headless_chromium() {
             None => format!("{} B", content_of(name).len()),
         };
         assert_eq!(row[1], want_size, "size cell of {name:?}");
-        assert!(row[2].ends_with(" GMT"), "date cell of {name:?}: {row:?}");
+        // `2026-12-02 17:40`: the date, and the time of day.
+        let date = row[2].as_bytes();
+        assert!(
+            date.len() == 16 && date[4] == b'-' && date[10] == b' ' && date[13] == b':',
+            "date cell of {name:?}: {row:?}"
+        );
     }
     assert_eq!(rows.len(), 1 + 1 + FILES.len());
 
@@ -675,4 +703,275 @@ fn listing_over_https_in_headless_chromium() {
     drop(browser);
     drop(driver);
     drop(server);
+}
+
+/// Where the listing's screenshots go: docs/screenshots (committed, shown in
+/// docs/sharing.md) when `NETKIT_SCREENSHOTS=1`, so that a plain test run
+/// leaves the work tree alone; a temporary folder otherwise.
+fn screenshot_dir() -> PathBuf {
+    if std::env::var_os("NETKIT_SCREENSHOTS").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        std::env::temp_dir().join("netkit-screenshots")
+    }
+}
+
+impl Session<'_> {
+    /// A Chrome DevTools Protocol command through chromedriver.
+    fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd(
+            "POST",
+            "goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+    }
+
+    /// Emulates a viewport `width` wide (a phone's when `mobile`) and a colour scheme.
+    fn emulate(&self, width: u32, height: u32, mobile: bool, scheme: &str) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile }),
+        );
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        );
+    }
+
+    /// Clicks the first element matching a CSS selector.
+    fn click_css(&self, css: &str) {
+        let found = self.cmd(
+            "POST",
+            "element",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        let id = found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"));
+        self.cmd("POST", &format!("element/{id}/click"), Some(json!({})));
+    }
+
+    /// Types `text` into the first element matching `css` (a file input takes a path).
+    fn type_into(&self, css: &str, text: &str) {
+        let found = self.cmd(
+            "POST",
+            "element",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        let id = found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"));
+        self.cmd(
+            "POST",
+            &format!("element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    /// The names in the listing's rows, in order (without `../`).
+    fn row_names(&self) -> Vec<String> {
+        let v = self.script(
+            "return Array.from(document.querySelectorAll('tbody td.name a'))\
+             .map(a => a.textContent).filter(t => t !== '../');",
+        );
+        serde_json::from_value(v).expect("names")
+    }
+
+    /// Waits (briefly) until `js` returns true.
+    fn wait_for(&self, js: &str) -> bool {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if self.script(js) == json!(true) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+#[test]
+fn sharing_listing_in_chromium_at_desktop_and_phone_widths_light_and_dark() {
+    let deadline = Instant::now() + BUDGET + Duration::from_secs(20);
+    let driver_path = require_browser();
+    let root = tempfile::tempdir().expect("temp root");
+    let files: &[(&str, usize)] = &[
+        ("Zeta report.pdf", 48_213),
+        (
+            "a-very-long-file-name-that-has-to-wrap-somewhere-on-a-phone-2026-12-02.tar.gz",
+            7_340_032,
+        ),
+        ("holiday photo 10.jpg", 2_203_122),
+        ("holiday photo 9.jpg", 1_873_004),
+        ("notes.txt", 1_234),
+        ("song.mp3", 5_800_000),
+        ("main.rs", 9_876),
+    ];
+    for (name, size) in files {
+        let f = std::fs::File::create(root.path().join(name)).unwrap();
+        f.set_len(*size as u64).unwrap();
+    }
+    std::fs::create_dir(root.path().join("Projects")).unwrap();
+    std::fs::create_dir(root.path().join("music")).unwrap();
+    std::fs::write(root.path().join(".hidden"), "not listed").unwrap();
+    let server = Server::start(&[
+        "http",
+        root.path().to_str().unwrap(),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--model",
+        "epoll",
+        "--quiet",
+        "--file-cache",
+        "0",
+        "--upload",
+        "--mkdir",
+        "--delete",
+        "--archives",
+    ]);
+    let base = format!("http://{}/", server.tcp());
+
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let profile = scratch.path().join("profile");
+    std::fs::create_dir(&profile).unwrap();
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(5))
+        .build();
+    let mut driver = Chromedriver::start(&driver_path, scratch.path().join("chromedriver.log"));
+    driver.wait_ready(&agent, Duration::from_secs(15));
+    let wd = WebDriver {
+        agent,
+        base: format!("http://127.0.0.1:{}", driver.port),
+        deadline,
+    };
+    let browser = Session::new(&wd, &profile, &[]);
+    let shots = screenshot_dir();
+    std::fs::create_dir_all(&shots).unwrap();
+
+    for (label, width, height, mobile) in [("desktop", 1280, 760, false), ("phone", 390, 844, true)]
+    {
+        for scheme in ["light", "dark"] {
+            browser.emulate(width, height, mobile, scheme);
+            browser.navigate(&base);
+            assert_eq!(browser.title(), "Index of /");
+            assert_eq!(
+                browser.script(&format!(
+                    "return matchMedia('(prefers-color-scheme: {scheme})').matches;"
+                )),
+                json!(true),
+                "{label} {scheme}: the scheme is emulated"
+            );
+            // Dark mode really changes the page.
+            let bg = browser.script("return getComputedStyle(document.body).backgroundColor;");
+            let want_bg = if scheme == "dark" {
+                "rgb(13, 17, 23)"
+            } else {
+                "rgb(255, 255, 255)"
+            };
+            assert_eq!(bg, json!(want_bg), "{label} {scheme}: background");
+            // Nothing wider than the screen, and sizes and dates on one line.
+            let overflow = browser.script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            );
+            assert_eq!(overflow, json!(0), "{label} {scheme}: horizontal overflow");
+            let wrapped = browser.script(
+                "return Array.from(document.querySelectorAll('td.size, td.date'))\
+                 .filter(td => { const r = document.createRange(); r.selectNodeContents(td);\
+                   return td.textContent && r.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(td).lineHeight); })\
+                 .map(td => td.textContent);",
+            );
+            assert_eq!(
+                wrapped,
+                json!([]),
+                "{label} {scheme}: size or date cells wrap"
+            );
+            assert_eq!(
+                browser.script("return document.querySelectorAll('svg.i').length;"),
+                json!(files.len() + 2),
+                "an icon per entry"
+            );
+            let png = browser.screenshot();
+            assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+            let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+            assert_eq!(w, width, "{label}: screenshot width");
+            std::fs::write(shots.join(format!("listing-{label}-{scheme}.png")), &png).unwrap();
+        }
+    }
+
+    // Natural, case-insensitive order, folders first; the headers sort.
+    browser.emulate(1280, 760, false, "light");
+    browser.navigate(&base);
+    let by_name = browser.row_names();
+    assert_eq!(
+        by_name,
+        [
+            "music/",
+            "Projects/",
+            "a-very-long-file-name-that-has-to-wrap-somewhere-on-a-phone-2026-12-02.tar.gz",
+            "holiday photo 9.jpg",
+            "holiday photo 10.jpg",
+            "main.rs",
+            "notes.txt",
+            "song.mp3",
+            "Zeta report.pdf",
+        ]
+    );
+    browser.click_css("th.size a");
+    assert!(
+        browser
+            .wait_url(&format!("{base}?sort=size&order=desc"))
+            .ends_with("order=desc")
+    );
+    let by_size = browser.row_names();
+    assert_eq!(by_size[2], files[1].0, "biggest first");
+    assert_eq!(by_size.last().unwrap(), "notes.txt");
+    browser.click_css("th.size a");
+    assert!(
+        browser
+            .wait_url(&format!("{base}?sort=size&order=asc"))
+            .ends_with("order=asc")
+    );
+    assert_eq!(browser.row_names()[2], "notes.txt", "smallest first");
+    browser.click_css("th.name a");
+    browser.click_css("th.name a");
+    let desc = browser.row_names();
+    assert_eq!(desc[2], "Zeta report.pdf", "names descending: {desc:?}");
+
+    // The upload form (through its script: a progress bar, then the listing again).
+    let up = scratch.path().join("uploaded from chromium.txt");
+    std::fs::write(&up, "sent by the browser\n").unwrap();
+    browser.navigate(&base);
+    browser.type_into("input[type=file]", up.to_str().unwrap());
+    browser.click_css("#up button[type=submit]");
+    assert!(
+        browser.wait_for("return Array.from(document.querySelectorAll('tbody td.name a')).some(a => a.textContent === 'uploaded from chromium.txt');"),
+        "the upload shows in the listing"
+    );
+    assert_eq!(
+        std::fs::read(root.path().join("uploaded from chromium.txt")).unwrap(),
+        b"sent by the browser\n"
+    );
+    // A new folder through the plain form.
+    browser.type_into("#mkdir", "From Chromium");
+    browser.click_css("form.mk button");
+    assert!(
+        browser.wait_for("return Array.from(document.querySelectorAll('tbody td.name a')).some(a => a.textContent === 'From Chromium/');"),
+        "the new folder shows"
+    );
+    assert!(root.path().join("From Chromium").is_dir());
+    // The favicon is the page's own; no request the page made failed.
+    let favicon = browser.script(
+        "return document.querySelector('link[rel=icon]').href.startsWith('data:image/svg+xml');",
+    );
+    assert_eq!(favicon, json!(true));
+
+    drop(browser);
+    drop(driver);
+    drop(server);
+    assert!(
+        Instant::now() < deadline + Duration::from_secs(10),
+        "the browser test took too long"
+    );
 }

@@ -2,7 +2,7 @@
 //!
 //! It lists the regular, visible files of one directory (no subdirectories, no
 //! symlinks), opens them for download and takes uploads through an
-//! [`AtomicFile`]: they land under a hidden temporary name and are fsynced and
+//! [`Upload`] (an atomic file): they land under a hidden temporary name and are fsynced and
 //! renamed into place only once complete. It never replaces an existing file
 //! unless the server was started with `--overwrite`.
 
@@ -11,10 +11,11 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::disk::atomic::{self as store, AtomicFile, UPLOAD_PREFIX};
+use crate::disk::atomic::{self as store, UPLOAD_PREFIX};
 use crate::disk::name::{self, NameError};
 use crate::disk::shared_root;
-use crate::server::InputSink;
+pub use crate::disk::upload::Upload;
+use crate::disk::upload::free_space;
 
 /// What a library allows.
 #[derive(Debug, Clone)]
@@ -198,107 +199,11 @@ impl FileLibrary {
         {
             return Err(LibraryError::NoSpace);
         }
-        let mut file = AtomicFile::create(&dest, UPLOAD_PREFIX, self.options.overwrite)?;
-        if self.options.sync {
-            file = file.write_behind();
-        }
-        Ok(Upload {
-            file: Some(file),
-            sync: self.options.sync,
+        Ok(Upload::begin(
+            &dest,
             size,
-            received: 0,
-            failed: None,
-        })
-    }
-}
-
-/// Bytes available to this user on the file system holding `dir`, if known.
-fn free_space(dir: &Path) -> Option<u64> {
-    let st = nix::sys::statvfs::statvfs(dir).ok()?;
-    Some((st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64))
-}
-
-/// An upload in progress: bytes go to a temporary file until all `size` arrived.
-#[derive(Debug)]
-pub struct Upload {
-    /// The temporary file; `None` once writing failed (it was removed then).
-    file: Option<AtomicFile>,
-    /// Bytes announced.
-    size: u64,
-    /// Bytes received so far (written or, after a failure, discarded).
-    received: u64,
-    /// The first failure; the remaining bytes are discarded and this is reported at the end.
-    failed: Option<LibraryError>,
-    /// fsync before the rename (see [`Options::sync`]).
-    sync: bool,
-}
-
-impl Upload {
-    /// Bytes still to come.
-    pub fn remaining(&self) -> u64 {
-        self.size - self.received
-    }
-
-    /// Stores the next bytes (at most [`Upload::remaining`] are taken; the count is returned).
-    /// After a write error the rest of the upload is read and discarded so the
-    /// connection stays in step, and the temporary file is removed at once.
-    pub fn write(&mut self, data: &[u8]) -> usize {
-        let take = (self.remaining().min(data.len() as u64)) as usize;
-        if let Some(file) = &mut self.file
-            && let Err(e) = file.write_all(&data[..take])
-        {
-            self.file = None; // drops the temporary file
-            self.failed = Some(e.into());
-        }
-        self.received += take as u64;
-        take
-    }
-
-    /// Where the driver may splice the rest of the upload (while writing works).
-    pub fn sink(&self) -> Option<InputSink<'_>> {
-        use std::os::fd::AsFd;
-        let file = self.file.as_ref()?;
-        (self.remaining() > 0).then(|| InputSink {
-            fd: file.file().as_fd(),
-            len: self.remaining(),
-        })
-    }
-
-    /// Records `n` bytes the driver spliced into the file; with `error`, the
-    /// file refused them: the upload fails and the rest is discarded.
-    pub fn sunk(&mut self, n: u64, error: Option<io::Error>) {
-        let n = n.min(self.remaining());
-        self.received += n;
-        match error {
-            Some(e) => {
-                self.file = None; // drops the temporary file
-                self.failed.get_or_insert(e.into());
-            }
-            None => {
-                if let Some(file) = &mut self.file {
-                    file.wrote(n);
-                }
-            }
-        }
-    }
-
-    /// Completes the upload once every byte arrived: fsync (unless the library
-    /// says not to) and rename into place.
-    pub fn finish(mut self) -> Result<u64, LibraryError> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
-        if self.remaining() > 0 {
-            return Err(LibraryError::Io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "upload incomplete",
-            )));
-        }
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| LibraryError::Io(io::Error::other("upload already finished")))?;
-        file.commit(self.sync)?;
-        Ok(self.size)
+            self.options.overwrite,
+            self.options.sync,
+        )?)
     }
 }

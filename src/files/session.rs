@@ -152,7 +152,7 @@ impl FilesSession {
         if let Some(upload) = self.upload.take() {
             match upload.finish() {
                 Ok(size) => reply(out, &format!("OK {size}")),
-                Err(e) => reply_err(out, &e.to_string()),
+                Err(e) => reply_err(out, &LibraryError::from(e).to_string()),
             }
         }
     }

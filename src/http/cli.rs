@@ -11,6 +11,7 @@ use clap::Args;
 use super::app::App;
 use super::response::Response;
 use super::session::{HttpService, Stats};
+use super::share::ShareOptions;
 use crate::cli::startup::{Serves, Startup};
 use crate::cli::tls::TlsArgs;
 use crate::cli::{ServerArgs, parse_duration};
@@ -49,12 +50,61 @@ pub struct HttpArgs {
     /// request to HTTPS (301)
     #[arg(long, value_name = "PORT")]
     pub redirect_http: Option<u16>,
+    /// Sharing both ways (uploads, folders, deletions, archives).
+    #[command(flatten)]
+    pub share: ShareArgs,
     /// TLS (HTTPS).
     #[command(flatten)]
     pub tls: TlsArgs,
     /// Model, address and limits.
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// Options that let clients change the served folder, or take it whole;
+/// each is off unless given (see docs/sharing.md).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Sharing")]
+pub struct ShareArgs {
+    /// Accept uploads: PUT /path (curl -T) and the listing's upload form
+    #[arg(long)]
+    pub upload: bool,
+    /// Let uploads replace existing files (atomically)
+    #[arg(long, requires = "upload")]
+    pub overwrite: bool,
+    /// Largest file one upload may store (e.g. 500M, 1GiB)
+    #[arg(long, value_parser = crate::human::parse_size, default_value = "16GiB", value_name = "SIZE")]
+    pub max_upload: u64,
+    /// Answer an upload before it is on disk (no fsync): faster, but a crash
+    /// may lose files already confirmed
+    #[arg(long)]
+    pub no_sync: bool,
+    /// Allow new folders (MKCOL and the listing's form)
+    #[arg(long)]
+    pub mkdir: bool,
+    /// Allow deleting files and empty folders (DELETE and the listing's buttons)
+    #[arg(long)]
+    pub delete: bool,
+    /// Serve folders as archives: ?download=tar, tar.gz or zip
+    #[arg(long)]
+    pub archives: bool,
+    /// Most archive downloads streaming at once (per process)
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_archives: u32,
+}
+
+impl ShareArgs {
+    /// The share options these flags give.
+    pub fn options(&self) -> ShareOptions {
+        ShareOptions {
+            upload: self.upload,
+            overwrite: self.overwrite,
+            max_upload: self.max_upload,
+            sync: !self.no_sync,
+            mkdir: self.mkdir,
+            delete: self.delete,
+        }
+    }
 }
 
 /// Runs `netkit http`.
@@ -81,7 +131,11 @@ pub fn run(args: HttpArgs) -> Result<()> {
     let mut app = builtin_routes(App::new(), Arc::clone(&stats), config)
         .static_root(&root, args.follow_symlinks, args.hidden)
         .with_context(|| format!("cannot serve {}: not a readable directory", root.display()))?
-        .file_cache(args.file_cache);
+        .file_cache(args.file_cache)
+        .share(args.share.options());
+    if args.share.archives {
+        app = app.archives(args.share.max_archives as usize);
+    }
     app.max_body = args.max_body;
     app.hsts = args.hsts;
     app.access_log =
@@ -100,6 +154,27 @@ pub fn run(args: HttpArgs) -> Result<()> {
         Endpoint::Unix(p) => p.display().to_string(),
     };
     start.say(format_args!("serving {} at {url}", root.display()));
+    let shared = args.share.options();
+    if shared.any() || args.share.archives {
+        let mut what = Vec::new();
+        if shared.upload {
+            what.push(if shared.overwrite {
+                "uploads (overwriting)".to_string()
+            } else {
+                "uploads".to_string()
+            });
+        }
+        if shared.mkdir {
+            what.push("new folders".into());
+        }
+        if shared.delete {
+            what.push("deletions".into());
+        }
+        if args.share.archives {
+            what.push("archives".into());
+        }
+        start.say(format_args!("sharing: {}", what.join(", ")));
+    }
     if let (Some(port), Endpoint::Tcp(tls_addr)) = (args.redirect_http, listener.local_endpoint()?)
     {
         let plain = start.bind_tcp(&args.server.bind, port)?;

@@ -7,14 +7,20 @@
 //!   on every model.
 //! - [`app`]: the router: backend routes as plain functions, then static files.
 //! - [`static_files`]: files, directory listings, conditional and range requests.
+//! - [`share`]: uploads, new folders and deletions, each opt-in.
+//! - [`archive`]: folders as tar, tar.gz or zip, streamed.
+//! - [`body`]: request bodies into sinks (uploads) and streamed response bodies.
 //! - [`cli`]: the `netkit http` command.
 
 pub mod app;
+pub mod archive;
+pub mod body;
 pub mod cli;
 pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod session;
+pub mod share;
 pub mod static_files;
 
 pub use app::App;

@@ -255,23 +255,27 @@ pub fn reason(status: u16) -> &'static str {
         206 => "Partial Content",
         301 => "Moved Permanently",
         302 => "Found",
+        303 => "See Other",
         304 => "Not Modified",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        409 => "Conflict",
         411 => "Length Required",
         412 => "Precondition Failed",
         413 => "Content Too Large",
         414 => "URI Too Long",
         416 => "Range Not Satisfiable",
+        415 => "Unsupported Media Type",
         417 => "Expectation Failed",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
         _ => "Unknown",
     }
 }
@@ -290,6 +294,38 @@ pub fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+impl Response {
+    /// Writes only the head of a response whose body is streamed after it
+    /// (see [`super::body::BodyStream`]): `Transfer-Encoding: chunked` when
+    /// `chunked`, otherwise no length at all (the close ends the body).
+    pub(crate) fn encode_streamed_head(self, chunked: bool, keep_alive: bool, out: &mut Output) {
+        let mut head = Vec::with_capacity(256);
+        head.extend_from_slice(b"HTTP/1.1 ");
+        head.extend_from_slice(self.status.to_string().as_bytes());
+        head.push(b' ');
+        head.extend_from_slice(reason(self.status).as_bytes());
+        head.extend_from_slice(b"\r\nServer: ");
+        head.extend_from_slice(SERVER.as_bytes());
+        head.extend_from_slice(b"\r\nDate: ");
+        with_date(|d| head.extend_from_slice(d.as_bytes()));
+        for (n, v) in &self.headers {
+            head.extend_from_slice(b"\r\n");
+            head.extend_from_slice(n.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(v.as_bytes());
+        }
+        if chunked {
+            head.extend_from_slice(b"\r\nTransfer-Encoding: chunked");
+        }
+        head.extend_from_slice(if keep_alive && chunked {
+            b"\r\nConnection: keep-alive\r\n\r\n" as &[u8]
+        } else {
+            b"\r\nConnection: close\r\n\r\n"
+        });
+        out.write_vec(head);
+    }
 }
 
 #[cfg(test)]

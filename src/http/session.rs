@@ -14,9 +14,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::app::App;
+use super::body::{BodySink, BodyStream, Intake, Pump, Pumped};
 use super::request::{BodyKind, Chunked, ChunkedDecoder, Head, MAX_HEAD, Request, parse_head};
 use super::response::Response;
-use crate::server::{Output, Peer, Service, Session};
+use crate::server::{InputSink, Output, Peer, Service, Session};
+
+/// A refused body up to this size is read and dropped, so the refusal can be
+/// read and the connection kept; a larger one (or one the client waits to
+/// send, `Expect: 100-continue`) is refused before it comes, and the
+/// connection closed.
+const DISCARD_MAX: u64 = 64 * 1024;
 
 /// Queued output above which further pipelined requests wait (bounds memory per connection).
 const PIPELINE_HOLD: usize = 256 * 1024;
@@ -85,6 +92,7 @@ impl Service for HttpService {
             unlogged: VecDeque::new(),
             header_timeout: self.header_timeout,
             done: false,
+            pump: None,
         }
     }
 }
@@ -99,6 +107,15 @@ enum State {
     Chunked {
         req: Box<Request>,
         decoder: ChunkedDecoder,
+    },
+    /// Handing a body to the app's sink (an upload): `left` bytes of a
+    /// `Content-Length` body, or a chunked body with `taken` bytes so far.
+    Sink {
+        req: Box<Request>,
+        sink: Box<dyn BodySink>,
+        left: Option<u64>,
+        decoder: ChunkedDecoder,
+        taken: u64,
     },
 }
 
@@ -119,6 +136,9 @@ pub struct HttpSession {
     done: bool,
     /// Replies queued but not yet (completely) written, for the access log.
     unlogged: VecDeque<Unlogged>,
+    /// A response body being streamed (an archive); no further request is
+    /// taken until it is over.
+    pump: Option<Pump>,
 }
 
 /// An access-log line waiting for its reply to leave.
@@ -136,7 +156,11 @@ impl Session for HttpSession {
         let mut used = 0;
         // Stop taking pipelined requests while much output is queued; the
         // driver offers the rest again once it has been written.
-        while !self.done && used < input.len() && out.pending() < PIPELINE_HOLD {
+        while !self.done
+            && self.pump.is_none()
+            && used < input.len()
+            && out.pending() < PIPELINE_HOLD
+        {
             if self.started.is_none() {
                 // Empty lines before a request are ignored (RFC 9112 2.2):
                 // they start no request, no timer, and do not hold shutdown.
@@ -169,6 +193,17 @@ impl Session for HttpSession {
                         if expects_continue == Some(false) {
                             self.fail(417, "unsupported expectation", out);
                             continue;
+                        }
+                        match self.app.intake(&request, body) {
+                            Intake::Buffer => {}
+                            Intake::Refuse(resp) => {
+                                self.refuse(request, body, resp, expects_continue.is_some(), out);
+                                continue;
+                            }
+                            Intake::Sink(sink) => {
+                                self.take_into(request, body, sink, expects_continue, out);
+                                continue;
+                            }
                         }
                         match body {
                             BodyKind::None => self.dispatch(request, out),
@@ -226,6 +261,47 @@ impl Session for HttpSession {
                     Ok(Chunked::Invalid) => self.fail(400, "malformed chunked body", out),
                     Err(_) => self.fail(413, "request body too large", out),
                 },
+                State::Sink {
+                    req,
+                    mut sink,
+                    left,
+                    mut decoder,
+                    mut taken,
+                } => match left {
+                    Some(left) => {
+                        let take = (left as usize).min(input.len() - used);
+                        sink.write(&input[used..used + take]);
+                        used += take;
+                        self.sink_progress(req, sink, left - take as u64, out);
+                    }
+                    None => {
+                        let mut body = Vec::new();
+                        let room = sink.limit().saturating_sub(taken);
+                        let fed = decoder.feed(&input[used..], &mut body, room);
+                        sink.write(&body);
+                        taken += body.len() as u64;
+                        match fed {
+                            Ok(Chunked::More(n)) => {
+                                used += n;
+                                self.state = State::Sink {
+                                    req,
+                                    sink,
+                                    left: None,
+                                    decoder,
+                                    taken,
+                                };
+                                return used;
+                            }
+                            Ok(Chunked::Done(n)) => {
+                                used += n;
+                                let resp = sink.finish(&req);
+                                self.reply(*req, resp, None, out);
+                            }
+                            Ok(Chunked::Invalid) => self.fail(400, "malformed chunked body", out),
+                            Err(_) => self.fail(413, "upload larger than the server accepts", out),
+                        }
+                    }
+                },
             }
         }
         if self.done { input.len() } else { used }
@@ -236,7 +312,35 @@ impl Session for HttpSession {
     }
 
     fn is_idle(&self) -> bool {
-        self.started.is_none() && matches!(self.state, State::Head)
+        self.started.is_none() && matches!(self.state, State::Head) && self.pump.is_none()
+    }
+
+    fn input_sink(&self) -> Option<InputSink<'_>> {
+        match &self.state {
+            State::Sink {
+                sink,
+                left: Some(left),
+                ..
+            } if *left > 0 => sink.splice_target().map(|mut t| {
+                t.len = t.len.min(*left);
+                t
+            }),
+            _ => None,
+        }
+    }
+
+    fn on_sunk(&mut self, moved: u64, error: Option<std::io::Error>, out: &mut Output) {
+        if let State::Sink {
+            req,
+            mut sink,
+            left: Some(left),
+            ..
+        } = std::mem::replace(&mut self.state, State::Head)
+        {
+            let moved = moved.min(left);
+            sink.sunk(moved, error);
+            self.sink_progress(req, sink, left - moved, out);
+        }
     }
 
     fn max_buffer(&self) -> usize {
@@ -258,18 +362,52 @@ impl Session for HttpSession {
     }
 
     fn on_drained(&mut self, out: &mut Output) {
+        if let Some(pump) = &mut self.pump {
+            match pump.fill(out) {
+                Pumped::More => {}
+                Pumped::Done => {
+                    let sent = pump.sent;
+                    self.pump = None;
+                    if self.done {
+                        out.close();
+                    }
+                    if let Some(u) = self.unlogged.back_mut() {
+                        u.end = out.queued_total();
+                        u.body = sent;
+                    }
+                }
+                Pumped::Cut => {
+                    self.pump = None;
+                    self.done = true;
+                    out.close();
+                }
+            }
+        }
         if !self.unlogged.is_empty() {
             self.log_sent(out, false);
         }
     }
 
     fn on_close(&mut self, out: &Output) {
+        if let Some(pump) = self.pump.take() {
+            tracing::warn!(
+                "{}: connection closed after {} bytes, before the end",
+                pump.what,
+                pump.sent
+            );
+        }
         if !self.unlogged.is_empty() {
             self.log_sent(out, true);
         }
     }
 
     fn on_shutdown(&mut self, out: &mut Output) {
+        if self.pump.take().is_some() {
+            // A streamed body cannot be finished: end it without its end.
+            self.done = true;
+            out.close();
+            return;
+        }
         if !self.done && self.started.is_some() {
             self.fail(503, "the server is shutting down", out);
         }
@@ -297,14 +435,114 @@ impl HttpSession {
         self.started = None;
     }
 
+    /// An upload's body is refused before it is read: a small one that is
+    /// already coming is read and dropped (the connection stays), anything
+    /// else is answered now and the connection closed.
+    fn refuse(
+        &mut self,
+        req: Request,
+        body: BodyKind,
+        resp: Response,
+        expects_continue: bool,
+        out: &mut Output,
+    ) {
+        match body {
+            BodyKind::None => self.reply(req, resp, None, out),
+            BodyKind::Length(n) if n <= DISCARD_MAX && !expects_continue => {
+                let sink = Box::new(Discard {
+                    resp: Some(resp),
+                    limit: DISCARD_MAX,
+                });
+                self.take_into(req, body, sink, None, out);
+            }
+            _ => {
+                let mut req = req;
+                // Answer, then close: the body is never read.
+                req.headers.push(("connection".into(), "close".into()));
+                self.reply(req, resp, None, out);
+            }
+        }
+    }
+
+    /// Starts handing the body of `req` to `sink` (with `100 Continue` first
+    /// when the client waits for it).
+    fn take_into(
+        &mut self,
+        req: Request,
+        body: BodyKind,
+        sink: Box<dyn BodySink>,
+        expects_continue: Option<bool>,
+        out: &mut Output,
+    ) {
+        let left = match body {
+            BodyKind::None => Some(0),
+            BodyKind::Length(n) if n > sink.limit() => {
+                return self.fail(413, "upload larger than the server accepts", out);
+            }
+            BodyKind::Length(n) => Some(n),
+            BodyKind::Chunked => None,
+        };
+        if expects_continue == Some(true) && left != Some(0) {
+            out.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        match left {
+            Some(left) => self.sink_progress(Box::new(req), sink, left, out),
+            None => {
+                self.state = State::Sink {
+                    req: Box::new(req),
+                    sink,
+                    left: None,
+                    decoder: ChunkedDecoder::default(),
+                    taken: 0,
+                }
+            }
+        }
+    }
+
+    /// `left` bytes of a `Content-Length` body are still to come for `sink`:
+    /// waits for them, or finishes the upload and answers.
+    fn sink_progress(
+        &mut self,
+        req: Box<Request>,
+        sink: Box<dyn BodySink>,
+        left: u64,
+        out: &mut Output,
+    ) {
+        if left > 0 {
+            self.state = State::Sink {
+                req,
+                sink,
+                left: Some(left),
+                decoder: ChunkedDecoder::default(),
+                taken: 0,
+            };
+            return;
+        }
+        let resp = sink.finish(&req);
+        self.reply(*req, resp, None, out);
+    }
+
     /// Answers a complete request.
     fn dispatch(&mut self, req: Request, out: &mut Output) {
+        let (resp, stream) = self.app.answer(&req);
+        self.reply(req, resp, stream, out);
+    }
+
+    /// Sends the answer to `req`, with a streamed body after its head when `stream` is given.
+    fn reply(
+        &mut self,
+        req: Request,
+        mut resp: Response,
+        stream: Option<Box<dyn BodyStream>>,
+        out: &mut Output,
+    ) {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let mut resp = self.app.respond(&req);
         if self.app.hsts {
             resp = resp.header("Strict-Transport-Security", "max-age=31536000");
         }
-        let keep = req.keep_alive();
+        // A streamed body without chunked coding (HTTP/1.0) ends with the connection.
+        let keep = req.keep_alive()
+            && !(stream.is_some() && req.version == super::request::Version::Http10);
         if self.app.access_log {
             let line = format!(
                 "{} {} {}",
@@ -322,23 +560,66 @@ impl HttpSession {
                 resp.body_len()
             };
             let status = resp.status;
-            resp.encode(req.method == "HEAD", keep, out);
-            // Logged once the reply has left, with the body bytes that did.
+            let streaming = stream.is_some() && req.method != "HEAD";
+            self.encode(&req, resp, stream, keep, out);
+            // Logged once the reply has left, with the body bytes that did
+            // (a streamed body's length is known at its end).
+            let (end, body) = if streaming {
+                (u64::MAX, u64::MAX)
+            } else {
+                (out.queued_total(), body)
+            };
             self.unlogged.push_back(Unlogged {
                 line,
                 status,
-                end: out.queued_total(),
+                end,
                 body,
             });
         } else {
-            resp.encode(req.method == "HEAD", keep, out);
+            self.encode(&req, resp, stream, keep, out);
         }
         if !keep {
-            out.close();
+            // A streamed body closes the connection at its end (on_drained).
+            if self.pump.is_none() {
+                out.close();
+            }
             self.done = true;
         }
         self.started = None;
         self.accepted = None;
+    }
+
+    /// Encodes `resp`; a streamed body starts after the head.
+    fn encode(
+        &mut self,
+        req: &Request,
+        resp: Response,
+        stream: Option<Box<dyn BodyStream>>,
+        keep: bool,
+        out: &mut Output,
+    ) {
+        let head_only = req.method == "HEAD";
+        match stream {
+            Some(stream) if !head_only => {
+                let chunked = req.version == super::request::Version::Http11;
+                resp.encode_streamed_head(chunked, keep, out);
+                let mut pump = Pump::new(stream, chunked, format!("{} {}", req.method, req.target));
+                match pump.fill(out) {
+                    Pumped::More => self.pump = Some(pump),
+                    Pumped::Done => {}
+                    Pumped::Cut => {
+                        self.done = true;
+                        out.close();
+                    }
+                }
+            }
+            Some(_) => {
+                // HEAD: the head a GET would get, without the body.
+                let chunked = req.version == super::request::Version::Http11;
+                resp.encode_streamed_head(chunked, keep, out);
+            }
+            None => resp.encode(head_only, keep, out),
+        }
     }
 
     /// Logs the replies that have left (all of them when `closing`, with the
@@ -382,6 +663,24 @@ impl HttpSession {
             "{host} - - [{}] {request_line} {status} {bytes}",
             crate::human::clf(crate::human::now_unix())
         );
+    }
+}
+
+/// The sink of a small refused body: drops it, then gives the refusal.
+struct Discard {
+    resp: Option<Response>,
+    limit: u64,
+}
+
+impl BodySink for Discard {
+    fn limit(&self) -> u64 {
+        self.limit
+    }
+    fn write(&mut self, _data: &[u8]) {}
+    fn finish(mut self: Box<Self>, _req: &Request) -> Response {
+        self.resp
+            .take()
+            .unwrap_or_else(|| Response::error(500, "no answer"))
     }
 }
 

@@ -7,14 +7,13 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use super::path::Refusal;
 use super::{StaticFiles, mtime_of};
 use crate::http::request::Request;
-use crate::http::response::{Response, html_escape};
+use crate::http::response::Response;
 
 /// Characters left as-is in links (RFC 3986 unreserved); all else is percent-encoded.
 const LINK: &AsciiSet = &NON_ALPHANUMERIC
@@ -24,21 +23,73 @@ const LINK: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Percent-encodes a file name (or one path segment) for use in a link.
-pub(super) fn encode_link(name: &[u8]) -> String {
+pub(crate) fn encode_link(name: &[u8]) -> String {
     percent_encoding::percent_encode(name, LINK).to_string()
 }
 
 /// One entry of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Entry {
+pub(super) struct Entry {
     /// The file name, as the filesystem has it.
-    name: Vec<u8>,
+    pub(super) name: Vec<u8>,
     /// A directory (its link ends in `/`).
-    is_dir: bool,
+    pub(super) is_dir: bool,
     /// Size in bytes.
-    size: u64,
+    pub(super) size: u64,
     /// Modification time, seconds since the Unix epoch.
-    mtime: u64,
+    pub(super) mtime: u64,
+}
+
+/// What a listing is sorted by (`?sort=name|size|date`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SortKey {
+    /// Natural, case-insensitive name order (`a2` before `a10`, `Zeta` after `alpha`).
+    Name,
+    /// Size.
+    Size,
+    /// Modification time.
+    Date,
+}
+
+/// A listing's order: key and direction (`?order=asc|desc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Sort {
+    pub(super) key: SortKey,
+    pub(super) descending: bool,
+}
+
+impl Sort {
+    /// From the query; the default is by name, ascending. A key without an
+    /// order gets its natural one (names A to Z, biggest and newest first).
+    pub(super) fn from_query(sort: Option<&str>, order: Option<&str>) -> Sort {
+        let key = match sort {
+            Some("size") => SortKey::Size,
+            Some("date") | Some("time") | Some("modified") => SortKey::Date,
+            _ => SortKey::Name,
+        };
+        let descending = match order {
+            Some("desc") => true,
+            Some("asc") => false,
+            _ => key != SortKey::Name,
+        };
+        Sort { key, descending }
+    }
+
+    /// True for the order a listing has without a query.
+    pub(super) fn is_default(self) -> bool {
+        self == Sort::from_query(None, None)
+    }
+
+    /// The query that asks for this order.
+    pub(super) fn query(self) -> String {
+        let key = match self.key {
+            SortKey::Name => "name",
+            SortKey::Size => "size",
+            SortKey::Date => "date",
+        };
+        let order = if self.descending { "desc" } else { "asc" };
+        format!("?sort={key}&order={order}")
+    }
 }
 
 impl StaticFiles {
@@ -73,22 +124,79 @@ impl StaticFiles {
                 })
             })
             .collect();
-        sort(&mut list);
+        let order = Sort::from_query(req.query_param("sort"), req.query_param("order"));
+        sort(&mut list, order);
         if wants_json(req.query_param("format"), req.header("accept")) {
             return Response::json(200, &json(&list)).header("Vary", "Accept");
         }
         Response::bytes(
             200,
             "text/html; charset=utf-8",
-            html(rel, &list).into_bytes(),
+            super::page::html(rel, &list, order, self.features).into_bytes(),
         )
         .header("Vary", "Accept")
+        .header("Cache-Control", "no-cache")
     }
 }
 
-/// Directories first, then by name (bytewise).
-fn sort(list: &mut [Entry]) {
-    list.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
+/// Directories first, then in `order` (ties by natural name, then bytes).
+fn sort(list: &mut [Entry], order: Sort) {
+    let mut keyed: Vec<(Vec<NamePart>, Entry)> = list
+        .iter()
+        .map(|e| (name_key(&e.name), e.clone()))
+        .collect();
+    keyed.sort_by(|(ka, a), (kb, b)| {
+        let by_name = || ka.cmp(kb).then_with(|| a.name.cmp(&b.name));
+        let primary = match order.key {
+            SortKey::Name => by_name(),
+            SortKey::Size => a.size.cmp(&b.size).then_with(by_name),
+            SortKey::Date => a.mtime.cmp(&b.mtime).then_with(by_name),
+        };
+        let primary = if order.descending {
+            primary.reverse()
+        } else {
+            primary
+        };
+        b.is_dir.cmp(&a.is_dir).then(primary)
+    });
+    for (slot, (_, e)) in list.iter_mut().zip(keyed) {
+        *slot = e;
+    }
+}
+
+/// A piece of a name's natural sort key: a run of digits (by value) or of
+/// other characters (lower-cased). Numbers sort before text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum NamePart {
+    /// Digits without leading zeros: compared by length, then digit by digit.
+    Number(usize, String),
+    /// Anything else, lower-cased.
+    Text(String),
+}
+
+/// The natural sort key of a name: `file10.txt` is `["file", 10, ".txt"]`.
+fn name_key(name: &[u8]) -> Vec<NamePart> {
+    let text = String::from_utf8_lossy(name);
+    let mut parts = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        let digits = c.is_ascii_digit();
+        let mut run = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_ascii_digit() != digits {
+                break;
+            }
+            run.push(c);
+            chars.next();
+        }
+        if digits {
+            let trimmed = run.trim_start_matches('0').to_string();
+            parts.push(NamePart::Number(trimmed.len(), trimmed));
+        } else {
+            parts.push(NamePart::Text(run.to_lowercase()));
+        }
+    }
+    parts
 }
 
 /// True if the client asked for JSON: `?format=json`, or an `Accept` header
@@ -102,7 +210,7 @@ fn wants_json(format: Option<&str>, accept: Option<&str>) -> bool {
 }
 
 /// An entry's link, relative to the listed directory.
-fn href(e: &Entry) -> String {
+pub(super) fn href(e: &Entry) -> String {
     let mut h = encode_link(&e.name);
     if e.is_dir {
         h.push('/');
@@ -125,59 +233,6 @@ fn json(list: &[Entry]) -> serde_json::Value {
         })
         .collect();
     serde_json::Value::Array(items)
-}
-
-/// The HTML listing of directory `rel` (relative to the root).
-fn html(rel: &Path, list: &[Entry]) -> String {
-    let title = format!("/{}", String::from_utf8_lossy(rel.as_os_str().as_bytes()));
-    let title = if title.ends_with('/') {
-        title
-    } else {
-        format!("{title}/")
-    };
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Index of {t}</title><style>body{{font-family:system-ui,sans-serif;margin:2em}}\
-         table{{border-collapse:collapse}}td,th{{padding:.2em 1.2em .2em 0;text-align:left}}\
-         .size{{text-align:right;font-variant-numeric:tabular-nums}}</style></head>\n<body><h1>Index of {t}</h1>\n<table>\n\
-         <tr><th>Name</th><th class=\"size\">Size</th><th>Modified</th></tr>\n",
-        t = html_escape(&title)
-    );
-    if !rel.as_os_str().is_empty() {
-        html.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
-    }
-    for e in list {
-        // Names that would display as something else (a U+202E turning
-        // `gpj.exe` into `exe.jpg`) show their hidden characters as U+FFFD;
-        // the link still names the file exactly.
-        let shown: String = String::from_utf8_lossy(&e.name)
-            .chars()
-            .map(|c| {
-                if crate::disk::name::deceptive(c) {
-                    '\u{FFFD}'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let shown = if e.is_dir { format!("{shown}/") } else { shown };
-        let size = if e.is_dir {
-            "-".to_string()
-        } else {
-            crate::human::size(e.size)
-        };
-        let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(e.mtime));
-        html.push_str(&format!(
-            "<tr><td><a href=\"{}\">{}</a></td><td class=\"size\" title=\"{} bytes\">{}</td><td>{}</td></tr>\n",
-            html_escape(&href(e)),
-            html_escape(&shown),
-            e.size,
-            size,
-            date
-        ));
-    }
-    html.push_str("</table>\n</body></html>\n");
-    html
 }
 
 #[cfg(test)]
@@ -210,16 +265,53 @@ mod tests {
     }
 
     #[test]
-    fn directories_first_then_names() {
+    fn directories_first_then_natural_case_insensitive_names() {
         let mut list = vec![
             entry("b", false, 1),
             entry("z", true, 0),
             entry("a", false, 1),
             entry("c", true, 0),
+            entry("Zeta.txt", false, 1),
+            entry("file10", false, 1),
+            entry("file9", false, 1),
+            entry("File09b", false, 1),
         ];
-        sort(&mut list);
-        let names: Vec<&[u8]> = list.iter().map(|e| e.name.as_slice()).collect();
-        assert_eq!(names, [&b"c"[..], b"z", b"a", b"b"]);
+        sort(&mut list, Sort::from_query(None, None));
+        let names: Vec<String> = list
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["c", "z", "a", "b", "file9", "File09b", "file10", "Zeta.txt"]
+        );
+        sort(&mut list, Sort::from_query(Some("name"), Some("desc")));
+        assert_eq!(list[0].name, b"z");
+        assert_eq!(list[2].name, b"Zeta.txt");
+    }
+
+    #[test]
+    fn sizes_and_dates_sort_both_ways_with_folders_first() {
+        let mut list = vec![
+            entry("small", false, 1),
+            entry("d", true, 0),
+            entry("big", false, 9),
+        ];
+        list[0].mtime = 5;
+        sort(&mut list, Sort::from_query(Some("size"), None));
+        assert_eq!(
+            list.iter().map(|e| e.name.as_slice()).collect::<Vec<_>>(),
+            [&b"d"[..], b"big", b"small"]
+        );
+        sort(&mut list, Sort::from_query(Some("size"), Some("asc")));
+        assert_eq!(list[1].name, b"small");
+        sort(&mut list, Sort::from_query(Some("date"), Some("desc")));
+        assert_eq!(list[1].name, b"big");
+        assert!(Sort::from_query(Some("bogus"), Some("sideways")).is_default());
+        assert_eq!(
+            Sort::from_query(Some("date"), None).query(),
+            "?sort=date&order=desc"
+        );
     }
 
     #[test]
@@ -232,31 +324,5 @@ mod tests {
                 {"name": "a b", "type": "file", "size": 3, "modified": 784_111_777, "href": "a%20b"},
             ])
         );
-    }
-
-    #[test]
-    fn html_listing_escapes_and_links() {
-        let list = [entry("sub", true, 4096), entry("<x>&.txt", false, 1536)];
-        let root = html(Path::new(""), &list);
-        assert!(root.contains("<title>Index of /</title>"));
-        assert!(!root.contains("href=\"../\""));
-        let page = html(Path::new("a&b"), &list);
-        assert!(page.contains("<title>Index of /a&amp;b/</title>"));
-        assert!(page.contains("<a href=\"../\">../</a>"));
-        assert!(page.contains(
-            "<a href=\"sub/\">sub/</a></td><td class=\"size\" title=\"4096 bytes\">-</td>"
-        ));
-        assert!(page.contains(
-            "<a href=\"%3Cx%3E%26.txt\">&lt;x&gt;&amp;.txt</a></td><td class=\"size\" title=\"1536 bytes\">1.5 KiB</td>\
-             <td>Sun, 06 Nov 1994 08:49:37 GMT</td>"
-        ));
-        assert!(page.ends_with("</table>\n</body></html>\n"));
-    }
-
-    #[test]
-    fn names_that_display_as_something_else_are_shown_with_their_hidden_characters() {
-        let page = html(Path::new(""), &[entry("gpj\u{202E}.exe", false, 1)]);
-        assert!(page.contains(">gpj\u{FFFD}.exe</a>"), "{page}");
-        assert!(page.contains("href=\"gpj%E2%80%AE.exe\""), "{page}");
     }
 }

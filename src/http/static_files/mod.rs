@@ -21,7 +21,8 @@
 mod cache;
 mod conditional;
 mod listing;
-mod path;
+mod page;
+pub(crate) mod path;
 mod range;
 
 use std::fs::File;
@@ -39,6 +40,13 @@ use conditional::{Precondition, Validators};
 use path::Refusal;
 use range::Ranges;
 
+pub(crate) use listing::encode_link;
+
+/// True for names the listing never offers to change (hidden ones).
+pub(crate) fn is_hidden(name: &str) -> bool {
+    name.starts_with('.')
+}
+
 /// Bodies up to this size are read into memory and sent with the head in one write.
 const INLINE_MAX: u64 = 32 * 1024;
 
@@ -55,6 +63,22 @@ pub struct StaticFiles {
     root_fd: Arc<OwnedFd>,
     /// Recent lookups, reused for a moment (none: every request looks up).
     cache: Option<Arc<FileCache>>,
+    /// What the listing page offers besides links (forms, archive links).
+    features: Features,
+}
+
+/// What a listing page offers besides its links: the forms and buttons of
+/// the writes the server allows, and archive downloads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    /// The upload form (and drag and drop).
+    pub upload: bool,
+    /// The new-folder form.
+    pub mkdir: bool,
+    /// A delete button per entry.
+    pub delete: bool,
+    /// Download links for the folder as tar, tar.gz and zip.
+    pub archives: bool,
 }
 
 /// How long a lookup is reused by default (`netkit http --file-cache`).
@@ -77,7 +101,20 @@ impl StaticFiles {
             hidden,
             root_fd: Arc::new(OwnedFd::from(dir)),
             cache: Some(Arc::new(FileCache::new(DEFAULT_FILE_CACHE))),
+            features: Features::default(),
         })
+    }
+
+    /// Changes what listing pages offer (see [`Features`]).
+    pub fn listing_features(mut self, f: impl FnOnce(&mut Features)) -> Self {
+        f(&mut self.features);
+        self
+    }
+
+    /// The root, held open (every lookup and write is relative to it).
+    pub(crate) fn root_dir(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.root_fd.as_fd()
     }
 
     /// Reuses each lookup (open file, metadata, or refusal) for `ttl`, so a
@@ -143,6 +180,7 @@ impl StaticFiles {
         };
         let found = match self.lookup(&rel, None) {
             Ok(found) => found,
+            Err(Refusal::NotFound) if req.path == "/favicon.ico" => return page::favicon(),
             Err(r) => return r.response(),
         };
         if found.meta.is_dir() {

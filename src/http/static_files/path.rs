@@ -17,7 +17,7 @@ use crate::http::response::Response;
 
 /// Why a path could not be served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Refusal {
+pub(crate) enum Refusal {
     /// 400: a path no honest client sends (NUL, backslash, encoded slash, `..`).
     Bad,
     /// 403: exists but may not be served (outside the root, not a regular file).
@@ -51,7 +51,7 @@ impl Refusal {
 
 impl Refusal {
     /// The error page for this refusal (it never names a filesystem path).
-    pub(super) fn response(self) -> Response {
+    pub(crate) fn response(self) -> Response {
         match self {
             Refusal::Bad => Response::error(400, "bad request path"),
             Refusal::Forbidden => Response::error(403, "access to this path is not allowed"),
@@ -68,7 +68,7 @@ impl Refusal {
 
 /// Turns a request path into a safe relative path (no `..`, and no hidden
 /// names unless `hidden`).
-pub(super) fn relative_path(raw: &str, hidden: bool) -> Result<PathBuf, Refusal> {
+pub(crate) fn relative_path(raw: &str, hidden: bool) -> Result<PathBuf, Refusal> {
     if !raw.starts_with('/') {
         return Err(Refusal::Bad);
     }
@@ -115,7 +115,7 @@ pub(super) fn directory_location(rel: &Path, query: Option<&str>) -> String {
 
 impl StaticFiles {
     /// Opens `rel` under the root, never leaving it unless symlinks may be followed.
-    pub(super) fn open(&self, rel: &Path) -> Result<File, Refusal> {
+    pub(crate) fn open(&self, rel: &Path) -> Result<File, Refusal> {
         // The common case has no symlink on the way and costs one openat2.
         match self.open_at(rel, true) {
             Err(Refusal::Symlink) => {}
