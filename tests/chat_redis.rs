@@ -39,10 +39,45 @@ fn shared(redis: &Redis, extra: &[&str]) -> ChatServer {
     s
 }
 
-/// Joins `name` on `server`, retrying while the name is still held (a
-/// claim given up on another server is freed a moment later).
-fn join_when_free(server: std::net::SocketAddr, name: &str, within: Duration) -> Member {
-    let m = Member::new(server, name);
+/// Waits until `server` knows the members `names` of the other servers
+/// (its `/who` lists them): a member joining there after that does not get
+/// their join notices, which travel through Redis and could otherwise
+/// arrive just after it joined.
+fn wait_known(server: &mut ChatServer, names: &[&str]) {
+    let until = Instant::now() + BOUND;
+    loop {
+        server.type_line("/who");
+        std::thread::sleep(Duration::from_millis(50));
+        let log = server.log();
+        if names
+            .iter()
+            .all(|n| log.contains(&format!("{n} (on server ")))
+        {
+            return;
+        }
+        assert!(Instant::now() < until, "{names:?} never known:\n{log}");
+    }
+}
+
+/// Joins `name` on `server` from a socket on `host` (each test has its own
+/// loopback address, so a datagram a server of another test sends to a
+/// port it remembers cannot reach this test's members).
+fn join(server: std::net::SocketAddr, host: &str, name: &str) -> Member {
+    let m = Member::bound(server, name, &format!("{host}:0"));
+    m.send(&format!("L {name}"));
+    m.expect("OK");
+    m
+}
+
+/// Joins `name` on `server` (from `host`), retrying while the name is still
+/// held (a claim given up on another server is freed a moment later).
+fn join_when_free(
+    server: std::net::SocketAddr,
+    host: &str,
+    name: &str,
+    within: Duration,
+) -> Member {
+    let m = Member::bound(server, name, &format!("{host}:0"));
     let until = Instant::now() + within;
     loop {
         m.send(&format!("L {name}"));
@@ -63,19 +98,20 @@ fn join_when_free(server: std::net::SocketAddr, name: &str, within: Duration) ->
 /// every member of the room once, and never the sender.
 #[test]
 fn messages_cross_servers_once_and_never_back() {
+    const HOST: &str = "127.0.0.11";
     let redis = Redis::start();
     let (a, b, c) = (
         shared(&redis, &[]),
         shared(&redis, &[]),
         shared(&redis, &[]),
     );
-    let alice = Member::join(a.addr, "alice");
-    let bob = Member::join(b.addr, "bob");
+    let alice = join(a.addr, HOST, "alice");
+    let bob = join(b.addr, HOST, "bob");
     alice.expect("bob joined the room");
-    let carol = Member::join(c.addr, "carol");
+    let carol = join(c.addr, HOST, "carol");
     alice.expect("carol joined the room");
     bob.expect("carol joined the room");
-    let dave = Member::join(a.addr, "dave");
+    let dave = join(a.addr, HOST, "dave");
     for m in [&alice, &bob, &carol] {
         m.expect("dave joined the room");
     }
@@ -105,25 +141,28 @@ fn messages_cross_servers_once_and_never_back() {
 /// free everywhere once its member leaves.
 #[test]
 fn names_are_unique_across_servers() {
+    const HOST: &str = "127.0.0.12";
+    const HOST_ANY: &str = "127.0.0.12:0";
     let redis = Redis::start();
-    let (a, b) = (shared(&redis, &[]), shared(&redis, &[]));
-    let alice = Member::join(a.addr, "alice");
-    let eve = Member::new(b.addr, "eve");
+    let (a, mut b) = (shared(&redis, &[]), shared(&redis, &[]));
+    let alice = join(a.addr, HOST, "alice");
+    let eve = Member::bound(b.addr, "eve", HOST_ANY);
     for name in ["alice", "ALICE", "Alice"] {
         eve.send(&format!("L {name}"));
         eve.expect(&format!("ERR name '{name}' is taken"));
     }
     // A name held on b is refused on a too.
-    let bob = Member::join(b.addr, "bob");
+    wait_known(&mut b, &["alice"]);
+    let bob = join(b.addr, HOST, "bob");
     alice.expect("bob joined the room");
-    let mallory = Member::new(a.addr, "mallory");
+    let mallory = Member::bound(a.addr, "mallory", HOST_ANY);
     mallory.send("L BOB");
     mallory.expect("ERR name 'BOB' is taken");
 
     alice.send("Q alice");
     alice.expect("EXIT");
     bob.expect("alice left the room");
-    let alice2 = join_when_free(b.addr, "alice", WAIT);
+    let alice2 = join_when_free(b.addr, HOST, "alice", WAIT);
     bob.expect("alice joined the room");
     alice2.say("it is my name now");
     bob.expect("alice: it is my name now");
@@ -136,16 +175,17 @@ fn names_are_unique_across_servers() {
 /// `/who` on any console lists the whole room.
 #[test]
 fn admin_lines_and_who_cover_the_whole_room() {
+    const HOST: &str = "127.0.0.13";
     let redis = Redis::start();
     let (mut a, mut b, c) = (
         shared(&redis, &[]),
         shared(&redis, &[]),
         shared(&redis, &[]),
     );
-    let alice = Member::join(a.addr, "alice");
-    let bob = Member::join(b.addr, "bob");
+    let alice = join(a.addr, HOST, "alice");
+    let bob = join(b.addr, HOST, "bob");
     alice.expect("bob joined the room");
-    let carol = Member::join(c.addr, "carol");
+    let carol = join(c.addr, HOST, "carol");
     alice.expect("carol joined the room");
     bob.expect("carol joined the room");
 
@@ -172,12 +212,15 @@ fn admin_lines_and_who_cover_the_whole_room() {
 /// servers once Redis is back; the names are claimed again.
 #[test]
 fn a_redis_restart_loses_nothing() {
+    const HOST: &str = "127.0.0.14";
+    const HOST_ANY: &str = "127.0.0.14:0";
     let mut redis = Redis::start();
-    let (a, b) = (shared(&redis, &[]), shared(&redis, &[]));
-    let alice = Member::join(a.addr, "alice");
-    let bob = Member::join(b.addr, "bob");
+    let (a, mut b) = (shared(&redis, &[]), shared(&redis, &[]));
+    let alice = join(a.addr, HOST, "alice");
+    wait_known(&mut b, &["alice"]);
+    let bob = join(b.addr, HOST, "bob");
     alice.expect("bob joined the room");
-    let dave = Member::join(a.addr, "dave");
+    let dave = join(a.addr, HOST, "dave");
     alice.expect_prefix("dave joined");
     bob.expect("dave joined the room");
 
@@ -209,7 +252,7 @@ fn a_redis_restart_loses_nothing() {
         assert_eq!(s.log().matches("lost Redis at").count(), 1, "{}", s.log());
     }
     // The names were claimed again: alice's is still hers.
-    let eve = Member::new(b.addr, "eve");
+    let eve = Member::bound(b.addr, "eve", HOST_ANY);
     eve.send("L alice");
     eve.expect("ERR name 'alice' is taken");
     // And the room works as before.
@@ -226,11 +269,13 @@ fn a_redis_restart_loses_nothing() {
 /// lost.
 #[test]
 fn messages_beyond_the_outbox_are_reported_lost() {
+    const HOST: &str = "127.0.0.15";
     let mut redis = Redis::start();
     let a = shared(&redis, &["--model", "poll", "--redis-outbox", "5"]);
-    let b = shared(&redis, &[]);
-    let alice = Member::join(a.addr, "alice");
-    let bob = Member::join(b.addr, "bob");
+    let mut b = shared(&redis, &[]);
+    let alice = join(a.addr, HOST, "alice");
+    wait_known(&mut b, &["alice"]);
+    let bob = join(b.addr, HOST, "bob");
     alice.expect("bob joined the room");
 
     redis.kill();
@@ -270,12 +315,14 @@ fn messages_beyond_the_outbox_are_reported_lost() {
 /// members left, within the ttl's bound, and its names are free again.
 #[test]
 fn a_killed_servers_members_leave_the_room() {
+    const HOST: &str = "127.0.0.16";
     let redis = Redis::start();
     let (a, mut b) = (shared(&redis, &[]), shared(&redis, &[]));
-    let alice = Member::join(a.addr, "alice");
-    let bob = Member::join(b.addr, "bob");
+    let alice = join(a.addr, HOST, "alice");
+    wait_known(&mut b, &["alice"]);
+    let bob = join(b.addr, HOST, "bob");
     alice.expect("bob joined the room");
-    let bea = Member::join(b.addr, "bea");
+    let _bea = join(b.addr, HOST, "bea");
     alice.expect("bea joined the room");
     bob.expect("bea joined the room");
 
@@ -297,7 +344,7 @@ fn a_killed_servers_members_leave_the_room() {
             .contains("stopped answering; its 2 members left the room")
     );
     // Their names are free again.
-    let bob2 = join_when_free(a.addr, "bob", BOUND);
+    let bob2 = join_when_free(a.addr, HOST, "bob", BOUND);
     alice.expect("bob joined the room");
     bob2.silent(QUIET);
     alice.silent(QUIET);
@@ -307,10 +354,13 @@ fn a_killed_servers_members_leave_the_room() {
 /// tell the room its members left.
 #[test]
 fn a_stopped_servers_members_leave_the_room() {
+    const HOST: &str = "127.0.0.17";
+    const HOST_ANY: &str = "127.0.0.17:0";
     let redis = Redis::start();
     let (a, mut b) = (shared(&redis, &[]), shared(&redis, &[]));
-    let alice = Member::join(a.addr, "alice");
-    let bob = Member::join(b.addr, "bob");
+    let alice = join(a.addr, HOST, "alice");
+    wait_known(&mut b, &["alice"]);
+    let bob = join(b.addr, HOST, "bob");
     alice.expect("bob joined the room");
     b.signal(libc::SIGTERM);
     let st = b.wait_exit(Duration::from_secs(8)).expect("exits");
@@ -321,7 +371,7 @@ fn a_stopped_servers_members_leave_the_room() {
         None => panic!("alice was not told; a:\n{}", a.log()),
     }
     // The name was given up on the way out.
-    let eve = Member::new(a.addr, "bob");
+    let eve = Member::bound(a.addr, "bob", HOST_ANY);
     eve.send("L bob");
     eve.expect("OK");
 }
@@ -330,10 +380,12 @@ fn a_stopped_servers_members_leave_the_room() {
 /// language to its members.
 #[test]
 fn each_server_speaks_its_own_language() {
+    const HOST: &str = "127.0.0.18";
     let redis = Redis::start();
-    let (a, b) = (shared(&redis, &["--lang", "zh"]), shared(&redis, &[]));
-    let xiaoming = Member::join(a.addr, "小明");
-    let bob = Member::join(b.addr, "bob");
+    let (a, mut b) = (shared(&redis, &["--lang", "zh"]), shared(&redis, &[]));
+    let xiaoming = join(a.addr, HOST, "小明");
+    wait_known(&mut b, &["小明"]);
+    let bob = join(b.addr, HOST, "bob");
     xiaoming.expect("bob 进入聊天室");
     bob.say("hi");
     xiaoming.expect("bob 说：hi");
@@ -345,12 +397,14 @@ fn each_server_speaks_its_own_language() {
 /// says so, and joins the room once Redis appears.
 #[test]
 fn a_server_started_without_redis_joins_when_it_appears() {
+    const HOST: &str = "127.0.0.19";
+    const HOST_ANY: &str = "127.0.0.19:0";
     let mut redis = Redis::start();
     redis.kill();
     let a = shared(&redis, &[]);
     assert!(a.log().contains("unreachable"), "{}", a.log());
-    let alice = Member::join(a.addr, "alice");
-    let dave = Member::join(a.addr, "dave");
+    let alice = join(a.addr, HOST, "alice");
+    let dave = join(a.addr, HOST, "dave");
     alice.expect("dave joined the room");
     redis.restart();
     assert!(
@@ -359,7 +413,7 @@ fn a_server_started_without_redis_joins_when_it_appears() {
         a.log()
     );
     let b = shared(&redis, &[]);
-    let eve = Member::new(b.addr, "eve");
+    let eve = Member::bound(b.addr, "eve", HOST_ANY);
     let until = Instant::now() + BOUND;
     // alice's name was claimed once Redis appeared.
     loop {
@@ -376,8 +430,11 @@ fn a_server_started_without_redis_joins_when_it_appears() {
         let _ = eve.recv_within(WAIT);
         std::thread::sleep(Duration::from_millis(100));
     }
-    let bob = Member::join(b.addr, "bob");
-    alice.expect("bob joined the room");
+    let bob = join(b.addr, HOST, "bob");
+    match alice.recv_within(BOUND) {
+        Some(line) => assert_eq!(line, "bob joined the room"),
+        None => panic!("alice was not told; a:\n{}\nb:\n{}", a.log(), b.log()),
+    }
     dave.expect("bob joined the room");
     alice.say("hello b");
     bob.expect("alice: hello b");

@@ -173,6 +173,9 @@ fn resync(
     c: &mut Connection,
     first: bool,
 ) -> RedisResult<()> {
+    if first {
+        *lock(&inner.start_from) = Some(last_id(inner, c)?);
+    }
     let lost = refresh(inner, members, c)?;
     register(inner, c)?;
     let names = members.names();
@@ -184,8 +187,9 @@ fn resync(
     }
     pipe.query::<()>(c)?;
     learn(inner, members, c)?;
+    inner.outbox.push_control(Broadcast::Sync);
     for n in &names {
-        inner.publish(Broadcast::Present(n.clone()));
+        inner.outbox.push_control(Broadcast::Present(n.clone()));
     }
     // Connections made before now (the keeper's own included) are stale.
     inner.epoch.fetch_add(1, Ordering::Relaxed);

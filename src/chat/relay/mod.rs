@@ -166,6 +166,10 @@ pub(crate) struct Inner {
     /// The connection joins claim names on.
     claimer: Mutex<Option<Conn>>,
     pub(crate) stop: AtomicBool,
+    /// Where the reader starts when Redis was away at start: the stream's
+    /// end when the keeper first reached it (learnt in the same breath as
+    /// the room, so no broadcast falls between the two).
+    pub(crate) start_from: Mutex<Option<String>>,
     /// True once the outbox overflowed, until Redis is back.
     pub(crate) overflowing: AtomicBool,
 }
@@ -194,6 +198,7 @@ impl Relay {
             claimer: Mutex::new(None),
             stop: AtomicBool::new(false),
             overflowing: AtomicBool::new(false),
+            start_from: Mutex::new(None),
         });
         let relay = Relay { inner };
         // The keeper connects first (and learns the room); the reader and

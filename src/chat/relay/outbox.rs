@@ -71,10 +71,21 @@ impl Outbox {
     /// queue's lock, so the stream has them in order); false if it did not
     /// fit (its number is used all the same, so the gap shows).
     pub fn push_broadcast(&self, broadcast: Broadcast) -> bool {
+        self.push_numbered(broadcast, false)
+    }
+
+    /// Like [`Outbox::push_broadcast`], past the capacity: for what a
+    /// server says after an outage (its members' presence, the sync that
+    /// shows the gap), at most one per member and one more.
+    pub fn push_control(&self, broadcast: Broadcast) {
+        self.push_numbered(broadcast, true);
+    }
+
+    fn push_numbered(&self, broadcast: Broadcast, always: bool) -> bool {
         let mut q = self.inner();
         q.seq += 1;
         let seq = q.seq;
-        if q.broadcasts >= self.capacity {
+        if q.broadcasts >= self.capacity && !always {
             q.lost += 1;
             return false;
         }

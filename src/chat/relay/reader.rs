@@ -80,7 +80,10 @@ pub(crate) fn run(inner: &Inner, members: &dyn Members, from: Option<String>) {
         }
         let result = (|| {
             if last.is_none() {
-                last = Some(last_id(inner, c)?);
+                last = match super::lock(&inner.start_from).take() {
+                    Some(from) => Some(from),
+                    None => Some(last_id(inner, c)?),
+                };
             }
             let reply: Option<StreamReadReply> = redis::cmd("XREAD")
                 .arg("COUNT")

@@ -388,6 +388,7 @@ impl Room {
                 self.lang.dropped(name, silence)
             }
             Broadcast::Admin(text) => self.lang.admin(text),
+            Broadcast::Sync => return None,
         };
         Some(self.fanout(line.into_bytes()))
     }

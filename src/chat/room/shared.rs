@@ -34,6 +34,9 @@ pub enum Broadcast {
     },
     /// The operator's broadcast from a server's console.
     Admin(String),
+    /// Nothing for the members: a server got Redis back and numbers its
+    /// next entry, so a gap left by the outage shows at once.
+    Sync,
 }
 
 impl Broadcast {
@@ -46,6 +49,7 @@ impl Broadcast {
             Broadcast::Left(_) => "L",
             Broadcast::Dropped { .. } => "D",
             Broadcast::Admin(_) => "A",
+            Broadcast::Sync => "S",
         }
     }
 
@@ -56,6 +60,7 @@ impl Broadcast {
             Broadcast::Said { name, text } => (name, text),
             Broadcast::Dropped { name, silence } => (name, silence),
             Broadcast::Admin(text) => ("", text),
+            Broadcast::Sync => ("", ""),
         }
     }
 
@@ -73,6 +78,7 @@ impl Broadcast {
                 silence: t,
             },
             "A" => Broadcast::Admin(t),
+            "S" => Broadcast::Sync,
             _ => return None,
         })
     }
@@ -170,6 +176,7 @@ mod tests {
                 silence: "10m".into(),
             },
             Broadcast::Admin("noon".into()),
+            Broadcast::Sync,
         ] {
             let (n, t) = b.parts();
             assert_eq!(Broadcast::from_parts(b.kind(), n, t), Some(b.clone()));
