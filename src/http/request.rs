@@ -81,6 +81,11 @@ impl Request {
         self.fields.iter()
     }
 
+    /// Adds a header field (as if the client had sent it last).
+    pub fn add_header(&mut self, name: &str, value: &str) {
+        self.fields.push(name, value);
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers()

@@ -458,7 +458,7 @@ impl HttpSession {
             _ => {
                 let mut req = req;
                 // Answer, then close: the body is never read.
-                req.headers.push(("connection".into(), "close".into()));
+                req.add_header("connection", "close");
                 self.reply(req, resp, None, out);
             }
         }
