@@ -63,6 +63,7 @@ impl Startup {
     /// limit to its hard maximum and installs the signal handlers. `name`
     /// starts every line printed (`netkit http`).
     pub fn new(name: &'static str, config: Config, serves: Serves) -> Result<Startup> {
+        server::check_available(config.model)?;
         match serves {
             Serves::Sessions => {}
             Serves::Handler => server::check_blocking(config.model)?,

@@ -482,6 +482,15 @@ pub fn serve_handler<H: Handler>(
     }
 }
 
+/// Checks up front whether `model` can run on this system at all (io_uring
+/// may be missing or forbidden), so a server says so before it binds.
+pub fn check_available(model: Model) -> Result<(), ServerError> {
+    match model {
+        Model::Uring => models::uring::probe(),
+        _ => Ok(()),
+    }
+}
+
 /// Checks up front whether `model` can run a blocking handler.
 pub fn check_blocking(model: Model) -> Result<(), ServerError> {
     if model.runs_blocking() {

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use super::{Run, num, run};
 
-/// One run of the full demo (15 server processes), shared by the tests below.
+/// One run of the full demo (16 server processes), shared by the tests below.
 fn demo() -> &'static Run {
     static DEMO: OnceLock<Run> = OnceLock::new();
     DEMO.get_or_init(|| run("socketserver", &[]))
@@ -56,7 +56,7 @@ fn socketserver_tcp_classes_iterative_thread_fork() {
     let r = demo();
     r.assert_success();
     r.has_line(
-        "socketserver: started 15 servers, each in its own process (this program run as `serve VARIANT`)",
+        "socketserver: started 16 servers, each in its own process (this program run as `serve VARIANT`)",
     );
 
     // TCPServer: everything in the server's own (main) thread, one client at a time.
@@ -138,7 +138,7 @@ fn socketserver_tcp_classes_iterative_thread_fork() {
     r.has_line("forking-tcp: a new process per connection (3 for 3); clients at once");
 
     r.has_line(
-        "socketserver: sent SIGTERM to all 15 servers: 15 stopped gracefully (exit status 0)",
+        "socketserver: sent SIGTERM to all 16 servers: 16 stopped gracefully (exit status 0)",
     );
 }
 
