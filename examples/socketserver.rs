@@ -304,6 +304,7 @@ fn variants() -> Vec<Variant> {
             Model::Poll => "- (a select.poll() loop)",
             Model::Epoll => "- (a select.epoll() loop)",
             Model::Async => "- (gevent / asyncio)",
+            Model::Uring => "- (no stdlib equivalent: io_uring completions)",
         };
         all.push(Variant {
             name: format!("session-{}", model.name()),

@@ -302,7 +302,7 @@ fn rules_over_the_wire() {
 /// state can be compared directly.
 #[test]
 fn flood_of_garbage_changes_nothing() {
-    for model in [Model::Poll, Model::Pool] {
+    for model in [Model::Poll, Model::Pool, Model::Uring] {
         flood(model);
     }
 }

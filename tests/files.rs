@@ -140,6 +140,7 @@ fn every_model_serves_the_protocol() {
         "poll",
         "epoll",
         "async",
+        "uring",
     ] {
         let server = serve(dir.path(), &["--writable", "--model", model]);
         // The iterative model serves one client at a time; the rest queue.
@@ -275,7 +276,7 @@ fn hostile_input_gets_err_or_a_clean_close_and_others_are_still_served() {
 
 #[test]
 fn upload_cut_off_halfway_leaves_no_file_on_every_kind_of_driver() {
-    for model in ["fork", "thread", "epoll", "async"] {
+    for model in ["fork", "thread", "epoll", "async", "uring"] {
         let dir = tempfile::tempdir().unwrap();
         let server = serve(dir.path(), &["--writable", "--model", model]);
         let mut s = raw(&server);
@@ -416,7 +417,7 @@ fn disk_full_while_receiving_gets_err_and_removes_the_temporary_file() {
     let mnt = tiny.path().to_path_buf();
     // Each kind of driver: blocking (thread), readiness (epoll), async. Upload
     // bodies are spliced into the file, so ENOSPC comes from splice there.
-    for model in ["thread", "epoll", "async"] {
+    for model in ["thread", "epoll", "async", "uring"] {
         let server = serve(&mnt, &["--writable", "--model", model]);
         // A declared size over the free space is refused up front.
         let mut s = raw(&server);
@@ -687,7 +688,7 @@ fn deceptive_upload_names_are_refused() {
 /// no file behind.
 #[test]
 fn upload_cut_by_shutdown_gets_err() {
-    for model in ["fork", "thread", "epoll", "async"] {
+    for model in ["fork", "thread", "epoll", "async", "uring"] {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_str().unwrap().to_string();
         let mut server = Running(Server::start(&[

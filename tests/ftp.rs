@@ -440,7 +440,7 @@ fn blocking_models_serve_and_event_loops_are_refused() {
             }
         });
     }
-    for model in ["epoll", "select", "async"] {
+    for model in ["epoll", "select", "async", "uring"] {
         let out = Command::new(bin())
             .args(["ftp", "serve", ".", "--port", "0", "--model", model])
             .output()

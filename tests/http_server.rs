@@ -269,6 +269,10 @@ fn real_clients_epoll() {
     real_clients("epoll");
 }
 #[test]
+fn real_clients_uring() {
+    real_clients("uring");
+}
+#[test]
 fn real_clients_async() {
     real_clients("async");
 }
@@ -321,7 +325,7 @@ fn pipelining_keep_alive_and_http10() {
 #[test]
 fn malformed_oversized_and_slow_requests() {
     let site = Site::new("bad");
-    for model in ["thread", "epoll", "async", "poll"] {
+    for model in ["thread", "epoll", "async", "poll", "uring"] {
         let s = http(
             &site,
             model,
@@ -715,7 +719,7 @@ fn serves_the_current_directory_by_default() {
 #[test]
 fn connection_limit_answers_503() {
     let site = Site::new("limit");
-    for model in ["epoll", "poll", "select", "async"] {
+    for model in ["epoll", "poll", "select", "async", "uring"] {
         let s = http(&site, model, &["--max-connections", "2", "--workers", "1"]);
         let held: Vec<_> = (0..2)
             .map(|_| {
@@ -834,7 +838,7 @@ fn rss_kib(pid: i32) -> u64 {
 fn pipelined_flood_is_bounded_and_complete() {
     let site = Site::new("flood");
     std::fs::write(site.dir.join("small.bin"), payload(30_000, 9)).unwrap();
-    for model in ["epoll", "thread", "async", "poll"] {
+    for model in ["epoll", "thread", "async", "poll", "uring"] {
         let s = http(&site, model, &[]);
         let before = rss_kib(s.pid());
         let requests = 2000;
@@ -928,7 +932,7 @@ fn redirects_and_listings_never_point_elsewhere() {
 #[test]
 fn bare_crlf_between_requests_is_ignored() {
     let site = Site::new("crlf");
-    for model in ["thread", "epoll", "async", "pool"] {
+    for model in ["thread", "epoll", "async", "pool", "uring"] {
         let mut s = http(
             &site,
             model,
@@ -971,7 +975,7 @@ fn bare_crlf_between_requests_is_ignored() {
 #[test]
 fn out_of_descriptors_answers_503_and_pauses_accepting() {
     let site = Site::new("emfile");
-    for model in ["epoll", "poll", "async", "thread"] {
+    for model in ["epoll", "poll", "async", "thread", "uring"] {
         let args = [
             "http",
             site.root(),
@@ -1033,7 +1037,15 @@ fn out_of_descriptors_answers_503_and_pauses_accepting() {
 #[test]
 fn silent_clients_are_closed_after_the_header_timeout_on_blocking_models() {
     let site = Site::new("silent");
-    for model in ["pool", "prefork", "iterative", "thread", "epoll", "async"] {
+    for model in [
+        "pool",
+        "prefork",
+        "iterative",
+        "thread",
+        "epoll",
+        "async",
+        "uring",
+    ] {
         let s = http(
             &site,
             model,
@@ -1148,7 +1160,7 @@ fn chunked_framing_is_strict() {
 #[test]
 fn access_log_counts_bytes_actually_sent() {
     let site = Site::new("sent");
-    for model in ["thread", "epoll", "async"] {
+    for model in ["thread", "epoll", "async", "uring"] {
         let s = Server::start(&["http", site.root(), "--port", "0", "--model", model]);
         {
             let (mut w, mut r) = raw(s.tcp());

@@ -14,7 +14,7 @@ use util::*;
 
 /// The models every behaviour is checked on: a thread and a process per
 /// connection, the event loop, and tokio.
-const MODELS: &[&str] = &["thread", "fork", "epoll", "async"];
+const MODELS: &[&str] = &["thread", "fork", "epoll", "async", "uring"];
 
 /// A served folder (and a folder beside it, outside the root), removed on drop.
 struct Tree {

@@ -121,6 +121,7 @@ stream_matrix! {
     epoll_level: "epoll", "--workers", "2";
     epoll_edge: "epoll", "--workers", "2", "--edge";
     asynch: "async";
+    uring: "uring", "--workers", "2";
     blocking_handler_iterative: "iterative", "--handler", "blocking";
     blocking_handler_fork: "fork", "--handler", "blocking";
     blocking_handler_prefork: "prefork", "--handler", "blocking";
@@ -171,6 +172,7 @@ udp_matrix! {
     poll: "poll";
     epoll: "epoll";
     asynch: "async";
+    uring: "uring";
 }
 
 /// A client that vanishes mid-stream (with unread data, so the server sees a
@@ -473,7 +475,7 @@ fn max_connections_makes_extra_clients_wait() {
 /// Pairings a model cannot run fail at startup with one clear line.
 #[test]
 fn unsupported_pairings_fail_at_startup() {
-    for model in ["select", "poll", "epoll", "async"] {
+    for model in ["select", "poll", "epoll", "async", "uring"] {
         let out = std::process::Command::new(bin())
             .args([
                 "echo",

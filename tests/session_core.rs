@@ -232,4 +232,5 @@ on_every_model! {
     poll: "poll";
     epoll: "epoll";
     asynch: "async";
+    uring: "uring";
 }

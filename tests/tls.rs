@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use util::*;
 
-const MODELS: [&str; 9] = [
+const MODELS: [&str; 10] = [
     "iterative",
     "fork",
     "prefork",
@@ -22,6 +22,7 @@ const MODELS: [&str; 9] = [
     "poll",
     "epoll",
     "async",
+    "uring",
 ];
 
 /// A directory with a site and certificates, removed on drop.

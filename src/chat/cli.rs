@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
 use super::client::{self, JoinOptions};
+use super::relay::RelayConfig;
 use super::room::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_PER_HOST, DEFAULT_MAX_TEXT, Limits,
 };
@@ -65,6 +66,22 @@ pub struct ServeArgs {
     /// or zh, the course's wording ("alice 进入聊天室", "alice 说：hi", "alice 退出了聊天室")
     #[arg(long, value_enum, default_value_t = Lang::En)]
     pub lang: Lang,
+    /// Share the room with every other `netkit chat serve` using this Redis
+    /// (redis://HOST:PORT) and --room: joins, messages, leaves and admin
+    /// lines reach the members of all of them, and names are unique across them
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// With --redis: the room's name (servers with the same Redis and room share it)
+    #[arg(long, default_value = "lobby", requires = "redis")]
+    pub room: String,
+    /// With --redis: how long a dead server's names and members last before
+    /// the others free them and tell the room they left (refreshed every fifth of it)
+    #[arg(long, value_parser = parse_duration, default_value = "5s", requires = "redis")]
+    pub redis_ttl: Duration,
+    /// With --redis: broadcasts held for the other servers while Redis is
+    /// away; past that they are lost, and the other servers tell their members how many
+    #[arg(long, default_value_t = crate::chat::relay::outbox::CAPACITY, requires = "redis")]
+    pub redis_outbox: usize,
 }
 
 impl ServeArgs {
@@ -118,6 +135,12 @@ pub fn run(cmd: ChatCmd) -> Result<()> {
                 limits: args.limits(),
                 console: !args.no_console,
                 lang: args.lang,
+                relay: args.redis.clone().map(|url| RelayConfig {
+                    url,
+                    room: args.room.clone(),
+                    ttl: args.redis_ttl,
+                    outbox: args.redis_outbox,
+                }),
             };
             server::serve(&opts)
         }

@@ -67,10 +67,11 @@
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod relay;
 pub mod room;
 pub mod server;
 pub mod wording;
 
-pub use room::{Event, Limits, Outcome, Refusal, Room};
+pub use room::{Broadcast, Event, Fanout, Limits, Outcome, Refusal, Room};
 pub use server::ChatService;
 pub use wording::Lang;

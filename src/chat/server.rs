@@ -6,10 +6,11 @@
 use std::io::{self, BufRead};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::room::{Datagram, Event, Limits, Refusal, Room, human};
+use super::relay::{Incoming, Members, Relay, RelayConfig};
+use super::room::{Broadcast, Datagram, Event, Fanout, Limits, Outcome, Refusal, Room, human};
 use super::wording::Lang;
 use anyhow::Context;
 use tracing::{info, warn};
@@ -41,6 +42,9 @@ struct Shared {
     verbose: bool,
     /// How often to look for silent members (only with an idle limit).
     tick: Option<Duration>,
+    /// The relay to the room's other servers (`--redis`), and the socket
+    /// it delivers their broadcasts on.
+    relay: OnceLock<(Relay, UdpSocket)>,
 }
 
 impl ChatService {
@@ -57,18 +61,118 @@ impl ChatService {
                 room: Mutex::new(room),
                 log: Mutex::new(RefusalLog::default()),
                 verbose,
+                relay: OnceLock::new(),
             }),
         }
     }
 
-    /// Every member as `(address, name)`, sorted by name.
+    /// Shares the room with the other servers of `config.room` through
+    /// Redis: the relay's broadcasts from them go out on `socket` (a handle
+    /// of the room's own). Returns the relay (already started).
+    pub fn share(&self, config: &RelayConfig, socket: UdpSocket) -> anyhow::Result<Relay> {
+        let link: Arc<dyn Members> = Arc::new(Link(self.clone()));
+        let relay = Relay::start(config, link)?;
+        if self.shared.relay.set((relay.clone(), socket)).is_err() {
+            anyhow::bail!("the room is shared already");
+        }
+        Ok(relay)
+    }
+
+    fn relay(&self) -> Option<&Relay> {
+        self.shared.relay.get().map(|(r, _)| r)
+    }
+
+    /// Every member here as `(address, name)`, sorted by name.
     pub fn members(&self) -> Vec<(SocketAddr, String)> {
         self.room().members()
     }
 
-    /// The operator's broadcast (`Admin: <text>` to every member, in the room's language).
+    /// The members on the room's other servers as `(name, server id)`,
+    /// sorted by name (none without `--redis`).
+    pub fn remote_members(&self) -> Vec<(String, String)> {
+        self.room()
+            .remote_members()
+            .into_iter()
+            .map(|m| (m.name, m.server))
+            .collect()
+    }
+
+    /// The operator's broadcast (`Admin: <text>` to every member, in the
+    /// room's language; to the other servers' members too).
     pub fn admin(&self, text: &str) -> Result<Vec<Datagram>, Refusal> {
-        self.room().admin(text)
+        let room = self.room();
+        let sends = room.admin(text)?;
+        if let Some(relay) = self.relay() {
+            relay.publish(Broadcast::Admin(text.to_string()));
+        }
+        Ok(sends)
+    }
+
+    /// Handles a datagram of a shared room: a join claims its name across
+    /// the room first (no lock held meanwhile), and what the room broadcast
+    /// goes to the relay, in the room's order.
+    fn handle_shared(&self, relay: &Relay, from: SocketAddr, data: &[u8]) -> Outcome {
+        let claim = {
+            let mut room = self.room();
+            let name = room.join_to_claim(from, data);
+            if let Some(n) = &name {
+                room.hold(n);
+            }
+            name
+        };
+        let Some(name) = claim else {
+            let mut room = self.room();
+            let mut outcome = room.handle(from, data, Instant::now());
+            self.relay_outcome(relay, &mut outcome);
+            return outcome;
+        };
+        let token = relay.claim(&name);
+        let mut room = self.room();
+        room.release_hold(&name);
+        let Some(token) = token else {
+            return room.taken_elsewhere(from, &name);
+        };
+        let mut outcome = room.handle(from, data, Instant::now());
+        let joined = outcome
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Joined { name: n, .. } if *n == name));
+        if joined {
+            relay.hold(&name, token);
+        } else {
+            relay.unclaim(&name, token);
+        }
+        self.relay_outcome(relay, &mut outcome);
+        outcome
+    }
+
+    /// Hands an outcome's broadcasts to the relay and gives up the claims of
+    /// the members that left (called with the room locked, so the stream
+    /// has them in the room's order).
+    fn relay_outcome(&self, relay: &Relay, outcome: &mut Outcome) {
+        for b in outcome.relay.drain(..) {
+            relay.publish(b);
+        }
+        for e in &outcome.events {
+            if let Event::Left { name, .. } | Event::Dropped { name, .. } = e {
+                relay.forget(name);
+            }
+        }
+    }
+
+    /// Sends fan-outs on the relay's socket, one `sendmmsg` per 256 members.
+    fn send_fanouts(&self, fanouts: &[Fanout]) {
+        if let Some((_, socket)) = self.shared.relay.get() {
+            for f in fanouts {
+                crate::sys::send_to_many(socket.as_fd(), &f.line, &f.to);
+            }
+        }
+    }
+
+    fn send_datagrams(&self, sends: &mut Vec<Datagram>) {
+        if let Some((_, socket)) = self.shared.relay.get() {
+            server::blocking::send_all(socket, sends);
+        }
     }
 
     /// The closing notice, to every member.
@@ -121,7 +225,10 @@ impl ChatService {
 
 impl DatagramService for ChatService {
     fn on_datagram(&self, from: SocketAddr, data: &[u8], out: &mut Vec<Datagram>) {
-        let mut outcome = self.room().handle(from, data, Instant::now());
+        let mut outcome = match self.relay() {
+            Some(relay) => self.handle_shared(relay, from, data),
+            None => self.room().handle(from, data, Instant::now()),
+        };
         out.append(&mut outcome.sends);
         self.log(&outcome.events);
     }
@@ -135,9 +242,75 @@ impl DatagramService for ChatService {
     }
 
     fn on_tick(&self, out: &mut Vec<Datagram>) {
-        let mut outcome = self.room().expire(Instant::now());
+        let mut outcome = {
+            let mut room = self.room();
+            let mut outcome = room.expire(Instant::now());
+            if let Some(relay) = self.relay() {
+                self.relay_outcome(relay, &mut outcome);
+            }
+            outcome
+        };
         out.append(&mut outcome.sends);
         self.log(&outcome.events);
+    }
+}
+
+/// The room's side of the relay: what arrives from the other servers is
+/// worked out under the room's lock and sent after it is released.
+struct Link(ChatService);
+
+impl Members for Link {
+    fn deliver(&self, batch: Vec<Incoming>) {
+        let fanouts: Vec<Fanout> = {
+            let mut room = self.0.room();
+            batch
+                .iter()
+                .filter_map(|i| match i {
+                    Incoming::From { server, broadcast } => room.remote(server, broadcast),
+                    Incoming::Lost(n) => Some(room.lost_notice(*n)),
+                })
+                .collect()
+        };
+        for i in &batch {
+            if let Incoming::Lost(n) = i {
+                warn!("netkit chat: {n} broadcasts from the room's other servers were lost");
+            }
+        }
+        self.0.send_fanouts(&fanouts);
+    }
+
+    fn known(&self, server: &str, name: &str) {
+        self.0.room().remote_known(server, name);
+    }
+
+    fn gone(&self, server: &str) {
+        let fanouts = self.0.room().remote_gone(server);
+        if !fanouts.is_empty() && self.0.shared.verbose {
+            info!(
+                "netkit chat: server {server} stopped answering; its {} members left the room",
+                fanouts.len()
+            );
+        }
+        self.0.send_fanouts(&fanouts);
+    }
+
+    fn servers(&self) -> Vec<String> {
+        self.0.room().remote_servers().into_iter().collect()
+    }
+
+    fn evict(&self, lower: &str) {
+        let mut outcome = self.0.room().evict(lower);
+        if self.0.shared.verbose {
+            warn!(
+                "netkit chat: '{lower}' was claimed on another server while Redis was away; the member here must join again"
+            );
+        }
+        self.0.send_datagrams(&mut outcome.sends);
+        self.0.log(&outcome.events);
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0.room().names()
     }
 }
 
@@ -188,6 +361,8 @@ pub struct ServeOptions {
     pub console: bool,
     /// The language of the room's notices (English, or the course's Chinese).
     pub lang: Lang,
+    /// Share the room with other servers through Redis (`--redis`).
+    pub relay: Option<RelayConfig>,
 }
 
 /// Runs the chat server until SIGINT/SIGTERM: binds, sizes the socket
@@ -203,6 +378,21 @@ pub fn serve(opts: &ServeOptions) -> anyhow::Result<()> {
     let (rcv, snd) = size_buffers(&socket, SOCKET_BUFFER);
     let service = ChatService::new(Room::new(opts.limits.clone()).speaking(opts.lang), true);
     let console = socket.try_clone().context("udp socket")?;
+    let mut shared = String::new();
+    let relay = match &opts.relay {
+        Some(config) => {
+            let relay = service.share(config, socket.try_clone().context("udp socket")?)?;
+            shared = format!(
+                ", room '{}' shared through {} as server {} (names and heartbeat expire after {})",
+                relay.room(),
+                config.url,
+                relay.id(),
+                human(relay.ttl())
+            );
+            Some(relay)
+        }
+        None => None,
+    };
     if opts.console
         && let Ok(sock) = console.try_clone()
     {
@@ -217,12 +407,17 @@ pub fn serve(opts: &ServeOptions) -> anyhow::Result<()> {
     let goodbye = service.clone();
     start
         .note(format!(
-            "{}, socket buffers {} KiB in / {} KiB out",
+            "{}, socket buffers {} KiB in / {} KiB out{shared}",
             describe(&opts.limits),
             rcv / 1024,
             snd / 1024,
         ))
-        .on_stop(move || server::blocking::send_all(&console, &mut goodbye.closing()))
+        .on_stop(move || {
+            server::blocking::send_all(&console, &mut goodbye.closing());
+            if let Some(relay) = relay {
+                relay.stop();
+            }
+        })
         .serve_datagrams(socket, service)
 }
 
@@ -258,9 +453,25 @@ pub fn run_console(service: &ChatService, socket: &UdpSocket, mut input: impl Bu
         }
         if text == "/who" {
             let members = service.members();
-            eprintln!("netkit chat: {} in the room", members.len());
+            let remote = service.remote_members();
+            if service.relay().is_some() {
+                let servers: std::collections::BTreeSet<&str> =
+                    remote.iter().map(|(_, s)| s.as_str()).collect();
+                eprintln!(
+                    "netkit chat: {} in the room ({} on this server, {} on {} other servers)",
+                    members.len() + remote.len(),
+                    members.len(),
+                    remote.len(),
+                    servers.len()
+                );
+            } else {
+                eprintln!("netkit chat: {} in the room", members.len());
+            }
             for (addr, name) in members {
                 eprintln!("netkit chat:   {name} ({addr})");
+            }
+            for (name, server) in remote {
+                eprintln!("netkit chat:   {name} (on server {server})");
             }
             continue;
         }

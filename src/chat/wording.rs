@@ -82,6 +82,29 @@ impl Lang {
         }
     }
 
+    /// Told to every member when `n` broadcasts from the room's other
+    /// servers were lost on the way (Redis was away too long, or restarted).
+    pub fn lost(self, n: u64) -> String {
+        match self {
+            Lang::En if n == 1 => "1 message from the room's other servers was lost".to_string(),
+            Lang::En => format!("{n} messages from the room's other servers were lost"),
+            Lang::Zh => format!("来自聊天室其他服务器的 {n} 条消息丢失了"),
+        }
+    }
+
+    /// Told to a member whose name a member on another server of the room
+    /// holds (claimed there while this server could not reach Redis).
+    pub fn name_lost_you(self, name: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "ERR name '{name}' was taken on another server of the room while this one was cut off; join again with another name"
+            ),
+            Lang::Zh => format!(
+                "ERR 在本服务器断开期间，用户名 '{name}' 已被其他服务器上的成员使用；请换个名字重新进入"
+            ),
+        }
+    }
+
     /// The reason sent after `ERR ` for a refused request.
     pub fn refusal(self, refusal: &Refusal) -> String {
         match self {

@@ -38,27 +38,64 @@ pub struct Request {
     pub query: Option<String>,
     /// Protocol version.
     pub version: Version,
-    /// Header fields in order (names lower-cased).
-    pub headers: Vec<(String, String)>,
+    /// Header fields in order (see [`Request::headers`]).
+    fields: Fields,
     /// The request body.
     pub body: Vec<u8>,
     /// The client, when known.
     pub peer: Option<SocketAddr>,
 }
 
+/// A request's header fields, kept in one buffer (two allocations per
+/// request however many fields it has): names lower-cased, values trimmed.
+#[derive(Debug, Clone, Default)]
+struct Fields {
+    text: String,
+    /// Per field: where its name starts, where its value starts, where it ends.
+    spans: Vec<(u32, u32, u32)>,
+}
+
+impl Fields {
+    fn push(&mut self, name: &str, value: &str) {
+        let start = self.text.len() as u32;
+        self.text
+            .extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        let value_at = self.text.len() as u32;
+        self.text.push_str(value);
+        self.spans.push((start, value_at, self.text.len() as u32));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.spans.iter().map(|&(n, v, end)| {
+            (
+                &self.text[n as usize..v as usize],
+                &self.text[v as usize..end as usize],
+            )
+        })
+    }
+}
+
 impl Request {
+    /// The header fields in order, as (name lower-cased, value trimmed).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter()
+    }
+
+    /// Adds a header field (as if the client had sent it last).
+    pub fn add_header(&mut self, name: &str, value: &str) {
+        self.fields.push(name, value);
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// True if a comma-separated header contains `token` (case-insensitive).
     pub fn header_has_token(&self, name: &str, token: &str) -> bool {
-        self.headers
-            .iter()
+        self.headers()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .flat_map(|(_, v)| v.split(','))
             .any(|t| t.trim().eq_ignore_ascii_case(token))
@@ -94,6 +131,9 @@ pub enum BodyKind {
 
 /// Outcome of looking for a request head.
 #[derive(Debug)]
+// `Complete` is the common case and moves once; boxing it would cost an
+// allocation per request.
+#[allow(clippy::large_enum_variant)]
 pub enum Head {
     /// More bytes are needed.
     Partial,
@@ -175,18 +215,28 @@ pub fn parse_head(buf: &[u8]) -> Head {
     let (Some(method), Some(target)) = (req.method, req.path) else {
         return Head::Error(400, "malformed request");
     };
-    let mut fields = Vec::with_capacity(req.headers.len());
+    let text_len: usize = req
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
+    let mut fields = Fields {
+        text: String::with_capacity(text_len),
+        spans: Vec::with_capacity(req.headers.len()),
+    };
     for h in req.headers.iter() {
         let Ok(v) = std::str::from_utf8(h.value) else {
             return Head::Error(400, "header value is not text");
         };
-        fields.push((h.name.to_ascii_lowercase(), v.trim().to_string()));
+        fields.push(h.name, v.trim());
     }
     // Host (RFC 9112 section 3.2): exactly one in HTTP/1.1 (it may be empty),
     // at most one in HTTP/1.0, and a plausible authority, not a path or
     // userinfo, so no later hop can read it differently.
-    let mut hosts = fields.iter().filter(|(n, _)| n == "host");
-    match (hosts.next(), hosts.next()) {
+    let mut hosts = fields.iter().filter(|(n, _)| *n == "host");
+    let host_check = (hosts.next(), hosts.next());
+    drop(hosts);
+    match host_check {
         (_, Some(_)) => return Head::Error(400, "more than one Host header"),
         (None, None) if version == Version::Http11 => {
             return Head::Error(400, "missing Host header (required in HTTP/1.1)");
@@ -197,7 +247,13 @@ pub fn parse_head(buf: &[u8]) -> Head {
         _ => {}
     }
     // Absolute-form targets (`http://host/path`, RFC 9112 section 3.2.2) carry the path after the authority.
-    let origin = match target.split_once("://") {
+    // (An origin-form target starts with `/`: no scheme to look for.)
+    let absolute = if target.starts_with('/') {
+        None
+    } else {
+        target.split_once("://")
+    };
+    let origin = match absolute {
         Some((scheme, rest))
             if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
         {
@@ -218,24 +274,22 @@ pub fn parse_head(buf: &[u8]) -> Head {
         path,
         query,
         version,
-        headers: fields,
+        fields,
         body: Vec::new(),
         peer: None,
     };
     // Body framing (RFC 9112 section 6).
     // Every Transfer-Encoding line counts (a proxy may read the last one, or all).
     let te_lines: Vec<&str> = request
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "transfer-encoding")
-        .map(|(_, v)| v.as_str())
+        .headers()
+        .filter(|(n, _)| *n == "transfer-encoding")
+        .map(|(_, v)| v)
         .collect();
     let te = (!te_lines.is_empty()).then(|| te_lines.join(","));
     let cls: Vec<&str> = request
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "content-length")
-        .map(|(_, v)| v.as_str())
+        .headers()
+        .filter(|(n, _)| *n == "content-length")
+        .map(|(_, v)| v)
         .collect();
     let body = if let Some(te) = te {
         if !cls.is_empty() {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use crate::server::Output;
 
@@ -53,6 +53,9 @@ pub struct Response {
     pub status: u16,
     /// Header fields (besides Content-Length, Date, Server and Connection, which are added).
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
+    /// Header fields rendered ahead of time, each as `\r\nName: value`
+    /// (a cached file's validators and type), written before `headers`.
+    pub prepared: Option<Arc<str>>,
     /// The body, in order.
     pub body: Vec<Part>,
 }
@@ -62,8 +65,10 @@ impl Response {
     pub fn new(status: u16) -> Self {
         Response {
             status,
-            // A file's answer has six or seven fields: one allocation.
-            headers: Vec::with_capacity(8),
+            // Allocated at the first field: a cached file's answer has none
+            // (its fields are prepared).
+            headers: Vec::new(),
+            prepared: None,
             body: Vec::new(),
         }
     }
@@ -110,6 +115,12 @@ impl Response {
         self
     }
 
+    /// Adds header fields rendered ahead of time (see [`Response::prepared`]).
+    pub fn with_prepared(mut self, fields: Arc<str>) -> Self {
+        self.prepared = Some(fields);
+        self
+    }
+
     /// Appends a body part.
     pub fn with_body(mut self, part: Part) -> Self {
         self.body.push(part);
@@ -134,17 +145,20 @@ impl Response {
             .headers
             .iter()
             .map(|(n, v)| n.len() + v.len() + 4)
-            .sum();
+            .sum::<usize>()
+            + self.prepared.as_ref().map_or(0, |p| p.len());
         let mut head = Vec::with_capacity(160 + fields + first.min(INLINE_WITH_HEAD));
         head.extend_from_slice(b"HTTP/1.1 ");
-        let mut code = itoa_buf(self.status as u64);
-        head.extend_from_slice(code.as_bytes());
+        push_decimal(&mut head, self.status as u64);
         head.push(b' ');
         head.extend_from_slice(reason(self.status).as_bytes());
         head.extend_from_slice(b"\r\nServer: ");
         head.extend_from_slice(SERVER.as_bytes());
         head.extend_from_slice(b"\r\nDate: ");
         with_date(|d| head.extend_from_slice(d.as_bytes()));
+        if let Some(p) = &self.prepared {
+            head.extend_from_slice(p.as_bytes());
+        }
         for (n, v) in &self.headers {
             head.extend_from_slice(b"\r\n");
             head.extend_from_slice(n.as_bytes());
@@ -155,8 +169,7 @@ impl Response {
         let bodyless = self.status == 204 || self.status == 304 || self.status < 200;
         if !bodyless {
             head.extend_from_slice(b"\r\nContent-Length: ");
-            code = itoa_buf(self.body_len());
-            head.extend_from_slice(code.as_bytes());
+            push_decimal(&mut head, self.body_len());
         }
         head.extend_from_slice(if keep_alive {
             b"\r\nConnection: keep-alive\r\n\r\n" as &[u8]
@@ -198,8 +211,19 @@ fn push_part(p: Part, out: &mut Output) {
     }
 }
 
-fn itoa_buf(n: u64) -> String {
-    n.to_string()
+/// Appends `n` in decimal (without the allocation of `to_string`).
+fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
 }
 
 /// Calls `f` with the current HTTP date, formatted at most once per second per thread.
@@ -207,7 +231,7 @@ fn with_date(f: impl FnOnce(&str)) {
     thread_local! {
         static CACHE: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
     }
-    let now = SystemTime::now();
+    let now = crate::server::clock::system_now();
     let secs = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -347,6 +371,26 @@ mod tests {
         Response::new(304).encode(false, true, &mut out);
         let s = String::from_utf8(bytes_of(&mut out)).unwrap();
         assert!(!s.contains("Content-Length"));
+    }
+
+    #[test]
+    fn prepared_fields_go_out_with_the_rest_and_numbers_in_decimal() {
+        let mut out = Output::new();
+        Response::new(200)
+            .with_prepared(Arc::from("\r\nETag: \"x\"\r\nContent-Type: text/plain"))
+            .header("Vary", "Accept-Encoding")
+            .with_body(Part::Bytes(vec![b'a'; 1_234_567]))
+            .encode(true, true, &mut out);
+        let s = String::from_utf8(bytes_of(&mut out)).unwrap();
+        assert!(
+            s.contains("\r\nETag: \"x\"\r\nContent-Type: text/plain\r\nVary: Accept-Encoding\r\n")
+        );
+        assert!(s.contains("\r\nContent-Length: 1234567\r\n"));
+        for n in [0, 7, 10, 99, 100, u64::MAX] {
+            let mut v = Vec::new();
+            push_decimal(&mut v, n);
+            assert_eq!(v, n.to_string().into_bytes());
+        }
     }
 
     #[test]

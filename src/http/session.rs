@@ -172,7 +172,7 @@ impl Session for HttpSession {
                 if used == input.len() {
                     return used;
                 }
-                self.started = Some(Instant::now());
+                self.started = Some(crate::server::clock::now());
             }
             match std::mem::replace(&mut self.state, State::Head) {
                 State::Head => match parse_head(&input[used..]) {
@@ -458,7 +458,7 @@ impl HttpSession {
             _ => {
                 let mut req = req;
                 // Answer, then close: the body is never read.
-                req.headers.push(("connection".into(), "close".into()));
+                req.add_header("connection", "close");
                 self.reply(req, resp, None, out);
             }
         }

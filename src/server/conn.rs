@@ -12,6 +12,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::Instant;
 
+use super::clock;
 use super::net::Stream;
 use super::session::Session;
 use super::session_core::SessionCore;
@@ -57,8 +58,8 @@ impl<S: Session> Conn<S> {
         stream.set_nodelay();
         Ok(Conn {
             stream,
-            core: SessionCore::new(session, Instant::now()),
-            last_activity: Instant::now(),
+            core: SessionCore::new(session, clock::now()),
+            last_activity: clock::now(),
             edge,
         })
     }
@@ -140,7 +141,7 @@ impl<S: Session> Conn<S> {
                 }
             }
             if progressed {
-                self.last_activity = Instant::now();
+                self.last_activity = clock::now();
             }
             // Output drained: held input is offered again, a pending EOF told.
             if self.core.settle().is_err() {

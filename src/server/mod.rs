@@ -22,6 +22,7 @@
 //! and [`serve_datagrams`] for UDP.
 
 pub(crate) mod blocking;
+pub mod clock;
 pub(crate) mod conn;
 pub(crate) mod models;
 pub mod net;
@@ -65,6 +66,8 @@ pub enum Model {
     Epoll,
     /// tokio tasks.
     Async,
+    /// io_uring(7) rings, one per worker, sharing the port with SO_REUSEPORT.
+    Uring,
 }
 
 /// What the framework knows about one model. Help texts, refusals, banners
@@ -90,7 +93,7 @@ pub struct ModelFacts {
 }
 
 /// The models' facts, in [`Model::ALL`] order.
-const FACTS: [ModelFacts; 9] = [
+const FACTS: [ModelFacts; 10] = [
     ModelFacts {
         name: "iterative",
         serves: "one loop, one client at a time",
@@ -163,11 +166,19 @@ const FACTS: [ModelFacts; 9] = [
         workers_per_cpu: Some(1),
         reuse_port: false,
     },
+    ModelFacts {
+        name: "uring",
+        serves: "io_uring(7) rings, one per worker, completions instead of readiness",
+        blocking: false,
+        processes: false,
+        workers_per_cpu: Some(1),
+        reuse_port: true,
+    },
 ];
 
 impl Model {
     /// Every model, in the order the docs list them.
-    pub const ALL: [Model; 9] = [
+    pub const ALL: [Model; 10] = [
         Model::Iterative,
         Model::Fork,
         Model::Prefork,
@@ -177,6 +188,7 @@ impl Model {
         Model::Poll,
         Model::Epoll,
         Model::Async,
+        Model::Uring,
     ];
 
     /// What the framework knows about this model.
@@ -329,6 +341,10 @@ pub enum ServerError {
     /// threads (forking would be unsafe), or the kernel refused.
     #[error("{0}")]
     Fork(String),
+    /// The model cannot run on this system (io_uring disabled, say); the
+    /// message says what to use instead.
+    #[error("{0}")]
+    Unavailable(String),
     /// Any other OS error, with what was being done.
     #[error("{context}")]
     Io {
@@ -433,6 +449,7 @@ pub fn serve<S: Service>(
         Model::Poll => poll::serve(Run::new(listener, config, shutdown), service),
         Model::Epoll => epoll::serve(Run::new(listener, config, shutdown), service),
         Model::Async => asynch::serve(Run::new(listener, config, shutdown), service),
+        Model::Uring => uring::serve(Run::new(listener, config, shutdown), service),
         _ => serve_handler(
             listener,
             config,
@@ -509,6 +526,7 @@ pub fn serve_datagrams<D: DatagramService>(
         Model::Poll => poll::serve_datagrams(Run::new(socket, config, shutdown), service),
         Model::Epoll => epoll::serve_datagrams(Run::new(socket, config, shutdown), service),
         Model::Async => asynch::serve_datagrams(Run::new(socket, config, shutdown), service),
+        Model::Uring => uring::serve_datagrams(Run::new(socket, config, shutdown), service),
     }
 }
 

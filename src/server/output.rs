@@ -222,6 +222,37 @@ impl Output {
         }
     }
 
+    /// Moves the leading byte chunks out of the queue as one buffer of at
+    /// most `max` bytes (or the whole first chunk, if larger), for a driver
+    /// whose writes complete later (io_uring): the first chunk's buffer is
+    /// moved, not copied. They no longer count as pending; the driver calls
+    /// [`Output::record_written`] as the kernel reports them sent.
+    pub(crate) fn take_front_bytes(&mut self, max: usize) -> Vec<u8> {
+        let mut out = match self.chunks.front_mut() {
+            Some(Chunk::Bytes { buf, pos }) => {
+                let mut b = std::mem::take(buf);
+                b.drain(..*pos);
+                self.chunks.pop_front();
+                b
+            }
+            _ => return Vec::new(),
+        };
+        while let Some(Chunk::Bytes { buf, pos }) = self.chunks.front() {
+            if out.len() + buf.len() - pos > max {
+                break;
+            }
+            out.extend_from_slice(&buf[*pos..]);
+            self.chunks.pop_front();
+        }
+        self.pending = self.pending.saturating_sub(out.len());
+        out
+    }
+
+    /// Counts `n` bytes taken with [`Output::take_front_bytes`] as written.
+    pub(crate) fn record_written(&mut self, n: usize) {
+        self.written_total += n as u64;
+    }
+
     /// Drops the front chunk (for a file region that can no longer be read).
     pub(crate) fn drop_front(&mut self) {
         if let Some(c) = self.pop_front() {

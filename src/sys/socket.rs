@@ -101,3 +101,98 @@ pub fn wait_readable(fd: BorrowedFd<'_>, timeout_ms: u16) -> bool {
     let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
     matches!(poll(&mut fds, PollTimeout::from(timeout_ms)), Ok(n) if n > 0)
 }
+
+/// Most datagrams one `sendmmsg(2)` call takes here.
+const SEND_BATCH: usize = 256;
+
+/// Sends the one datagram `buf` to every address in `to` with
+/// `sendmmsg(2)`, up to 256 destinations a call, all sharing the one
+/// buffer: the chat room's fan-out, formatted once. On a non-blocking
+/// socket whose buffer is full it waits (up to 100 ms a time) until it can
+/// write; a destination the kernel refuses (an unreachable address, say)
+/// is skipped. Returns how many were sent.
+pub fn send_to_many(sock: BorrowedFd<'_>, buf: &[u8], to: &[std::net::SocketAddr]) -> usize {
+    let addrs: Vec<socket2::SockAddr> = to.iter().map(|a| (*a).into()).collect();
+    let mut iov = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(SEND_BATCH.min(addrs.len()));
+    let (mut i, mut sent) = (0, 0);
+    while i < addrs.len() {
+        msgs.clear();
+        for a in &addrs[i..(i + SEND_BATCH).min(addrs.len())] {
+            // SAFETY: an all-zero msghdr is a valid empty header.
+            let mut h: libc::msghdr = unsafe { std::mem::zeroed() };
+            h.msg_name = a.as_ptr() as *mut libc::c_void;
+            h.msg_namelen = a.len();
+            h.msg_iov = &mut iov;
+            h.msg_iovlen = 1;
+            msgs.push(libc::mmsghdr {
+                msg_hdr: h,
+                msg_len: 0,
+            });
+        }
+        // SAFETY: every header points at an address and the one iovec, all
+        // alive for the call; the kernel only reads them (and msg_len).
+        let n = unsafe {
+            libc::sendmmsg(
+                sock.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                msgs.len() as libc::c_uint,
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n > 0 {
+            i += n as usize;
+            sent += n as usize;
+            continue;
+        }
+        match io::Error::last_os_error().kind() {
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock => wait_writable(sock, 100),
+            // The first destination was refused: skip it.
+            _ => i += 1,
+        }
+    }
+    sent
+}
+
+/// Waits up to `timeout_ms` for `fd` to become writable.
+pub fn wait_writable(fd: BorrowedFd<'_>, timeout_ms: u16) {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, libc::c_int::from(timeout_ms)) };
+}
+
+#[cfg(test)]
+mod many_tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn one_datagram_reaches_many_addresses() {
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rx: Vec<UdpSocket> = (0..300)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let to: Vec<_> = rx.iter().map(|s| s.local_addr().unwrap()).collect();
+        assert_eq!(send_to_many(tx.as_fd(), b"hello all", &to), 300);
+        let mut buf = [0u8; 64];
+        for s in &rx {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                .unwrap();
+            let (n, from) = s.recv_from(&mut buf).unwrap();
+            assert_eq!(
+                (&buf[..n], from),
+                (&b"hello all"[..], tx.local_addr().unwrap())
+            );
+        }
+        assert_eq!(send_to_many(tx.as_fd(), b"x", &[]), 0);
+    }
+}

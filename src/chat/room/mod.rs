@@ -18,10 +18,13 @@ use super::wording::Lang;
 
 mod parse;
 mod refusal;
+mod shared;
 
 pub use parse::host;
 use parse::{Request, check_name, first_word, parse, quoted, same_name, strip_name};
 pub use refusal::Refusal;
+use shared::Roster;
+pub use shared::{Broadcast, RemoteMember};
 
 /// One datagram to send: destination and bytes.
 pub type Datagram = (SocketAddr, Vec<u8>);
@@ -113,6 +116,12 @@ pub struct Room {
     hosts: HashMap<IpAddr, usize>,
     /// The language of notices and refusal reasons.
     lang: Lang,
+    /// Members on the room's other servers (a room shared through Redis);
+    /// empty for a room on one server.
+    remote: Roster,
+    /// Lower-case names being claimed on the room's other servers right
+    /// now: taken to every other join until the claim is decided.
+    pending: std::collections::HashSet<String>,
 }
 
 /// What the room did in answer to a request or a tick.
@@ -122,6 +131,9 @@ pub struct Outcome {
     pub sends: Vec<Datagram>,
     /// What the operator's log should say.
     pub events: Vec<Event>,
+    /// What the room told its members that the members on its other
+    /// servers must hear too (joins, messages, leaves, drops), in order.
+    pub relay: Vec<Broadcast>,
 }
 
 /// Something worth a line in the server's log.
@@ -172,6 +184,8 @@ impl Room {
             by_name: HashMap::new(),
             hosts: HashMap::new(),
             lang: Lang::default(),
+            remote: Roster::default(),
+            pending: Default::default(),
         }
     }
 
@@ -235,14 +249,18 @@ impl Room {
             Err(refusal) => Err(refusal),
         };
         if let Err(refusal) = result {
-            let reason = self.lang.refusal(&refusal);
-            out.sends.push((from, format!("ERR {reason}").into_bytes()));
-            out.events.push(Event::Refused {
-                addr: from,
-                refusal,
-            });
+            self.refuse(from, refusal, &mut out);
         }
         out
+    }
+
+    fn refuse(&self, from: SocketAddr, refusal: Refusal, out: &mut Outcome) {
+        let reason = self.lang.refusal(&refusal);
+        out.sends.push((from, format!("ERR {reason}").into_bytes()));
+        out.events.push(Event::Refused {
+            addr: from,
+            refusal,
+        });
     }
 
     /// The operator's broadcast: `Admin: <text>` (`管理员 说：<text>` in
@@ -279,6 +297,10 @@ impl Room {
             let silence = human(limit);
             out.sends
                 .extend(self.broadcast(None, &self.lang.dropped(&member.name, &silence)));
+            out.relay.push(Broadcast::Dropped {
+                name: member.name.clone(),
+                silence: silence.clone(),
+            });
             out.sends
                 .push((addr, self.lang.dropped_you(&silence).into_bytes()));
             out.events.push(Event::Dropped {
@@ -288,6 +310,160 @@ impl Room {
             });
         }
         out
+    }
+
+    // --- a room shared with other servers ---------------------------------
+
+    /// If `datagram` from `from` is a join that this server would accept,
+    /// the (trimmed) name to claim across the room before [`Room::handle`]
+    /// admits it; `None` for everything else, which `handle` answers alone
+    /// (repeated joins, invalid or locally taken names, a full room).
+    pub fn join_to_claim(&self, from: SocketAddr, datagram: &[u8]) -> Option<String> {
+        let Ok(Request::Join(name)) = parse(datagram) else {
+            return None;
+        };
+        let name = name.trim();
+        let replaces = match self.members.get(&from) {
+            Some(m) if same_name(&m.name, name) => return None,
+            Some(_) => true,
+            None => false,
+        };
+        check_name(name).ok()?;
+        let key = name.to_lowercase();
+        if self.by_name.contains_key(&key)
+            || self.remote.contains(&key)
+            || self.pending.contains(&key)
+        {
+            return None;
+        }
+        if !replaces
+            && (self.members.len() >= self.limits.max_members
+                || self.members_from(from) >= self.limits.max_per_host)
+        {
+            return None;
+        }
+        Some(name.to_string())
+    }
+
+    /// Holds `name` while its claim across the room is out: other joins of
+    /// it are refused as taken until [`Room::release_hold`].
+    pub fn hold(&mut self, name: &str) {
+        self.pending.insert(name.to_lowercase());
+    }
+
+    /// Ends the hold of [`Room::hold`].
+    pub fn release_hold(&mut self, name: &str) {
+        self.pending.remove(&name.to_lowercase());
+    }
+
+    /// The answer to a join whose name a member on another server holds.
+    pub fn taken_elsewhere(&self, from: SocketAddr, name: &str) -> Outcome {
+        let mut out = Outcome::default();
+        self.refuse(from, Refusal::NameTaken(name.to_string()), &mut out);
+        out
+    }
+
+    /// A broadcast from another server of the room (`server`, its id):
+    /// what every member here is sent, if anything (a repeated presence is
+    /// news to nobody; so is a leave of a member this room did not know).
+    pub fn remote(&mut self, server: &str, b: &Broadcast) -> Option<Fanout> {
+        let line = match b {
+            Broadcast::Joined(name) | Broadcast::Present(name) => {
+                if !self.remote.add(server, name) {
+                    return None;
+                }
+                self.lang.joined(name)
+            }
+            Broadcast::Said { name, text } => self.lang.said(name, text),
+            Broadcast::Left(name) => {
+                if !self.remote.remove(server, name) {
+                    return None;
+                }
+                self.lang.left(name)
+            }
+            Broadcast::Dropped { name, silence } => {
+                if !self.remote.remove(server, name) {
+                    return None;
+                }
+                self.lang.dropped(name, silence)
+            }
+            Broadcast::Admin(text) => self.lang.admin(text),
+            Broadcast::Sync => return None,
+        };
+        Some(self.fanout(line.into_bytes()))
+    }
+
+    /// Records `name` as a member on `server` without telling anyone (what a
+    /// server learns of the room when it starts, or gets Redis back).
+    pub fn remote_known(&mut self, server: &str, name: &str) {
+        self.remote.add(server, name);
+    }
+
+    /// `server` stopped (its heartbeat expired): its members left the room,
+    /// and every member here is told, one line each.
+    pub fn remote_gone(&mut self, server: &str) -> Vec<Fanout> {
+        let gone = self.remote.remove_server(server);
+        gone.iter()
+            .map(|name| self.fanout(self.lang.left(name).into_bytes()))
+            .collect()
+    }
+
+    /// The servers that have members in the room, besides this one.
+    pub fn remote_servers(&self) -> std::collections::BTreeSet<String> {
+        self.remote.servers()
+    }
+
+    /// The members on the room's other servers, sorted by name.
+    pub fn remote_members(&self) -> Vec<RemoteMember> {
+        self.remote.list()
+    }
+
+    /// Members in the whole room: here and on the other servers.
+    pub fn room_size(&self) -> usize {
+        self.members.len() + self.remote.len()
+    }
+
+    /// Removes the member named `name` here because a member on another
+    /// server holds its name (claimed there while this server could not
+    /// reach the others): it is told to join again, the others here that it
+    /// left.
+    pub fn evict(&mut self, name: &str) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(&addr) = self.by_name.get(&name.to_lowercase()) else {
+            return out;
+        };
+        let Some(member) = self.remove(addr) else {
+            return out;
+        };
+        out.sends
+            .extend(self.broadcast(None, &self.lang.left(&member.name)));
+        out.sends
+            .push((addr, self.lang.name_lost_you(&member.name).into_bytes()));
+        out.events.push(Event::Left {
+            name: member.name,
+            addr,
+            members: self.members.len(),
+        });
+        out
+    }
+
+    /// Told to every member here when `n` broadcasts from the room's other
+    /// servers were lost on the way.
+    pub fn lost_notice(&self, n: u64) -> Fanout {
+        self.fanout(self.lang.lost(n).into_bytes())
+    }
+
+    /// `line` to every member here.
+    pub fn fanout(&self, line: Vec<u8>) -> Fanout {
+        Fanout {
+            line,
+            to: self.members.keys().copied().collect(),
+        }
+    }
+
+    /// The names of the members here, as given.
+    pub fn names(&self) -> Vec<String> {
+        self.members.values().map(|m| m.name.clone()).collect()
     }
 
     // --- requests ---------------------------------------------------------
@@ -310,7 +486,10 @@ impl Room {
         }
         check_name(name)?;
         let key = name.to_lowercase();
-        if self.by_name.contains_key(&key) {
+        if self.by_name.contains_key(&key)
+            || self.remote.contains(&key)
+            || self.pending.contains(&key)
+        {
             return Err(Refusal::NameTaken(name.to_string()));
         }
         // A join with another name from an address that is in the room: the
@@ -321,6 +500,7 @@ impl Room {
         if let Some(old) = self.remove(from) {
             out.sends
                 .extend(self.broadcast(None, &self.lang.left(&old.name)));
+            out.relay.push(Broadcast::Left(old.name.clone()));
             out.events.push(Event::Left {
                 name: old.name,
                 addr: from,
@@ -338,6 +518,7 @@ impl Room {
         }
         out.sends
             .extend(self.broadcast(None, &self.lang.joined(name)));
+        out.relay.push(Broadcast::Joined(name.to_string()));
         out.sends.push((from, OK.into()));
         self.insert(
             from,
@@ -374,6 +555,10 @@ impl Room {
         self.check_text(text)?;
         let line = self.lang.said(&member.name, text);
         out.sends.extend(self.broadcast(Some(from), &line));
+        out.relay.push(Broadcast::Said {
+            name: member.name.clone(),
+            text: text.to_string(),
+        });
         Ok(())
     }
 
@@ -399,6 +584,7 @@ impl Room {
         };
         out.sends
             .extend(self.broadcast(None, &self.lang.left(&member.name)));
+        out.relay.push(Broadcast::Left(member.name.clone()));
         out.sends.push((from, EXIT.into()));
         out.events.push(Event::Left {
             name: member.name,
@@ -471,6 +657,15 @@ impl Room {
         }
         Some(member)
     }
+}
+
+/// One line to many members: formatted once, sent to each address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fanout {
+    /// The datagram.
+    pub line: Vec<u8>,
+    /// Who gets it.
+    pub to: Vec<SocketAddr>,
 }
 
 /// One member of the room.

@@ -34,6 +34,9 @@ pub(super) struct Looked {
     pub(super) validators: Option<Validators>,
     /// Its content type (regular files looked up as themselves).
     pub(super) content_type: Option<String>,
+    /// The fields of its plain 200 answer (validators, `Accept-Ranges`,
+    /// `Content-Type`), rendered once (regular files looked up as themselves).
+    pub(super) fields: Option<Arc<str>>,
     /// Its whole content, when it is a small regular file (read at lookup,
     /// so it agrees with `meta` and `validators`).
     pub(super) content: Option<Arc<[u8]>>,
@@ -64,7 +67,7 @@ impl FileCache {
     /// The cached answer for `rel` (`sibling`: looked up as a precompressed
     /// sibling), or `look()`'s, which is then cached.
     pub(super) fn get_or(&self, rel: &Path, sibling: bool, look: impl FnOnce() -> Found) -> Found {
-        let now = Instant::now();
+        let now = crate::server::clock::now();
         let which = usize::from(sibling);
         if let Some((at, found)) = self.lock()[which].get(rel)
             && now.duration_since(*at) < self.ttl
@@ -112,6 +115,7 @@ mod tests {
             file,
             validators: None,
             content_type: None,
+            fields: None,
             content: None,
         });
         for i in 0..3 * MAX_ENTRIES {

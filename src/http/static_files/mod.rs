@@ -137,11 +137,18 @@ impl StaticFiles {
                 .metadata()
                 .map_err(|e| Refusal::from_io(&e, Refusal::NotFound))?;
             let (mut validators, mut content, mut content_type) = (None, None, None);
+            let mut fields = None;
             if meta.is_file() {
+                let v = Validators::new(mtime_of(&meta), meta.len(), coding);
                 if coding.is_none() {
-                    content_type = Some(content_type_of(rel));
+                    let t = content_type_of(rel);
+                    fields = Some(Arc::from(format!(
+                        "\r\nETag: {}\r\nLast-Modified: {}\r\nAccept-Ranges: bytes\r\nContent-Type: {t}",
+                        v.etag, v.last_modified
+                    )));
+                    content_type = Some(t);
                 }
-                validators = Some(Validators::new(mtime_of(&meta), meta.len(), coding));
+                validators = Some(v);
                 if meta.len() <= INLINE_MAX {
                     let mut buf = vec![0u8; meta.len() as usize];
                     // Short (the file shrank under us): read again at serving time.
@@ -155,6 +162,7 @@ impl StaticFiles {
                 meta,
                 validators,
                 content_type,
+                fields,
                 content,
             }))
         };
@@ -233,7 +241,7 @@ impl StaticFiles {
             Some(v) => v,
             None => return Response::error(500, "file changed while being read"),
         };
-        let content_type = match &found.content_type {
+        let content_type = || match &found.content_type {
             Some(t) => t.clone(),
             None => content_type_of(rel),
         };
@@ -278,11 +286,17 @@ impl StaticFiles {
                 Ranges::Ignore => {}
                 Ranges::Unsatisfiable => return range::unsatisfiable(base(416), size),
                 Ranges::Some(ranges) => {
-                    return range::partial(base(206), file, ranges, size, mtime, &content_type);
+                    return range::partial(base(206), file, ranges, size, mtime, &content_type());
                 }
             }
         }
-        let resp = base(200).header("Content-Type", content_type);
+        // The common answer: its fields were rendered when the file was looked up.
+        let resp = match &looked.fields {
+            Some(fields) if encoding.is_none() && !vary => {
+                Response::new(200).with_prepared(Arc::clone(fields))
+            }
+            _ => base(200).header("Content-Type", content_type()),
+        };
         match &looked.content {
             Some(bytes) => resp.with_body(Part::Shared(Arc::clone(bytes))),
             None => body_of(resp, file, 0, size),

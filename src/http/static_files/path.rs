@@ -4,9 +4,8 @@
 //! `openat2(RESOLVE_BENEATH)` so no path or symlink leaves the root (unless
 //! symlinks may be followed).
 
-use std::ffi::OsStr;
 use std::fs::File;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -73,20 +72,27 @@ pub(crate) fn relative_path(raw: &str, hidden: bool) -> Result<PathBuf, Refusal>
     if !raw.starts_with('/') {
         return Err(Refusal::Bad);
     }
-    let mut rel = PathBuf::new();
+    // Segments are decoded one after another into one buffer (one allocation).
+    let mut rel: Vec<u8> = Vec::with_capacity(raw.len());
     for seg in raw.split('/') {
-        let bytes: Vec<u8> = percent_decode_str(seg).collect();
+        let start = rel.len();
+        if start > 0 {
+            rel.push(b'/');
+        }
+        let from = rel.len();
+        rel.extend(percent_decode_str(seg));
+        let bytes = &rel[from..];
         if bytes.contains(&0) || bytes.contains(&b'/') || bytes.contains(&b'\\') {
             return Err(Refusal::Bad);
         }
-        match bytes.as_slice() {
-            b"" | b"." => continue,
+        match bytes {
+            b"" | b"." => rel.truncate(start),
             b".." => return Err(Refusal::Bad),
             b if b[0] == b'.' && !hidden => return Err(Refusal::NotFound),
-            b => rel.push(OsStr::from_bytes(b)),
+            _ => {}
         }
     }
-    Ok(rel)
+    Ok(PathBuf::from(std::ffi::OsString::from_vec(rel)))
 }
 
 /// Where a directory requested without its trailing slash moves to: `rel`

@@ -11,6 +11,8 @@
 use std::net::UdpSocket;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
+
+use crate::server::clock;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
@@ -172,12 +174,13 @@ fn run_loop<S: Service>(
         // yielding the CPU in between (to the load's other side, often). A
         // loop that sleeps in epoll_wait after every batch pays a wake-up per
         // batch, which dominates when loops and clients share a few cores.
-        let spinning = last_event.elapsed() < config.busy_poll;
+        let spinning = clock::now().duration_since(last_event) < config.busy_poll;
         let n = ep
             .wait(&mut events, if spinning { Duration::ZERO } else { TICK })
             .map_err(|e| ServerError::io("epoll_wait", e))?;
+        clock::tick();
         if n > 0 {
-            last_event = Instant::now();
+            last_event = clock::now();
         } else if spinning {
             let _ = nix::sched::sched_yield();
         }

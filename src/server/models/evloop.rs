@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use super::AcceptErrors;
+use crate::server::clock;
 use crate::server::conn::{Conn, SCRATCH, Want};
 use crate::server::{Config, DatagramService, Listener, ServerError, Service, Shutdown};
 use crate::sys;
@@ -174,10 +175,10 @@ impl<'s, S: Service> Table<'s, S> {
     /// tells the loop about each connection whose wish changed; `Want::Close`
     /// comes before the close, so the loop can deregister.
     pub(crate) fn sweep_idle(&mut self, mut changed: impl FnMut(usize, RawFd, Want)) {
-        if self.last_sweep.elapsed() < Duration::from_millis(100) {
+        let now = clock::now();
+        if now.duration_since(self.last_sweep) < Duration::from_millis(100) {
             return;
         }
-        let now = Instant::now();
         self.last_sweep = now;
         // Sessions whose own deadline passed get to answer (e.g. 408) before closing.
         let expired: Vec<usize> = self
@@ -201,7 +202,7 @@ impl<'s, S: Service> Table<'s, S> {
         let stale: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, (c, _))| c.last_activity.elapsed() >= idle)
+            .filter(|(_, (c, _))| now.duration_since(c.last_activity) >= idle)
             .map(|(k, _)| k)
             .collect();
         for key in stale {

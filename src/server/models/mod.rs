@@ -13,6 +13,7 @@
 //! | poll | [`poll`] | one thread, poll(2) |
 //! | epoll | [`epoll`] | one epoll loop per worker, SO_REUSEPORT, level or edge triggered |
 //! | async | [`asynch`] | tokio tasks |
+//! | uring | [`uring`] | one io_uring per worker, SO_REUSEPORT, completions |
 
 pub(crate) mod asynch;
 pub(crate) mod epoll;
@@ -24,6 +25,7 @@ pub(crate) mod pool;
 pub(crate) mod prefork;
 pub(crate) mod select;
 pub(crate) mod thread;
+pub(crate) mod uring;
 
 use std::io;
 use std::time::Duration;

@@ -64,6 +64,7 @@ pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<()
             }
         }
         let n = wait(&mut fds).map_err(|e| ServerError::io("poll", e))?;
+        crate::server::clock::tick();
         if n > 0 {
             for (i, key) in keys.iter().enumerate() {
                 if fds[i + 1].revents != 0 {

@@ -63,6 +63,7 @@ pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<()
             }
         }
         let n = sets.wait(TICK);
+        crate::server::clock::tick();
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
