@@ -6,7 +6,7 @@
 #   MODELS="epoll async" CLIENTS="50" PEERS=0 scripts/bench-echo.sh
 #
 # Environment: DURATION (default 5s), CLIENTS (default "1 50 1000"), MODELS
-# (default: all nine), PEERS (1: also measure the tokio and Python peers),
+# (default: all ten), PEERS (1: also measure the tokio and Python peers),
 # SIZE (bytes per request, default 64), REPEAT (run the whole sequence this
 # many times, default 1: on a shared machine compare medians), SETTLE (wait up
 # to this many seconds before each run for the CPUs to be >= 90% idle over
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-5s}
 CLIENTS=${CLIENTS:-"1 50 1000"}
-MODELS=${MODELS:-"iterative fork prefork thread pool select poll epoll async"}
+MODELS=${MODELS:-"iterative fork prefork thread pool select poll epoll async uring"}
 PEERS=${PEERS:-1}
 SIZE=${SIZE:-64}
 REPEAT=${REPEAT:-1}
@@ -115,7 +115,7 @@ echo
 for _ in $(seq "$REPEAT"); do
     for model in $MODELS; do
         extra=()
-        [[ $model == epoll ]] && extra=(--workers 2)
+        [[ $model == epoll || $model == uring ]] && extra=(--workers 2)
         for c in $CLIENTS; do
             run_bench --model "$model" "${extra[@]}" --clients "$c"
         done

@@ -14,7 +14,7 @@
 #   1 KiB, 500 connections: wrk -t2 -c500, requests/s
 #   100 MiB:                wrk -t2 -c4, throughput in MB/s (10^6 bytes/s)
 #
-# Servers: netkit on MODELS (epoll and async with --workers 2, the others with
+# Servers: netkit on MODELS (epoll, async and uring with --workers 2, the others with
 # their defaults; --quiet, so no access log), and PEERS (default: all found):
 #   nginx      (Debian nginx)     2 workers, sendfile, tcp_nopush, no access log
 #   h2o        (Debian h2o)       2 threads, no access log
@@ -33,7 +33,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-3s}
 ROUNDS=${ROUNDS:-3}
-MODELS=${MODELS:-"iterative fork prefork thread pool select poll epoll async"}
+MODELS=${MODELS:-"iterative fork prefork thread pool select poll epoll async uring"}
 PEERS=${PEERS:-"nginx h2o lighttpd sws miniserve python"}
 PEER_ROOT=${PEER_ROOT:-$HOME/.cache/netkit-peers}
 LOADS=(c50 c500 big)
@@ -176,7 +176,7 @@ add() { # KEY LABEL
 
 netkit_run() {
     local model=$1 extra=()
-    [ "$model" = epoll ] || [ "$model" = async ] && extra=(--workers 2)
+    [ "$model" = epoll ] || [ "$model" = async ] || [ "$model" = uring ] && extra=(--workers 2)
     local port
     port=$(free_port)
     start_and_measure "netkit-$model" "$port" \

@@ -19,15 +19,18 @@ fn serve(model: &str, extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
-/// epoll's busy polling stops shortly after the last event: a server that has
-/// just served a burst, and is now idle, uses no CPU. Also served with it off.
+/// epoll's and uring's busy polling stops shortly after the last event: a
+/// server that has just served a burst, and is now idle, uses no CPU. Also
+/// served with it off.
 #[test]
-fn epoll_busy_polling_stops_when_idle() {
-    for extra in [
-        &["--workers", "2"][..],
-        &["--workers", "2", "--busy-poll", "0"],
+fn busy_polling_stops_when_idle() {
+    for (model, extra) in [
+        ("epoll", &["--workers", "2"][..]),
+        ("epoll", &["--workers", "2", "--busy-poll", "0"]),
+        ("uring", &["--workers", "2"]),
+        ("uring", &["--workers", "2", "--busy-poll", "0"]),
     ] {
-        let s = serve("epoll", extra);
+        let s = serve(model, extra);
         std::thread::scope(|sc| {
             for i in 0..4u64 {
                 let addr = s.addr.clone();
@@ -44,7 +47,92 @@ fn epoll_busy_polling_stops_when_idle() {
         std::thread::sleep(Duration::from_secs(1));
         let used = cpu_ticks(s.pid()) - before;
         // 100 ticks = one core busy for the second; waiting in epoll_wait uses ~0.
-        assert!(used <= 5, "{extra:?}: idle server used {used} ticks in 1 s");
+        assert!(
+            used <= 5,
+            "{model} {extra:?}: idle server used {used} ticks in 1 s"
+        );
+    }
+}
+
+/// Where io_uring is forbidden (here by a seccomp filter, as in a container
+/// whose profile blocks it), `--model uring` says so in one line, suggests
+/// epoll, and exits 1 at once; other models are unaffected.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn uring_unavailable_is_one_clear_line() {
+    use std::os::unix::process::CommandExt;
+    let run = |model: &str| {
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args(["echo", "serve", "--model", model, "--port", "0"]);
+        // SAFETY: between fork and exec only async-signal-safe calls (prctl).
+        unsafe {
+            cmd.pre_exec(|| {
+                deny_io_uring();
+                Ok(())
+            });
+        }
+        cmd
+    };
+    let out = run("uring").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("io_uring is not available"), "{err}");
+    assert!(err.contains("--model epoll"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // The same filter leaves epoll working.
+    let mut epoll = run("epoll")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        epoll.try_wait().unwrap().is_none(),
+        "epoll serves under the filter"
+    );
+    epoll.kill().unwrap();
+    epoll.wait().unwrap();
+}
+
+/// Installs a seccomp filter that fails `io_uring_setup` with ENOSYS.
+#[cfg(target_arch = "x86_64")]
+fn deny_io_uring() {
+    const IO_URING_SETUP: u32 = 425;
+    let filter = [
+        // Load the system call number.
+        libc::sock_filter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }, // BPF_LD|BPF_W|BPF_ABS, nr
+        // io_uring_setup? fall through to the errno, else skip it.
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: IO_URING_SETUP,
+        }, // BPF_JMP|BPF_JEQ|BPF_K
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x0005_0000 | libc::ENOSYS as u32,
+        }, // RET ERRNO
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x7fff_0000,
+        }, // RET ALLOW
+    ];
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: plain prctl calls with a filter that outlives them.
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        libc::prctl(libc::PR_SET_SECCOMP, 2, &prog as *const libc::sock_fprog);
     }
 }
 
@@ -224,6 +312,7 @@ robustness! {
     poll: "poll";
     epoll: "epoll";
     asynch: "async";
+    uring: "uring";
 }
 
 /// SIGTERM during load: every request the server read is answered in full,
@@ -326,6 +415,7 @@ sigterm_under_load! {
     poll: "poll";
     epoll: "epoll";
     asynch: "async";
+    uring: "uring";
 }
 
 /// Fork: hundreds of connections leave no zombie behind, and `--max-children` holds.

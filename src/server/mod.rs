@@ -552,7 +552,8 @@ mod tests {
                 "select",
                 "poll",
                 "epoll",
-                "async"
+                "async",
+                "uring"
             ]
         );
     }
@@ -562,7 +563,9 @@ mod tests {
         let blocking = names(&Model::all_that(|f| f.blocking));
         assert_eq!(blocking, "iterative, fork, prefork, thread, pool");
         let err = check_datagram(Model::Fork, false).unwrap_err().to_string();
-        assert!(err.ends_with("use one of: iterative, thread, pool, select, poll, epoll, async"));
+        assert!(
+            err.ends_with("use one of: iterative, thread, pool, select, poll, epoll, async, uring")
+        );
         assert!(check_datagram(Model::Fork, true).is_ok());
         let config = |model, workers| Config {
             model,
@@ -579,5 +582,6 @@ mod tests {
             "model pool, 1 worker"
         );
         assert!(Model::Epoll.reuse_port() && !Model::Async.reuse_port());
+        assert!(Model::Uring.reuse_port() && Model::Uring.has_workers());
     }
 }

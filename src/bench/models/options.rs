@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn parses_model_lists() {
-        assert_eq!(parse_models("all").unwrap().len(), 9);
+        assert_eq!(parse_models("all").unwrap().len(), 10);
         assert_eq!(
             parse_models("epoll, async,epoll").unwrap(),
             vec![Model::Epoll, Model::Async]
