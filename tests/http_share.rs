@@ -246,6 +246,45 @@ fn put_stores_refuses_and_limits_on_every_model() {
 }
 
 #[test]
+fn uploads_may_take_longer_than_the_header_timeout_and_stalled_ones_are_dropped() {
+    for model in ["thread", "epoll"] {
+        let tree = Tree::new(&format!("slow-{model}"));
+        let s = serve(
+            &tree.root,
+            model,
+            &["--upload", "--header-timeout", "1s", "--idle-timeout", "2s"],
+        );
+        let local = tree.root.parent().unwrap().join("slow.bin");
+        std::fs::write(&local, payload(1 << 20, 12)).unwrap();
+        // About 2.5 s at 400 KB/s: longer than the 1 s header timeout.
+        let (st, body) = curl(
+            &format!("http://{}/slow.bin", s.tcp()),
+            &["--limit-rate", "400K", "-T", local.to_str().unwrap()],
+        );
+        assert_eq!(st, 201, "{model}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            std::fs::read(tree.path("slow.bin")).unwrap(),
+            payload(1 << 20, 12)
+        );
+        // One that stops sending is closed after the idle timeout, its temporary removed.
+        let mut c = TcpStream::connect(s.tcp()).unwrap();
+        c.write_all(b"PUT /stalled.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
+            .unwrap();
+        assert!(
+            eventually(WAIT, || !temporaries(&tree.root).is_empty()),
+            "{model}"
+        );
+        assert!(
+            eventually(Duration::from_secs(10), || temporaries(&tree.root)
+                .is_empty()),
+            "{model}: a stalled upload is dropped"
+        );
+        assert!(!tree.path("stalled.bin").exists());
+        drop(c);
+    }
+}
+
+#[test]
 fn expect_100_continue_is_honoured_and_refusals_come_before_the_body() {
     for model in ["thread", "epoll"] {
         let tree = Tree::new(&format!("expect-{model}"));

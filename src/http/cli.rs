@@ -50,15 +50,16 @@ pub struct HttpArgs {
     /// request to HTTPS (301)
     #[arg(long, value_name = "PORT")]
     pub redirect_http: Option<u16>,
-    /// Sharing both ways (uploads, folders, deletions, archives).
-    #[command(flatten)]
-    pub share: ShareArgs,
     /// TLS (HTTPS).
     #[command(flatten)]
     pub tls: TlsArgs,
     /// Model, address and limits.
     #[command(flatten)]
     pub server: ServerArgs,
+    /// Sharing both ways (uploads, folders, deletions, archives); last,
+    /// because its help heading carries on to what follows it.
+    #[command(flatten)]
+    pub share: ShareArgs,
 }
 
 /// Options that let clients change the served folder, or take it whole;

@@ -348,7 +348,9 @@ impl Session for HttpSession {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        if self.done {
+        if self.done || matches!(self.state, State::Sink { .. }) {
+            // An upload may take as long as its bytes keep coming: the idle
+            // timeout, not the header timeout, bounds a stalled one.
             None
         } else {
             self.accepted
