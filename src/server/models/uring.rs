@@ -52,7 +52,7 @@ use crate::sys;
 /// Submission queue entries per ring (completions: four times as many).
 const RING_ENTRIES: u32 = 1024;
 /// Provided receive buffers per worker, and their size.
-const RECV_BUFFERS: u16 = 256;
+const RECV_BUFFERS: u16 = 64;
 const RECV_BUFFER_SIZE: usize = 16 * 1024;
 /// The buffer group of the receive buffers.
 const GROUP: u16 = 0;
