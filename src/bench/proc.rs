@@ -290,7 +290,8 @@ pub(crate) fn clock_ticks_known() -> Option<u64> {
 /// CPU time of one process: the sum of its threads' `sum_exec_runtime` from
 /// `/proc/PID/task/*/schedstat` (nanoseconds, so a thousand short-lived fork
 /// children do not each lose up to a clock tick), else utime + stime from
-/// `/proc/PID/stat` in clock ticks.
+/// `/proc/PID/stat` in clock ticks, whichever is more (the ticks include
+/// threads that have exited).
 fn process_cpu(pid: i32, ticks_fallback: u64) -> Duration {
     let mut ns = 0u64;
     let mut any = false;
@@ -305,10 +306,13 @@ fn process_cpu(pid: i32, ticks_fallback: u64) -> Duration {
             }
         }
     }
+    let ticks = Duration::from_nanos(ticks_fallback * 1_000_000_000 / clock_ticks());
     if any {
-        Duration::from_nanos(ns)
+        // The live threads' schedstat misses threads that have exited (a
+        // thread per datagram, say); /proc/PID/stat counts them.
+        Duration::from_nanos(ns).max(ticks)
     } else {
-        Duration::from_nanos(ticks_fallback * 1_000_000_000 / clock_ticks())
+        ticks
     }
 }
 

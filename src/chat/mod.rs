@@ -57,6 +57,11 @@
 //! - [`server`]: [`ChatService`], the room as a
 //!   [`DatagramService`](crate::server::DatagramService), and `serve` (socket
 //!   buffers, operator console, log).
+//! - [`relay`]: one room on many servers (`--redis URL --room NAME`):
+//!   broadcasts through a Redis Stream with per-server sequence numbers (late
+//!   or reported lost, never dropped silently), name claims with an expiry
+//!   the owning server keeps alive, heartbeats that tell the room when a
+//!   server died.
 //! - [`wording`]: what the room says, in English or (`--lang zh`) the
 //!   course's Chinese (`xxx 进入聊天室`, `xxx 说：...`, `xxx 退出了聊天室`).
 //! - [`client`]: `netkit chat join`, with a line editor that keeps the typed

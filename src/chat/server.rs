@@ -376,6 +376,15 @@ pub fn serve(opts: &ServeOptions) -> anyhow::Result<()> {
     )?;
     let socket = start.bind_udp(&opts.bind, opts.port)?;
     let (rcv, snd) = size_buffers(&socket, SOCKET_BUFFER);
+    if socket.local_addr().is_ok_and(|a| a.is_ipv4())
+        && std::env::var_os("NETKIT_CHAT_FRAGMENTS").is_none()
+    {
+        // Datagrams of at most about 1 KiB: no fragments needed, and no IP
+        // id to pick for each of them (see BENCHMARKS.md, Chat across
+        // servers). NETKIT_CHAT_FRAGMENTS=1 keeps the kernel's default, for
+        // measuring the difference.
+        let _ = crate::sys::set_dont_fragment(socket.as_fd());
+    }
     let service = ChatService::new(Room::new(opts.limits.clone()).speaking(opts.lang), true);
     let console = socket.try_clone().context("udp socket")?;
     let mut shared = String::new();

@@ -29,7 +29,8 @@ use std::io;
 pub use epoll::Epoll;
 pub use file::{Pipe, SpliceError, sendfile, splice, splice_to_file};
 pub use socket::{
-    graceful_close, peek_now, recv_now, send_now, send_to_many, set_int_opt, wait_readable,
+    graceful_close, peek_now, recv_now, send_now, send_to_many, set_dont_fragment, set_int_opt,
+    wait_readable,
 };
 
 /// True when `err` only means "try again later".

@@ -169,6 +169,30 @@ pub fn wait_writable(fd: BorrowedFd<'_>, timeout_ms: u16) {
     unsafe { libc::poll(&mut p, 1, libc::c_int::from(timeout_ms)) };
 }
 
+/// Sets the Don't Fragment bit on what an IPv4 UDP socket sends
+/// (`IP_MTU_DISCOVER` = `IP_PMTUDISC_DO`). The kernel then skips choosing an
+/// IP identification for every datagram (`__ip_select_ident`, 5-6 % of the
+/// chat server's time at a million datagrams a second); a datagram larger
+/// than the path's MTU fails with EMSGSIZE instead of being fragmented.
+pub fn set_dont_fragment(sock: BorrowedFd<'_>) -> io::Result<()> {
+    let v: libc::c_int = libc::IP_PMTUDISC_DO;
+    // SAFETY: a valid socket descriptor and a c_int that lives across the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod many_tests {
     use super::*;

@@ -25,6 +25,7 @@ impl ChatServer {
         model: Model,
         members: usize,
         workers: Option<usize>,
+        extra: &[String],
     ) -> Result<ChatServer> {
         // Our own binary, even if a rebuild replaced the file meanwhile.
         let exe = if std::path::Path::new("/proc/self/exe").exists() {
@@ -46,6 +47,7 @@ impl ChatServer {
         if let Some(w) = workers {
             cmd.args(["--workers", &w.to_string()]);
         }
+        cmd.args(extra);
         // If the benchmark dies, the server gets SIGTERM.
         proc::term_with_parent(&mut cmd);
         let mut child = cmd.spawn().context("starting netkit chat serve")?;

@@ -8,9 +8,9 @@ use std::time::Duration;
 use crate::bench::proc;
 
 /// Datagrams the kernel dropped at UDP sockets so far:
-/// (at the socket bound to `server_port`, at the sockets in
+/// (at the sockets bound to `server_ports`, at the sockets in
 /// `members_by_port`).
-pub(super) fn udp_drops(server_port: u16, members_by_port: &HashMap<u16, usize>) -> (u64, u64) {
+pub(super) fn udp_drops(server_ports: &[u16], members_by_port: &HashMap<u16, usize>) -> (u64, u64) {
     let (mut server, mut members) = (0, 0);
     if let Ok(table) = std::fs::read_to_string("/proc/net/udp") {
         for line in table.lines().skip(1) {
@@ -23,7 +23,7 @@ pub(super) fn udp_drops(server_port: u16, members_by_port: &HashMap<u16, usize>)
                 .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
             let drops: u64 = drops.parse().unwrap_or(0);
             match port {
-                Some(p) if p == server_port => server += drops,
+                Some(p) if server_ports.contains(&p) => server += drops,
                 Some(p) if members_by_port.contains_key(&p) => members += drops,
                 _ => {}
             }

@@ -80,6 +80,14 @@ pub struct BenchArgs {
     /// With --find-max: how long each probe sends
     #[arg(long, value_parser = parse_duration, default_value = "3s")]
     pub probe: Duration,
+    /// Also run the room on this many servers sharing it through --redis
+    /// (members spread evenly over them), after the same run on one server
+    #[arg(long, default_value_t = 1)]
+    pub servers: usize,
+    /// With --servers N > 1: the Redis the servers share the room through
+    /// (redis://HOST:PORT); its CPU time counts as the servers'
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// Repeat a run (up to 3 tries, keeping the calmest) when other processes
     /// used more than this share of one core (in %) during it
     #[arg(long, default_value_t = 25.0)]
@@ -170,31 +178,88 @@ pub fn run(args: BenchArgs) -> Result<()> {
             args.members + 64
         );
     }
+    if args.servers == 0 {
+        bail!("--servers must be at least 1");
+    }
+    let redis_pid = match (&args.redis, args.servers) {
+        (_, 1) => None,
+        (None, _) => bail!(
+            "--servers {} needs --redis URL to share the room",
+            args.servers
+        ),
+        (Some(url), _) => Some(redis_pid(url)?),
+    };
+    let mut layouts = vec![1];
+    if args.servers > 1 {
+        layouts.push(args.servers);
+    }
     let mut rows = Vec::new();
     let mut maxima = Vec::new();
     for &model in &models {
-        eprintln!(
-            "bench chat: {model}: starting the server and joining {} members",
-            args.members
-        );
-        let mut srv = ChatServer::start(model, args.members, args.workers)?;
-        let mut crowd = Crowd::new(args.members, srv.addr, srv.pid())?;
-        let joined = crowd
-            .join_all()
-            .with_context(|| format!("model {model}: joining"))?;
-        eprintln!(
-            "bench chat: {model}: {} members joined in {joined:.1?}",
-            args.members
-        );
-        let t = crowd.measure(args.rate, args.duration, &args)?;
-        eprintln!("bench chat: {model}: {}", summary(&t));
-        rows.push((model, t.clone()));
-        if args.find_max {
-            let best = find_max(&mut crowd, &args, model, &t)?;
-            maxima.push((model, best));
+        for &n in &layouts {
+            let label = if n == 1 {
+                model.to_string()
+            } else {
+                format!("{model}, {n} servers + Redis")
+            };
+            eprintln!(
+                "bench chat: {label}: starting and joining {} members",
+                args.members
+            );
+            let mut extra = Vec::new();
+            if n > 1 {
+                let url = args.redis.clone().unwrap_or_default();
+                let room = format!("bench-{}-{model}", std::process::id());
+                extra = vec!["--redis".into(), url, "--room".into(), room];
+            }
+            let mut servers = Vec::new();
+            for _ in 0..n {
+                servers.push(ChatServer::start(
+                    model,
+                    args.members,
+                    args.workers,
+                    &extra,
+                )?);
+            }
+            let addrs = servers.iter().map(|s| s.addr).collect();
+            let mut pids: Vec<i32> = servers.iter().map(|s| s.pid()).collect();
+            if n > 1 {
+                pids.extend(redis_pid);
+            }
+            let mut crowd = Crowd::new(args.members, addrs, pids)?;
+            let joined = crowd
+                .join_all()
+                .with_context(|| format!("{label}: joining"))?;
+            eprintln!(
+                "bench chat: {label}: {} members joined in {joined:.1?}",
+                args.members
+            );
+            let t = crowd.measure(args.rate, args.duration, &args)?;
+            eprintln!("bench chat: {label}: {}", summary(&t));
+            rows.push((label.clone(), t.clone()));
+            if args.find_max {
+                let best = find_max(&mut crowd, &args, &label, &t)?;
+                maxima.push((label, best));
+            }
+            for s in &mut servers {
+                s.stop();
+            }
         }
-        srv.stop();
     }
     print_tables(&args, &rows, &maxima);
     Ok(())
+}
+
+/// The process id of the Redis at `url` (`INFO server`), so its CPU time
+/// counts with the servers' rather than as other load.
+fn redis_pid(url: &str) -> Result<i32> {
+    let client = redis::Client::open(url).with_context(|| format!("invalid Redis URL '{url}'"))?;
+    let mut c = client
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .with_context(|| format!("connecting to Redis at {url}"))?;
+    let info: String = redis::cmd("INFO").arg("server").query(&mut c)?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|p| p.trim().parse().ok())
+        .with_context(|| format!("no process_id in INFO of {url}"))
 }

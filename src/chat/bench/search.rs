@@ -6,7 +6,6 @@ use anyhow::Result;
 use super::crowd::Crowd;
 use super::report::{ms, summary};
 use super::{BenchArgs, Trial};
-use crate::server::Model;
 
 /// The result of a search for a model's highest sustained load.
 pub(super) struct Best {
@@ -19,7 +18,7 @@ pub(super) struct Best {
 pub(super) fn find_max(
     crowd: &mut Crowd,
     args: &BenchArgs,
-    model: Model,
+    model: &str,
     first: &Trial,
 ) -> Result<Best> {
     let sustained = |t: &Trial| t.lost() == 0 && t.p99 <= args.max_p99;
