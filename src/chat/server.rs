@@ -3,6 +3,7 @@
 //! [`serve`] is `netkit chat serve`: socket set-up, the operator's console and
 //! the log.
 
+use std::collections::HashMap;
 use std::io::{self, BufRead};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
@@ -45,6 +46,10 @@ struct Shared {
     /// The relay to the room's other servers (`--redis`), and the socket
     /// it delivers their broadcasts on.
     relay: OnceLock<(Relay, UdpSocket)>,
+    /// The room's last stream entry when each recent local member joined:
+    /// the relay's reader may still be delivering entries up to it, which
+    /// are older than the member.
+    joined_at: Mutex<HashMap<SocketAddr, ((u64, u64), Instant)>>,
 }
 
 impl ChatService {
@@ -62,6 +67,7 @@ impl ChatService {
                 log: Mutex::new(RefusalLog::default()),
                 verbose,
                 relay: OnceLock::new(),
+                joined_at: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -129,7 +135,7 @@ impl ChatService {
         let token = relay.claim(&name);
         let mut room = self.room();
         room.release_hold(&name);
-        let Some(token) = token else {
+        let Some((token, joined_us)) = token else {
             return room.taken_elsewhere(from, &name);
         };
         let mut outcome = room.handle(from, data, Instant::now());
@@ -139,6 +145,17 @@ impl ChatService {
             .any(|e| matches!(e, Event::Joined { name: n, .. } if *n == name));
         if joined {
             relay.hold(&name, token);
+            if let Some(us) = joined_us {
+                let mut stamps = self
+                    .shared
+                    .joined_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                // A reader is never a minute behind: older stamps filter nothing.
+                let now = Instant::now();
+                stamps.retain(|_, (_, t)| now.duration_since(*t) < Duration::from_secs(60));
+                stamps.insert(from, (us, now));
+            }
         } else {
             relay.unclaim(&name, token);
         }
@@ -263,10 +280,25 @@ impl Members for Link {
     fn deliver(&self, batch: Vec<Incoming>) {
         let fanouts: Vec<Fanout> = {
             let mut room = self.0.room();
+            let stamps = self
+                .0
+                .shared
+                .joined_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             batch
                 .iter()
                 .filter_map(|i| match i {
-                    Incoming::From { server, broadcast } => room.remote(server, broadcast),
+                    Incoming::From {
+                        server,
+                        at,
+                        broadcast,
+                    } => room.remote(server, broadcast).map(|mut f| {
+                        // Stored before a member joined: older than the
+                        // member, not for it.
+                        f.to.retain(|a| stamps.get(a).is_none_or(|(last, _)| *at > *last));
+                        f
+                    }),
                     Incoming::Lost(n) => Some(room.lost_notice(*n)),
                 })
                 .collect()

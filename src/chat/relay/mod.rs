@@ -66,9 +66,19 @@ const CLAIM: &str = r"
 local v = redis.call('GET', KEYS[1])
 if (not v) or string.sub(v, 1, #ARGV[2]) == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-  return 1
+  local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+  if last[1] then
+    return last[1][1]
+  end
+  return '0-0'
 end
 return 0";
+
+/// A stream id `ms-seq` as numbers, for ordering.
+pub(crate) fn stream_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
 
 /// Gives a claim up if it still holds this token.
 const RELEASE: &str = r"
@@ -97,6 +107,8 @@ pub enum Incoming {
     From {
         /// The server's id.
         server: String,
+        /// Its stream id (milliseconds, sequence).
+        at: (u64, u64),
         /// What it told its members.
         broadcast: Broadcast,
     },
@@ -269,7 +281,10 @@ impl Relay {
     /// it will be claimed on its return (a member on another server that
     /// claimed it meanwhile keeps it, and the one here is told to rejoin);
     /// `None` if a member on another server holds it.
-    pub fn claim(&self, name: &str) -> Option<String> {
+    /// With the claim comes the id of the room's last stream entry at the
+    /// claim (not when Redis is away): broadcasts up to it are older than
+    /// the member and are not delivered to it.
+    pub fn claim(&self, name: &str) -> Option<(String, Option<(u64, u64)>)> {
         let inner = &*self.inner;
         let token = format!(
             "{}/{}",
@@ -277,32 +292,36 @@ impl Relay {
             inner.generation.fetch_add(1, Ordering::Relaxed)
         );
         if !self.is_up() {
-            return Some(token);
+            return Some((token, None));
         }
         let lower = name.to_lowercase();
         let mut conn = lock(&inner.claimer);
-        let result: RedisResult<i64> = (|| {
+        let result: RedisResult<redis::Value> = (|| {
             if conn.is_none() {
                 *conn = Some(inner.connect()?);
             }
             let c = &mut conn.as_mut().expect("connected above").c;
             redis::cmd("EVAL")
                 .arg(CLAIM)
-                .arg(1)
+                .arg(2)
                 .arg(inner.keys.name(&lower))
+                .arg(inner.keys.events())
                 .arg(&token)
                 .arg(format!("{}/", inner.id))
                 .arg(inner.ttl.as_millis() as u64)
                 .query(c)
         })();
         match result {
-            Ok(1) => Some(token),
-            Ok(_) => None,
+            Ok(redis::Value::Int(0)) => None,
+            Ok(v) => {
+                let id: Option<String> = redis::from_redis_value(&v).ok();
+                Some((token, id.as_deref().and_then(stream_id)))
+            }
             Err(e) => {
                 if let Some(c) = conn.take() {
                     inner.down(c.epoch, &e);
                 }
-                Some(token)
+                Some((token, None))
             }
         }
     }

@@ -126,7 +126,12 @@ pub(crate) fn run(inner: &Inner, members: &dyn Members, from: Option<String>) {
                 if let Some(broadcast) =
                     Broadcast::from_parts(&field("k"), &field("n"), &field("t"))
                 {
-                    batch.push(Incoming::From { server, broadcast });
+                    let at = super::stream_id(&entry.id).unwrap_or((0, 0));
+                    batch.push(Incoming::From {
+                        server,
+                        at,
+                        broadcast,
+                    });
                 }
             }
         }
