@@ -34,6 +34,9 @@ pub struct ChatService {
 }
 
 #[derive(Debug)]
+/// The stream id (milliseconds, sequence) a member joined after, and when.
+type JoinStamp = ((u64, u64), Instant);
+
 struct Shared {
     /// The room; every model that can run chat shares this one.
     room: Mutex<Room>,
@@ -49,7 +52,7 @@ struct Shared {
     /// The room's last stream entry when each recent local member joined:
     /// the relay's reader may still be delivering entries up to it, which
     /// are older than the member.
-    joined_at: Mutex<HashMap<SocketAddr, ((u64, u64), Instant)>>,
+    joined_at: Mutex<HashMap<SocketAddr, JoinStamp>>,
 }
 
 impl ChatService {
