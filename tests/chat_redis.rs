@@ -330,7 +330,7 @@ fn messages_beyond_the_outbox_are_reported_lost() {
 fn a_killed_servers_members_leave_the_room() {
     const HOST: &str = "127.0.0.16";
     let redis = Redis::start();
-    let (mut a, mut b) = (shared(&redis, &[]), shared(&redis, &[]));
+    let (a, mut b) = (shared(&redis, &[]), shared(&redis, &[]));
     let alice = join(a.addr, HOST, "alice");
     wait_known(&mut b, &["alice"]);
     let bob = join(b.addr, HOST, "bob");

@@ -33,10 +33,10 @@ pub struct ChatService {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug)]
 /// The stream id (milliseconds, sequence) a member joined after, and when.
 type JoinStamp = ((u64, u64), Instant);
 
+#[derive(Debug)]
 struct Shared {
     /// The room; every model that can run chat shares this one.
     room: Mutex<Room>,
