@@ -35,6 +35,9 @@ pub struct ChatService {
 
 /// The stream id (milliseconds, sequence) a member joined after, and when.
 type JoinStamp = ((u64, u64), Instant);
+/// How long a join stamp is kept, and most stamps kept at once.
+const JOIN_STAMP_LIFE: Duration = Duration::from_secs(10);
+const JOIN_STAMPS_MAX: usize = 10_000;
 
 #[derive(Debug)]
 struct Shared {
@@ -138,7 +141,7 @@ impl ChatService {
         let token = relay.claim(&name);
         let mut room = self.room();
         room.release_hold(&name);
-        let Some((token, joined_us)) = token else {
+        let Some((token, joined_after)) = token else {
             return room.taken_elsewhere(from, &name);
         };
         let mut outcome = room.handle(from, data, Instant::now());
@@ -148,16 +151,21 @@ impl ChatService {
             .any(|e| matches!(e, Event::Joined { name: n, .. } if *n == name));
         if joined {
             relay.hold(&name, token);
-            if let Some(us) = joined_us {
+            if let Some(last) = joined_after {
                 let mut stamps = self
                     .shared
                     .joined_at
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
-                // A reader is never a minute behind: older stamps filter nothing.
+                // Bounded: a stamp matters only while the reader is behind
+                // the claim (milliseconds); a dropped one costs at most a
+                // late join notice.
                 let now = Instant::now();
-                stamps.retain(|_, (_, t)| now.duration_since(*t) < Duration::from_secs(60));
-                stamps.insert(from, (us, now));
+                stamps.retain(|_, (_, t)| now.duration_since(*t) < JOIN_STAMP_LIFE);
+                if stamps.len() >= JOIN_STAMPS_MAX {
+                    stamps.clear();
+                }
+                stamps.insert(from, (last, now));
             }
         } else {
             relay.unclaim(&name, token);

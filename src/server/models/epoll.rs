@@ -9,7 +9,7 @@
 //! and always drains the socket until it would block.
 
 use std::net::UdpSocket;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use crate::server::clock;
@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use super::evloop::{Pump, Table};
 use crate::server::conn::Want;
-use crate::server::net::{copy_buffer_sizes, tcp_join, udp_join};
 use crate::server::shutdown::TICK;
 use crate::server::{Config, DatagramService, Listener, Run, ServerError, Service, Shutdown};
 use crate::sys::Epoll;
@@ -47,62 +46,22 @@ fn level_bits(want: Want) -> u32 {
 
 const EDGE_BITS: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
-/// True when the socket was bound with SO_REUSEPORT (so siblings may join it).
-fn has_reuseport(sock: impl AsFd) -> bool {
-    socket2::SockRef::from(&sock).reuse_port().unwrap_or(false)
-}
-
 /// Serves sessions from `config.workers()` epoll loops until shutdown.
 pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<(), ServerError> {
     let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
-    let workers = config.workers();
-    // One listener per worker: siblings on the same port when SO_REUSEPORT is on, else shared.
-    let mut listeners = Vec::with_capacity(workers);
-    let exclusive = !(matches!(listener, Listener::Tcp(_)) && has_reuseport(&listener));
-    for _ in 1..workers {
-        let l = match &listener {
-            Listener::Tcp(t) if !exclusive => {
-                let addr = t.local_addr().map_err(|e| ServerError::io("listener", e))?;
-                Listener::Tcp(tcp_join(addr)?)
-            }
-            other => other
-                .try_clone()
-                .map_err(|e| ServerError::io("listener", e))?,
-        };
-        listeners.push(l);
-    }
-    listeners.insert(0, listener);
+    let (listeners, exclusive) = super::worker_listeners(listener, config.workers())?;
     // One connection count for all workers, checked against --max-connections.
     let open = Arc::new(AtomicUsize::new(0));
-    let open = &open;
     let service = &service;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = listeners
-            .into_iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let stop = shutdown.clone();
-                let open = Arc::clone(open);
-                std::thread::Builder::new()
-                    .name(format!("netkit-epoll-{i}"))
-                    .spawn_scoped(scope, move || {
-                        run_loop(l, exclusive, config, service, open, stop)
-                    })
-                    .map_err(|e| ServerError::io("starting epoll worker", e))
-            })
-            .collect();
-        let mut result = Ok(());
-        for h in handles {
-            match h {
-                Ok(h) => {
-                    if let Ok(Err(e)) = h.join() {
-                        result = Err(e);
-                    }
-                }
-                Err(e) => result = Err(e),
-            }
-        }
-        result
+    super::run_workers(listeners, "netkit-epoll", |_, l| {
+        run_loop(
+            l,
+            exclusive,
+            config,
+            service,
+            Arc::clone(&open),
+            shutdown.clone(),
+        )
     })
 }
 
@@ -222,35 +181,10 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
     service: D,
 ) -> Result<(), ServerError> {
     let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
-    let mut sockets = vec![];
-    if has_reuseport(&socket) {
-        let addr = socket
-            .local_addr()
-            .map_err(|e| ServerError::io("udp socket", e))?;
-        for _ in 1..config.workers() {
-            let sibling = udp_join(addr)?;
-            copy_buffer_sizes(&socket, &sibling);
-            sockets.push(sibling);
-        }
-    }
-    sockets.insert(0, socket);
+    let sockets = super::worker_datagram_sockets(socket, config.workers())?;
     let service = &service;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = sockets
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let stop = shutdown.clone();
-                scope.spawn(move || datagram_loop(s, service, stop, i == 0))
-            })
-            .collect();
-        let mut result = Ok(());
-        for h in handles {
-            if let Ok(Err(e)) = h.join() {
-                result = Err(e);
-            }
-        }
-        result
+    super::run_workers(sockets, "netkit-epoll-udp", |i, s| {
+        datagram_loop(s, service, shutdown.clone(), i == 0)
     })
 }
 

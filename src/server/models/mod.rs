@@ -36,6 +36,93 @@ use super::shutdown::{Shutdown, TICK};
 use super::{Config, Connection, Handler, ServerError};
 use crate::sys;
 
+/// True when the socket was bound with SO_REUSEPORT (so siblings may join it).
+fn has_reuseport(sock: impl std::os::fd::AsFd) -> bool {
+    socket2::SockRef::from(&sock).reuse_port().unwrap_or(false)
+}
+
+/// One listener per worker of a multi-loop model (epoll, uring): siblings
+/// on the same port when the TCP listener has SO_REUSEPORT (the kernel
+/// spreads new connections across them), else clones of the one listener.
+/// The flag is true for clones: the workers then share one accept queue.
+pub(crate) fn worker_listeners(
+    listener: Listener,
+    workers: usize,
+) -> Result<(Vec<Listener>, bool), ServerError> {
+    let shared = !(matches!(listener, Listener::Tcp(_)) && has_reuseport(&listener));
+    let mut listeners = Vec::with_capacity(workers);
+    for _ in 1..workers {
+        let l = match &listener {
+            Listener::Tcp(t) if !shared => {
+                let addr = t.local_addr().map_err(|e| ServerError::io("listener", e))?;
+                Listener::Tcp(super::net::tcp_join(addr)?)
+            }
+            other => other
+                .try_clone()
+                .map_err(|e| ServerError::io("listener", e))?,
+        };
+        listeners.push(l);
+    }
+    listeners.insert(0, listener);
+    Ok((listeners, shared))
+}
+
+/// One UDP socket per worker of a multi-loop model: siblings on the same
+/// port (with the same buffer sizes) when the socket has SO_REUSEPORT, else
+/// just the one.
+pub(crate) fn worker_datagram_sockets(
+    socket: std::net::UdpSocket,
+    workers: usize,
+) -> Result<Vec<std::net::UdpSocket>, ServerError> {
+    let mut sockets = vec![];
+    if has_reuseport(&socket) {
+        let addr = socket
+            .local_addr()
+            .map_err(|e| ServerError::io("udp socket", e))?;
+        for _ in 1..workers {
+            let sibling = super::net::udp_join(addr)?;
+            super::net::copy_buffer_sizes(&socket, &sibling);
+            sockets.push(sibling);
+        }
+    }
+    sockets.insert(0, socket);
+    Ok(sockets)
+}
+
+/// Runs `work(i, item)` for every item on a scoped thread of its own, named
+/// `{name}-{i}`, and waits for all of them; the last error is returned.
+pub(crate) fn run_workers<T: Send>(
+    items: Vec<T>,
+    name: &str,
+    work: impl Fn(usize, T) -> Result<(), ServerError> + Sync,
+) -> Result<(), ServerError> {
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                std::thread::Builder::new()
+                    .name(format!("{name}-{i}"))
+                    .spawn_scoped(scope, move || work(i, item))
+                    .map_err(|e| ServerError::io(format!("starting {name}"), e))
+            })
+            .collect();
+        let mut result = Ok(());
+        for h in handles {
+            match h {
+                Ok(h) => {
+                    if let Ok(Err(e)) = h.join() {
+                        result = Err(e);
+                    }
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        result
+    })
+}
+
 /// Builds the [`Connection`] a blocking handler is given.
 pub(crate) fn connection(
     stream: Stream,

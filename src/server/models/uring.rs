@@ -41,7 +41,6 @@ use slab::Slab;
 
 use super::{ACCEPT_PAUSE, AcceptErrors};
 use crate::server::clock;
-use crate::server::net::{copy_buffer_sizes, tcp_join, udp_join};
 use crate::server::session_core::SessionCore;
 use crate::server::shutdown::TICK;
 use crate::server::{
@@ -129,8 +128,11 @@ pub(crate) fn probe() -> Result<(), ServerError> {
     }
     // Provided-buffer rings came with 5.19, multishot accept too.
     let buffers = BufRing::new(&ring, 8, 64, GROUP);
-    buffers.map_err(|e| unavailable(format!("buffer ring: {e}")))?;
-    Ok(())
+    // The ring goes first: the buffers it knows about must outlive it.
+    drop(ring);
+    buffers
+        .map(drop)
+        .map_err(|e| unavailable(format!("buffer ring: {e}")))
 }
 
 fn io_err(context: &str) -> impl FnOnce(io::Error) -> ServerError + '_ {
@@ -216,6 +218,25 @@ impl Drop for BufRing {
     }
 }
 
+/// Submits what is queued and waits up to `wait` for `want` completions (a
+/// timeout, a signal or a full completion queue just end the wait).
+fn enter(ring: &IoUring, want: usize, wait: Duration) -> Result<(), ServerError> {
+    let ts = types::Timespec::from(wait);
+    let args = types::SubmitArgs::new().timespec(&ts);
+    match ring.submitter().submit_with_args(want, &args) {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY)
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(ServerError::io("io_uring_enter", e)),
+    }
+}
+
 /// Queues `entry`, submitting what is queued first if the queue is full.
 fn push(ring: &mut IoUring, entry: squeue::Entry) -> io::Result<()> {
     loop {
@@ -270,50 +291,11 @@ impl<S: crate::server::Session> UConn<S> {
 pub(crate) fn serve<S: Service>(run: Run<'_, Listener>, service: S) -> Result<(), ServerError> {
     probe()?;
     let (listener, config, shutdown) = (run.on, run.config, run.shutdown);
-    let workers = config.workers();
-    let reuse = matches!(&listener, Listener::Tcp(t)
-        if socket2::SockRef::from(t).reuse_port().unwrap_or(false));
-    let mut listeners = Vec::with_capacity(workers);
-    for _ in 1..workers {
-        let l = match &listener {
-            Listener::Tcp(t) if reuse => {
-                let addr = t.local_addr().map_err(io_err("listener"))?;
-                Listener::Tcp(tcp_join(addr)?)
-            }
-            other => other.try_clone().map_err(io_err("listener"))?,
-        };
-        listeners.push(l);
-    }
-    listeners.insert(0, listener);
+    let (listeners, _) = super::worker_listeners(listener, config.workers())?;
     let open = Arc::new(AtomicUsize::new(0));
-    let (open, service) = (&open, &service);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = listeners
-            .into_iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let stop = shutdown.clone();
-                let open = Arc::clone(open);
-                std::thread::Builder::new()
-                    .name(format!("netkit-uring-{i}"))
-                    .spawn_scoped(scope, move || {
-                        Worker::new(l, config, service, open)?.run(&stop)
-                    })
-                    .map_err(io_err("starting uring worker"))
-            })
-            .collect();
-        let mut result = Ok(());
-        for h in handles {
-            match h {
-                Ok(h) => {
-                    if let Ok(Err(e)) = h.join() {
-                        result = Err(e);
-                    }
-                }
-                Err(e) => result = Err(e),
-            }
-        }
-        result
+    let service = &service;
+    super::run_workers(listeners, "netkit-uring", |_, l| {
+        Worker::new(l, config, service, Arc::clone(&open))?.run(&shutdown)
     })
 }
 
@@ -417,21 +399,7 @@ impl<'s, S: Service> Worker<'s, S> {
             // again without sleeping (yielding the CPU in between).
             let spinning = clock::now().duration_since(last_event) < self.config.busy_poll;
             let wait = if spinning { Duration::ZERO } else { TICK };
-            let ts = types::Timespec::from(wait);
-            let args = types::SubmitArgs::new().timespec(&ts);
-            match self
-                .ring
-                .submitter()
-                .submit_with_args(usize::from(!spinning), &args)
-            {
-                Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY)
-                    ) => {}
-                Err(e) => return Err(ServerError::io("io_uring_enter", e)),
-            }
+            enter(&self.ring, usize::from(!spinning), wait)?;
             clock::tick();
             reaped.clear();
             reaped.extend(
@@ -925,36 +893,10 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
 ) -> Result<(), ServerError> {
     probe()?;
     let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
-    let mut sockets = vec![];
-    if socket2::SockRef::from(&socket)
-        .reuse_port()
-        .unwrap_or(false)
-    {
-        let addr = socket.local_addr().map_err(io_err("udp socket"))?;
-        for _ in 1..config.workers() {
-            let sibling = udp_join(addr)?;
-            copy_buffer_sizes(&socket, &sibling);
-            sockets.push(sibling);
-        }
-    }
-    sockets.insert(0, socket);
+    let sockets = super::worker_datagram_sockets(socket, config.workers())?;
     let service = &service;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = sockets
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let stop = shutdown.clone();
-                scope.spawn(move || datagram_loop(s, service, stop, i == 0))
-            })
-            .collect();
-        let mut result = Ok(());
-        for h in handles {
-            if let Ok(Err(e)) = h.join() {
-                result = Err(e);
-            }
-        }
-        result
+    super::run_workers(sockets, "netkit-uring-udp", |i, s| {
+        datagram_loop(s, service, shutdown.clone(), i == 0)
     })
 }
 
@@ -994,17 +936,7 @@ fn datagram_loop<D: DatagramService>(
                 .user_data(user_data(NO_CONN, Op::Cancel));
             push(&mut ring, entry).map_err(io_err("io_uring submit"))?;
         }
-        let ts = types::Timespec::from(TICK);
-        let args = types::SubmitArgs::new().timespec(&ts);
-        match ring.submitter().submit_with_args(1, &args) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY)
-                ) => {}
-            Err(e) => return Err(ServerError::io("io_uring_enter", e)),
-        }
+        enter(&ring, 1, TICK)?;
         clock::tick();
         let completions: Vec<(u64, i32)> = ring
             .completion()
