@@ -28,7 +28,7 @@ enum Command {
     #[command(subcommand)]
     Echo(netkit::tools::echo::cli::EchoCmd),
     /// HTTP/1.1 server: static files and backend routes
-    Http(netkit::http::cli::HttpArgs),
+    Http(Box<netkit::http::cli::HttpArgs>),
     /// The course's file server (framed protocol) and its client
     #[command(subcommand)]
     Files(netkit::files::cli::FilesCmd),
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Echo(cmd) => netkit::tools::echo::cli::run(cmd),
-        Command::Http(args) => netkit::http::cli::run(args),
+        Command::Http(args) => netkit::http::cli::run(*args),
         Command::Files(cmd) => netkit::files::cli::run(cmd),
         Command::Ftp(cmd) => netkit::ftp::cli::run(cmd),
         Command::Chat(cmd) => netkit::chat::cli::run(cmd),

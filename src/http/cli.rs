@@ -2,15 +2,19 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::app::App;
+use super::app::{App, Builtins};
+use super::auth::Auth;
+use super::compress::Compression;
+use super::log::LogFormat;
+use super::metrics::Metrics;
+use super::policy::Policy;
 use super::response::Response;
-use super::session::{HttpService, Stats};
+use super::session::HttpService;
 use super::share::ShareOptions;
 use crate::cli::startup::{Serves, Startup};
 use crate::cli::tls::TlsArgs;
@@ -50,6 +54,12 @@ pub struct HttpArgs {
     /// request to HTTPS (301)
     #[arg(long, value_name = "PORT")]
     pub redirect_http: Option<u16>,
+    /// Access-log line format
+    #[arg(long, value_enum, default_value = "common")]
+    pub log_format: LogFormat,
+    /// Compression, auth, headers, endpoints.
+    #[command(flatten)]
+    pub production: ProductionArgs,
     /// TLS (HTTPS).
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -60,6 +70,100 @@ pub struct HttpArgs {
     /// because its help heading carries on to what follows it.
     #[command(flatten)]
     pub share: ShareArgs,
+}
+
+/// What production servers configure: compression, who may enter, the
+/// header fields of responses, and netkit's own endpoints.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Responses and access")]
+pub struct ProductionArgs {
+    /// Do not compress responses on the fly (precompressed .br/.gz files
+    /// are still served to clients that accept them)
+    #[arg(long)]
+    pub no_compress: bool,
+    /// Let USER in with PASSWORD, or with a password HASH (argon2, bcrypt or
+    /// SHA-512 crypt); repeatable. Every route asks for it (Basic auth)
+    #[arg(long, value_name = "USER:PASSWORD|USER:HASH")]
+    pub auth: Vec<String>,
+    /// Users from an htpasswd-style file (`user:hash` per line; argon2,
+    /// bcrypt `htpasswd -B`, or SHA-512 crypt `mkpasswd -m sha-512`)
+    #[arg(long, value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// The realm browsers show when they ask for a password
+    #[arg(long, default_value = "netkit", value_name = "TEXT")]
+    pub realm: String,
+    /// Allow cross-origin requests from ORIGIN (or `*`), with preflight; repeatable
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors: Vec<String>,
+    /// Add 'Name: value' to every response; repeatable
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Cache-Control for paths matching a glob: 'PATTERN=VALUE', e.g.
+    /// '*.html=no-cache' or 'assets/**=public, max-age=31536000, immutable';
+    /// repeatable, first match wins
+    #[arg(long, value_name = "PATTERN=VALUE")]
+    pub cache_control: Vec<String>,
+    /// Send nosniff, frame, referrer and content-security policies (and
+    /// HSTS with TLS)
+    #[arg(long)]
+    pub security_headers: bool,
+    /// The Content-Security-Policy of --security-headers (default: same
+    /// origin, plus the listing's own inline style and script)
+    #[arg(long, value_name = "POLICY", requires = "security_headers")]
+    pub csp: Option<String>,
+    /// Single-page app: paths that are not found get the root's index.html
+    #[arg(long)]
+    pub spa: bool,
+    /// Answer STATUS with the content of FILE, e.g. 404=404.html; repeatable
+    #[arg(long, value_name = "STATUS=FILE")]
+    pub error_page: Vec<String>,
+    /// No health endpoint (GET /.netkit/health)
+    #[arg(long)]
+    pub no_health: bool,
+    /// Prometheus metrics at GET /.netkit/metrics (behind --auth when given)
+    #[arg(long)]
+    pub metrics: bool,
+}
+
+impl ProductionArgs {
+    /// The users, if auth is on.
+    pub fn auth(&self) -> Result<Option<Auth>> {
+        if self.auth.is_empty() && self.auth_file.is_none() {
+            return Ok(None);
+        }
+        let mut auth = Auth::new(&self.realm);
+        for spec in &self.auth {
+            auth.add(spec)?;
+        }
+        if let Some(f) = &self.auth_file {
+            auth.add_file(f)?;
+        }
+        if auth.is_empty() {
+            anyhow::bail!("--auth-file: no users in the file");
+        }
+        Ok(Some(auth))
+    }
+
+    /// The response policy these options give.
+    pub fn policy(&self, tls: bool) -> Result<Policy> {
+        let mut p = Policy::default();
+        for o in &self.cors {
+            p.cors(o)?;
+        }
+        for h in &self.headers {
+            p.header(h)?;
+        }
+        for r in &self.cache_control {
+            p.cache_rule(r)?;
+        }
+        if self.security_headers {
+            p.security_headers(self.csp.as_deref(), tls);
+        }
+        for e in &self.error_page {
+            p.error_page(e)?;
+        }
+        Ok(p)
+    }
 }
 
 /// Options that let clients change the served folder, or take it whole;
@@ -128,21 +232,36 @@ pub fn run(args: HttpArgs) -> Result<()> {
         Some(r) => r.clone(),
         None => std::env::current_dir().context("current directory")?,
     };
-    let stats = Arc::new(Stats::default());
-    let mut app = builtin_routes(App::new(), Arc::clone(&stats), config)
+    let metrics = Arc::new(Metrics::new(config.model.name()));
+    let prod = &args.production;
+    let mut app = builtin_routes(App::new(), Arc::clone(&metrics), config)
         .static_root(&root, args.follow_symlinks, args.hidden)
         .with_context(|| format!("cannot serve {}: not a readable directory", root.display()))?
         .file_cache(args.file_cache)
+        .compression((!prod.no_compress).then(Compression::default))
         .share(args.share.options());
+    app.auth = prod.auth()?.map(Arc::new);
+    app.policy = prod.policy(tls.is_some())?;
+    app.spa = prod.spa;
+    app.log_format = args.log_format;
+    app.builtins = Builtins {
+        health: !prod.no_health,
+        metrics: prod.metrics.then(|| Arc::clone(&metrics)),
+    };
+    if prod.spa && !root.join("index.html").is_file() {
+        anyhow::bail!("--spa needs an index.html in {}", root.display());
+    }
     if args.share.archives {
         app = app.archives(args.share.max_archives as usize);
     }
     app.max_body = args.max_body;
-    app.hsts = args.hsts;
+    // --security-headers sends HSTS itself under TLS.
+    app.hsts = args.hsts && !(prod.security_headers && tls.is_some());
     app.access_log =
         !args.no_access_log && tracing::enabled!(target: "netkit::access", tracing::Level::INFO);
+    let users = app.auth.as_ref().map(|a| a.len());
     let mut service = HttpService::new(app);
-    service.stats = stats;
+    service.metrics = metrics;
     service.header_timeout = args.header_timeout;
 
     let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
@@ -155,6 +274,37 @@ pub fn run(args: HttpArgs) -> Result<()> {
         Endpoint::Unix(p) => p.display().to_string(),
     };
     start.say(format_args!("serving {} at {url}", root.display()));
+    let mut features = Vec::new();
+    if !prod.no_compress {
+        features.push("compression (br, zstd, gzip)".to_string());
+    }
+    if let Some(n) = users {
+        features.push(format!("auth ({n} user{})", if n == 1 { "" } else { "s" }));
+    }
+    if !prod.cors.is_empty() {
+        features.push(format!("CORS ({})", prod.cors.join(", ")));
+    }
+    if prod.spa {
+        features.push("single-page app".into());
+    }
+    let reserved = match (!prod.no_health, prod.metrics) {
+        (true, true) => Some("/.netkit/health, /.netkit/metrics"),
+        (true, false) => Some("/.netkit/health"),
+        (false, true) => Some("/.netkit/metrics"),
+        (false, false) => None,
+    };
+    if let Some(r) = reserved {
+        features.push(r.to_string());
+    }
+    if !features.is_empty() {
+        start.say(format_args!("with {}", features.join(", ")));
+    }
+    if args.hidden && root.join(".netkit").exists() {
+        start.say(format_args!(
+            "note: {}/.netkit exists and --hidden serves it: its files take the place of netkit's endpoints of the same name",
+            root.display()
+        ));
+    }
     let shared = args.share.options();
     if shared.any() || args.share.archives {
         let mut what = Vec::new();
@@ -224,12 +374,13 @@ fn plain_http_reply() -> Vec<u8> {
     out.take_bytes()
 }
 
-/// The backend routes the binary ships: `GET /api/time`, `GET /api/stats`
-/// and `POST /api/echo` (answers with the request body).
-pub fn builtin_routes(app: App, stats: Arc<Stats>, config: &Config) -> App {
-    let started = Instant::now();
+/// The backend routes the binary ships, the course's example of backend
+/// data next to files: `GET /api/time`, `GET /api/stats` and `POST
+/// /api/echo` (answers with the request body). Each gives way to a real
+/// file at its path.
+pub fn builtin_routes(app: App, metrics: Arc<Metrics>, config: &Config) -> App {
     let (model, workers) = (config.model.name(), config.workers());
-    app.get("/api/time", |_req| {
+    app.example_get("/api/time", |_req| {
         let now = SystemTime::now();
         let unix = now
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -241,39 +392,28 @@ pub fn builtin_routes(app: App, stats: Arc<Stats>, config: &Config) -> App {
         )
         .header("Cache-Control", "no-store")
     })
-    .post("/api/echo", |req| {
+    .example_post("/api/echo", |req| {
         let ct = req
             .header("content-type")
             .unwrap_or("application/octet-stream")
             .to_string();
         Response::bytes(200, ct, req.body.clone())
     })
-    .get("/api/stats", move |_req| {
+    .example_get("/api/stats", move |_req| {
+        // Totals of every worker and process (fork and prefork included).
+        let t = metrics.totals();
         Response::json(
             200,
             &serde_json::json!({
                 "model": model,
                 "workers": workers,
-                "pid": std::process::id(),
-                "uptime_secs": started.elapsed().as_secs_f64(),
-                "requests": stats.requests.load(Ordering::Relaxed),
-                "connections": stats.connections.load(Ordering::Relaxed),
-                "rss_bytes": rss_bytes(),
+                "uptime_secs": metrics.uptime(),
+                "requests": t.requests,
+                "connections": t.connections,
+                "open_connections": t.open,
+                "bytes_sent": t.bytes,
             }),
         )
         .header("Cache-Control", "no-store")
     })
-}
-
-/// This process's resident set size, from /proc.
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
-        .map(|pages| pages * 4096)
-        .unwrap_or(0)
 }

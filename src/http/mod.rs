@@ -10,12 +10,22 @@
 //! - [`share`]: uploads, new folders and deletions, each opt-in.
 //! - [`archive`]: folders as tar, tar.gz or zip, streamed.
 //! - [`body`]: request bodies into sinks (uploads) and streamed response bodies.
+//! - [`compress`]: gzip, brotli and zstd, negotiated from `Accept-Encoding`.
+//! - [`auth`]: Basic authentication (plain, argon2, bcrypt, SHA-512 crypt).
+//! - [`policy`]: CORS, fixed fields, Cache-Control rules, security headers, error pages.
+//! - [`metrics`]: counters shared by every worker, as Prometheus text.
+//! - [`log`]: access-log lines (common, combined, JSON).
 //! - [`cli`]: the `netkit http` command.
 
 pub mod app;
 pub mod archive;
+pub mod auth;
 pub mod body;
 pub mod cli;
+pub mod compress;
+pub mod log;
+pub mod metrics;
+pub mod policy;
 pub mod redirect;
 pub mod request;
 pub mod response;

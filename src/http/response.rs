@@ -56,6 +56,9 @@ pub struct Response {
     /// Header fields rendered ahead of time, each as `\r\nName: value`
     /// (a cached file's validators and type), written before `headers`.
     pub prepared: Option<Arc<str>>,
+    /// More fields rendered ahead of time, the same for every response of
+    /// a server (`--header`, security headers), written after `headers`.
+    pub extra: Option<Arc<str>>,
     /// The body, in order.
     pub body: Vec<Part>,
 }
@@ -69,6 +72,7 @@ impl Response {
             // (its fields are prepared).
             headers: Vec::new(),
             prepared: None,
+            extra: None,
             body: Vec::new(),
         }
     }
@@ -146,7 +150,8 @@ impl Response {
             .iter()
             .map(|(n, v)| n.len() + v.len() + 4)
             .sum::<usize>()
-            + self.prepared.as_ref().map_or(0, |p| p.len());
+            + self.prepared.as_ref().map_or(0, |p| p.len())
+            + self.extra.as_ref().map_or(0, |p| p.len());
         let mut head = Vec::with_capacity(160 + fields + first.min(INLINE_WITH_HEAD));
         head.extend_from_slice(b"HTTP/1.1 ");
         push_decimal(&mut head, self.status as u64);
@@ -164,6 +169,9 @@ impl Response {
             head.extend_from_slice(n.as_bytes());
             head.extend_from_slice(b": ");
             head.extend_from_slice(v.as_bytes());
+        }
+        if let Some(p) = &self.extra {
+            head.extend_from_slice(p.as_bytes());
         }
         // 1xx, 204 and 304 carry no body and no Content-Length of their own.
         let bodyless = self.status == 204 || self.status == 304 || self.status < 200;
@@ -310,11 +318,17 @@ impl Response {
         head.extend_from_slice(SERVER.as_bytes());
         head.extend_from_slice(b"\r\nDate: ");
         with_date(|d| head.extend_from_slice(d.as_bytes()));
+        if let Some(p) = &self.prepared {
+            head.extend_from_slice(p.as_bytes());
+        }
         for (n, v) in &self.headers {
             head.extend_from_slice(b"\r\n");
             head.extend_from_slice(n.as_bytes());
             head.extend_from_slice(b": ");
             head.extend_from_slice(v.as_bytes());
+        }
+        if let Some(p) = &self.extra {
+            head.extend_from_slice(p.as_bytes());
         }
         if chunked {
             head.extend_from_slice(b"\r\nTransfer-Encoding: chunked");

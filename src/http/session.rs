@@ -10,11 +10,12 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::app::App;
+use super::app::{Answer, App};
 use super::body::{BodySink, BodyStream, Intake, Pump, Pumped};
+use super::log::Entry;
+use super::metrics::Metrics;
 use super::request::{BodyKind, Chunked, ChunkedDecoder, Head, MAX_HEAD, Request, parse_head};
 use super::response::Response;
 use crate::server::{InputSink, Output, Peer, Service, Session};
@@ -28,23 +29,14 @@ const DISCARD_MAX: u64 = 64 * 1024;
 /// Queued output above which further pipelined requests wait (bounds memory per connection).
 const PIPELINE_HOLD: usize = 256 * 1024;
 
-/// Counters shared by every connection (per process).
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Requests answered.
-    pub requests: AtomicU64,
-    /// Connections accepted.
-    pub connections: AtomicU64,
-}
-
 /// The HTTP service: one [`HttpSession`] per connection, all sharing the app.
 #[derive(Clone)]
 pub struct HttpService {
     app: Arc<App>,
     /// How long a started request (head and body) may take to arrive.
     pub header_timeout: Duration,
-    /// Shared counters.
-    pub stats: Arc<Stats>,
+    /// Counters shared by every worker.
+    pub metrics: Arc<Metrics>,
 }
 
 impl HttpService {
@@ -53,7 +45,7 @@ impl HttpService {
         HttpService {
             app: Arc::new(app),
             header_timeout: Duration::from_secs(10),
-            stats: Arc::default(),
+            metrics: Arc::new(Metrics::new("http")),
         }
     }
 }
@@ -77,14 +69,15 @@ impl Service for HttpService {
         Some(bytes)
     }
     fn session(&self, peer: &Peer) -> HttpSession {
-        self.stats.connections.fetch_add(1, Ordering::Relaxed);
+        self.metrics.opened();
         let peer = match peer {
             Peer::Inet(a) => Some(*a),
             Peer::Unix => None,
         };
         HttpSession {
             app: Arc::clone(&self.app),
-            stats: Arc::clone(&self.stats),
+            metrics: Arc::clone(&self.metrics),
+            counted: 0,
             peer,
             state: State::Head,
             started: None,
@@ -93,6 +86,7 @@ impl Service for HttpService {
             header_timeout: self.header_timeout,
             done: false,
             pump: None,
+            user: None,
         }
     }
 }
@@ -122,7 +116,9 @@ enum State {
 /// One HTTP connection.
 pub struct HttpSession {
     app: Arc<App>,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
+    /// Bytes of the output already counted in the metrics.
+    counted: u64,
     peer: Option<SocketAddr>,
     state: State,
     /// When the current request's first byte arrived (None between requests).
@@ -139,11 +135,13 @@ pub struct HttpSession {
     /// A response body being streamed (an archive); no further request is
     /// taken until it is over.
     pump: Option<Pump>,
+    /// The user the request being answered authenticated as.
+    user: Option<String>,
 }
 
 /// An access-log line waiting for its reply to leave.
 struct Unlogged {
-    line: String,
+    entry: Entry,
     status: u16,
     /// Where the reply ends in the output's byte count.
     end: u64,
@@ -294,7 +292,7 @@ impl Session for HttpSession {
                             }
                             Ok(Chunked::Done(n)) => {
                                 used += n;
-                                let resp = sink.finish(&req);
+                                let resp = self.stored(&req, sink.finish(&req));
                                 self.reply(*req, resp, None, out);
                             }
                             Ok(Chunked::Invalid) => self.fail(400, "malformed chunked body", out),
@@ -391,6 +389,7 @@ impl Session for HttpSession {
     }
 
     fn on_close(&mut self, out: &Output) {
+        self.count_written(out);
         if let Some(pump) = self.pump.take() {
             tracing::warn!(
                 "{}: connection closed after {} bytes, before the end",
@@ -430,7 +429,14 @@ impl Session for HttpSession {
 impl HttpSession {
     /// Answers with an error status and closes the connection.
     fn fail(&mut self, status: u16, why: &str, out: &mut Output) {
-        self.log_line("-", status, 0);
+        self.metrics.answered(status, self.took());
+        if self.app.access_log {
+            let entry = Entry {
+                micros: self.took().as_micros() as u64,
+                ..Entry::default()
+            };
+            self.log_line(&entry, status, 0);
+        }
         Response::error(status, why).encode(false, false, out);
         out.close();
         self.done = true;
@@ -520,14 +526,42 @@ impl HttpSession {
             };
             return;
         }
-        let resp = sink.finish(&req);
+        let resp = self.stored(&req, sink.finish(&req));
         self.reply(*req, resp, None, out);
+    }
+
+    /// The answer of a finished upload, through the app's policy; a stored
+    /// upload is seen by the next request at once.
+    fn stored(&self, req: &Request, resp: Response) -> Response {
+        if (200..300).contains(&resp.status) {
+            self.app.changed();
+        }
+        self.app.finish(req, resp)
+    }
+
+    /// Time since the current request's first byte.
+    fn took(&self) -> Duration {
+        self.started
+            .map(|t| crate::server::clock::now().saturating_duration_since(t))
+            .unwrap_or_default()
+    }
+
+    /// Adds the bytes written since the last count to the metrics.
+    fn count_written(&mut self, out: &Output) {
+        let written = out.written_total();
+        self.metrics.wrote(written.saturating_sub(self.counted));
+        self.counted = self.counted.max(written);
     }
 
     /// Answers a complete request.
     fn dispatch(&mut self, req: Request, out: &mut Output) {
-        let (resp, stream) = self.app.answer(&req);
-        self.reply(req, resp, stream, out);
+        let Answer {
+            response,
+            stream,
+            user,
+        } = self.app.answer(&req);
+        self.user = user;
+        self.reply(req, response, stream, out);
     }
 
     /// Sends the answer to `req`, with a streamed body after its head when `stream` is given.
@@ -538,7 +572,9 @@ impl HttpSession {
         stream: Option<Box<dyn BodyStream>>,
         out: &mut Output,
     ) {
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let took = self.took();
+        self.metrics.answered(resp.status, took);
+        self.count_written(out);
         if self.app.hsts {
             resp = resp.header("Strict-Transport-Security", "max-age=31536000");
         }
@@ -546,16 +582,27 @@ impl HttpSession {
         let keep = req.keep_alive()
             && !(stream.is_some() && req.version == super::request::Version::Http10);
         if self.app.access_log {
-            let line = format!(
-                "{} {} {}",
-                req.method,
-                req.target,
-                if req.version == super::request::Version::Http10 {
-                    "HTTP/1.0"
-                } else {
-                    "HTTP/1.1"
-                }
-            );
+            let wants = self.app.log_format.wants_headers();
+            let entry = Entry {
+                request: Some(format!(
+                    "{} {} {}",
+                    req.method,
+                    req.target,
+                    if req.version == super::request::Version::Http10 {
+                        "HTTP/1.0"
+                    } else {
+                        "HTTP/1.1"
+                    }
+                )),
+                user: self.user.take(),
+                referer: wants
+                    .then(|| req.header("referer").map(str::to_string))
+                    .flatten(),
+                agent: wants
+                    .then(|| req.header("user-agent").map(str::to_string))
+                    .flatten(),
+                micros: took.as_micros() as u64,
+            };
             let body = if req.method == "HEAD" {
                 0
             } else {
@@ -572,7 +619,7 @@ impl HttpSession {
                 (out.queued_total(), body)
             };
             self.unlogged.push_back(Unlogged {
-                line,
+                entry,
                 status,
                 end,
                 body,
@@ -638,33 +685,25 @@ impl HttpSession {
                 return;
             };
             let u = self.unlogged.pop_front().expect("front exists");
-            self.log_line(&u.line, u.status, sent);
+            self.log_line(&u.entry, u.status, sent);
         }
     }
 
-    fn log_line(&self, request_line: &str, status: u16, bytes: u64) {
+    fn log_line(&self, entry: &Entry, status: u16, bytes: u64) {
         if !self.app.access_log {
             return;
         }
-        let host = self
-            .peer
-            .map(|p| p.ip().to_string())
-            .unwrap_or_else(|| "-".into());
-        let bytes = if bytes == 0 {
-            "-".to_string()
-        } else {
-            bytes.to_string()
-        };
-        let request_line = if request_line == "-" {
-            "-".to_string()
-        } else {
-            format!("\"{}\"", request_line.escape_debug())
-        };
-        tracing::info!(
-            target: "netkit::access",
-            "{host} - - [{}] {request_line} {status} {bytes}",
-            crate::human::clf(crate::human::now_unix())
-        );
+        let line =
+            self.app
+                .log_format
+                .line(entry, self.peer, status, bytes, crate::human::now_unix());
+        tracing::info!(target: "netkit::access", "{line}");
+    }
+}
+
+impl Drop for HttpSession {
+    fn drop(&mut self) {
+        self.metrics.closed();
     }
 }
 

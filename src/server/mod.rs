@@ -39,6 +39,22 @@ use std::net::{SocketAddr, UdpSocket};
 use std::str::FromStr;
 use std::time::Duration;
 
+thread_local! {
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The index of the worker this code runs on: the loop of a multi-loop
+/// model (epoll, uring), the process of prefork; 0 on models without fixed
+/// workers. Services use it to keep per-worker counters.
+pub fn worker_index() -> usize {
+    WORKER.with(|w| w.get())
+}
+
+/// Names the worker the calling thread (and its forked children) runs.
+pub(crate) fn set_worker_index(i: usize) {
+    WORKER.with(|w| w.set(i));
+}
+
 pub use net::{Endpoint, Listener, Stream};
 pub(crate) use output::Chunk;
 pub use output::{Output, Queued};

@@ -21,13 +21,12 @@ mod tar;
 mod walk;
 mod zip;
 
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::body::{BodyStream, Piece};
+use super::compress::{Coding, Compressed, Effort};
 use super::request::Request;
 use super::response::Response;
 use super::static_files::StaticFiles;
@@ -153,7 +152,7 @@ impl Archives {
                 _slot: slot,
             }),
             Format::TarGz => Box::new(Slotted {
-                stream: Gzip::new(tar::TarStream::new(walk)),
+                stream: Compressed::new(tar::TarStream::new(walk), Coding::Gzip, Effort::Bulk),
                 _slot: slot,
             }),
             Format::Zip => Box::new(Slotted {
@@ -199,115 +198,4 @@ fn disposition(name: &str) -> String {
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
         crate::http::static_files::encode_link(name.as_bytes())
     )
-}
-
-/// Bytes of a file compressed at a time.
-const GZ_READ: u64 = 128 * 1024;
-
-/// A stream compressed with gzip as it goes.
-struct Gzip<S> {
-    inner: S,
-    encoder: Option<flate2::write::GzEncoder<Vec<u8>>>,
-    /// A file region of the inner stream being read and compressed.
-    reading: Option<(Arc<std::fs::File>, u64, u64)>,
-    /// The inner stream is over and the gzip trailer sent.
-    done: bool,
-    /// The inner stream was cut; said once what was compressed before has gone.
-    cut: Option<String>,
-}
-
-impl<S: BodyStream> Gzip<S> {
-    fn new(inner: S) -> Gzip<S> {
-        Gzip {
-            inner,
-            encoder: Some(flate2::write::GzEncoder::new(
-                Vec::new(),
-                flate2::Compression::fast(),
-            )),
-            reading: None,
-            done: false,
-            cut: None,
-        }
-    }
-
-    /// Compressed bytes ready so far.
-    fn take(&mut self) -> Vec<u8> {
-        self.encoder
-            .as_mut()
-            .map(|e| std::mem::take(e.get_mut()))
-            .unwrap_or_default()
-    }
-}
-
-impl<S: BodyStream> BodyStream for Gzip<S> {
-    fn next_piece(&mut self) -> Piece {
-        loop {
-            if let Some(why) = self.cut.take() {
-                return Piece::Cut(why);
-            }
-            if self.done {
-                return Piece::Done;
-            }
-            let Some(enc) = self.encoder.as_mut() else {
-                return Piece::Done;
-            };
-            if let Some((file, offset, left)) = &mut self.reading {
-                let want = (*left).min(GZ_READ) as usize;
-                let mut buf = vec![0u8; want];
-                let got = match file.read_at(&mut buf, *offset) {
-                    Ok(n) => n,
-                    Err(e) => return Piece::Cut(format!("read error: {e}")),
-                };
-                if got == 0 {
-                    return Piece::Cut("a file shrank while the archive was sent".into());
-                }
-                if let Err(e) = enc.write_all(&buf[..got]) {
-                    return Piece::Cut(format!("compression failed: {e}"));
-                }
-                *offset += got as u64;
-                *left -= got as u64;
-                if *left == 0 {
-                    self.reading = None;
-                }
-            } else {
-                match self.inner.next_piece() {
-                    Piece::Bytes(b) => {
-                        if let Err(e) = enc.write_all(&b) {
-                            return Piece::Cut(format!("compression failed: {e}"));
-                        }
-                    }
-                    Piece::File { file, offset, len } => self.reading = Some((file, offset, len)),
-                    Piece::Done => {
-                        let Some(enc) = self.encoder.take() else {
-                            return Piece::Done;
-                        };
-                        self.done = true;
-                        return match enc.finish() {
-                            Ok(rest) => Piece::Bytes(rest),
-                            Err(e) => Piece::Cut(format!("compression failed: {e}")),
-                        };
-                    }
-                    Piece::Cut(why) => {
-                        // What was compressed before the cut goes first.
-                        let before = self.take();
-                        self.encoder = None;
-                        self.done = true;
-                        if before.is_empty() {
-                            return Piece::Cut(why);
-                        }
-                        self.cut = Some(why);
-                        return Piece::Bytes(before);
-                    }
-                }
-            }
-            // Small outputs wait for more.
-            if self
-                .encoder
-                .as_ref()
-                .is_some_and(|e| e.get_ref().len() >= 32 * 1024)
-            {
-                return Piece::Bytes(self.take());
-            }
-        }
-    }
 }

@@ -30,9 +30,11 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use super::body::BodyStream;
+use super::compress::{self, Coding, Compressed, Compression, Effort, stream::FileRegion};
 use super::request::Request;
 use super::response::{Part, Response};
 use cache::{FileCache, Looked};
@@ -41,6 +43,7 @@ use path::Refusal;
 use range::Ranges;
 
 pub(crate) use listing::encode_link;
+pub(crate) use page::inline_sources;
 
 /// True for names the listing never offers to change (hidden ones).
 pub(crate) fn is_hidden(name: &str) -> bool {
@@ -65,6 +68,8 @@ pub struct StaticFiles {
     cache: Option<Arc<FileCache>>,
     /// What the listing page offers besides links (forms, archive links).
     features: Features,
+    /// On-the-fly compression, when on.
+    compression: Option<Compression>,
 }
 
 /// What a listing page offers besides its links: the forms and buttons of
@@ -102,6 +107,7 @@ impl StaticFiles {
             root_fd: Arc::new(OwnedFd::from(dir)),
             cache: Some(Arc::new(FileCache::new(DEFAULT_FILE_CACHE))),
             features: Features::default(),
+            compression: Some(Compression::default()),
         })
     }
 
@@ -124,183 +130,360 @@ impl StaticFiles {
         self
     }
 
-    /// Opens `rel` (a sibling of coding `coding`: never through a symlink),
-    /// reads its metadata, and for a regular file works out its validators
-    /// and, when small, reads its content; through the cache when there is one.
-    fn lookup(&self, rel: &Path, coding: Option<&str>) -> cache::Found {
-        let look = || {
-            let file = match coding {
-                Some(_) => self.open_sibling(rel).ok_or(Refusal::NotFound)?,
-                None => self.open(rel)?,
-            };
-            let meta = file
-                .metadata()
-                .map_err(|e| Refusal::from_io(&e, Refusal::NotFound))?;
-            let (mut validators, mut content, mut content_type) = (None, None, None);
-            let mut fields = None;
-            if meta.is_file() {
-                let v = Validators::new(mtime_of(&meta), meta.len(), coding);
-                if coding.is_none() {
-                    let t = content_type_of(rel);
-                    fields = Some(Arc::from(format!(
-                        "\r\nETag: {}\r\nLast-Modified: {}\r\nAccept-Ranges: bytes\r\nContent-Type: {t}",
-                        v.etag, v.last_modified
-                    )));
-                    content_type = Some(t);
-                }
-                validators = Some(v);
-                if meta.len() <= INLINE_MAX {
-                    let mut buf = vec![0u8; meta.len() as usize];
-                    // Short (the file shrank under us): read again at serving time.
-                    if file.read_exact_at(&mut buf, 0).is_ok() {
-                        content = Some(Arc::from(buf));
-                    }
-                }
-            }
-            Ok(Arc::new(Looked {
-                file: Arc::new(file),
-                meta,
-                validators,
-                content_type,
-                fields,
-                content,
-            }))
-        };
-        match &self.cache {
-            Some(c) => c.get_or(rel, coding.is_some(), look),
-            None => look(),
+    /// Turns on-the-fly compression on (`Some`) or off.
+    pub fn compression(mut self, c: Option<Compression>) -> Self {
+        self.compression = c;
+        self
+    }
+
+    /// Forgets every cached lookup: the server just changed the tree (an
+    /// upload, a deletion, a new folder), so the next request, on any
+    /// worker, sees the change at once.
+    pub fn changed(&self) {
+        if let Some(cache) = &self.cache {
+            cache.forget_all();
         }
     }
 
-    /// Answers a GET or HEAD request for a path under the root.
-    pub fn serve(&self, req: &Request) -> Response {
+    /// Opens `rel` (a sibling of coding `coding`: never through a symlink),
+    /// reads its metadata, and for a regular file works out its validators,
+    /// its precompressed siblings and, when small, reads its content;
+    /// through the cache when there is one.
+    fn lookup(&self, rel: &Path) -> cache::Found {
+        match &self.cache {
+            Some(c) => c.get_or(rel, |old| {
+                let old = old.and_then(|o| o.as_ref().ok());
+                self.look(rel, None, old.map(|o| &**o))
+            }),
+            None => self.look(rel, None, None),
+        }
+    }
+
+    /// One uncached lookup (see [`StaticFiles::lookup`]); `old` is an
+    /// earlier lookup of the same path, whose compressed forms are kept if
+    /// the file is unchanged.
+    fn look(&self, rel: &Path, coding: Option<&'static str>, old: Option<&Looked>) -> cache::Found {
+        let file = match coding {
+            Some(_) => self.open_sibling(rel).ok_or(Refusal::NotFound)?,
+            None => self.open(rel)?,
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| Refusal::from_io(&e, Refusal::NotFound))?;
+        let mut looked = Looked {
+            file: Arc::new(file),
+            meta,
+            validators: None,
+            content_type: None,
+            fields: None,
+            content: None,
+            siblings: Vec::new(),
+            compressible: false,
+            encodings: Arc::default(),
+        };
+        if !looked.meta.is_file() {
+            return Ok(Arc::new(looked));
+        }
+        let meta = &looked.meta;
+        let v = Validators::new(mtime_of(meta), meta.len(), coding);
+        if coding.is_none() {
+            for (token, ext) in [("br", "br"), ("gzip", "gz")] {
+                let mut name = rel.as_os_str().to_os_string();
+                name.push(".");
+                name.push(ext);
+                if let Ok(twin) = self.look(Path::new(&name), Some(token), None)
+                    && twin.meta.is_file()
+                {
+                    looked.siblings.push((token, twin));
+                }
+            }
+            let t = content_type_of(rel);
+            looked.compressible = self
+                .compression
+                .is_some_and(|c| meta.len() >= c.min_size && compress::compressible(&t));
+            let vary = if looked.compressible || !looked.siblings.is_empty() {
+                "\r\nVary: Accept-Encoding"
+            } else {
+                ""
+            };
+            looked.fields = Some(Arc::from(format!(
+                "\r\nETag: {}\r\nLast-Modified: {}\r\nAccept-Ranges: bytes\r\nContent-Type: {t}{vary}",
+                v.etag, v.last_modified
+            )));
+            looked.content_type = Some(t);
+            if let Some(old) = old
+                && old.validators.as_ref() == Some(&v)
+                && old.meta.ino() == meta.ino()
+            {
+                looked.encodings = Arc::clone(&old.encodings);
+            }
+        }
+        if meta.len() <= INLINE_MAX {
+            let mut buf = vec![0u8; meta.len() as usize];
+            // Short (the file shrank under us): read again at serving time.
+            if looked.file.read_exact_at(&mut buf, 0).is_ok() {
+                looked.content = Some(Arc::from(buf));
+            }
+        }
+        looked.validators = Some(v);
+        Ok(Arc::new(looked))
+    }
+
+    /// Answers a GET or HEAD request for a path under the root (with a
+    /// body stream when a large file is compressed while it is sent).
+    pub fn serve(&self, req: &Request) -> Served {
         let rel = match path::relative_path(&req.path, self.hidden) {
             Ok(p) => p,
-            Err(r) => return r.response(),
+            Err(r) => return plain(r.response()),
         };
-        let found = match self.lookup(&rel, None) {
+        let found = match self.lookup(&rel) {
             Ok(found) => found,
-            Err(Refusal::NotFound) if req.path == "/favicon.ico" => return page::favicon(),
-            Err(r) => return r.response(),
+            Err(Refusal::NotFound) if req.path == "/favicon.ico" => return plain(page::favicon()),
+            Err(r) => return plain(r.response()),
         };
         if found.meta.is_dir() {
             if !req.path.ends_with('/') {
                 let location = path::directory_location(&rel, req.query.as_deref());
-                return Response::error(301, "moved to the directory's address")
-                    .header("Location", location);
+                return plain(
+                    Response::error(301, "moved to the directory's address")
+                        .header("Location", location),
+                );
             }
             let index = rel.join("index.html");
-            match self.lookup(&index, None) {
+            match self.lookup(&index) {
                 Ok(index_found) => {
                     if index_found.meta.is_file() {
                         return self.file_response(req, &index, &index_found);
                     }
                 }
-                Err(Refusal::Busy) => return Refusal::Busy.response(),
+                Err(Refusal::Busy) => return plain(Refusal::Busy.response()),
                 Err(_) => {}
             }
-            return self.listing(req, &rel, &found.file);
+            return plain(self.listing(req, &rel, &found.file));
         }
         if !found.meta.is_file() {
-            return Refusal::Forbidden.response();
+            return plain(Refusal::Forbidden.response());
         }
         if req.path.ends_with('/') {
             // `/file.txt/` names a directory that is not there.
-            return Refusal::NotFound.response();
+            return plain(Refusal::NotFound.response());
         }
         self.file_response(req, &rel, &found)
     }
 
+    /// True if `path` (a request path) names something the root would
+    /// serve: a file or folder, visible under the hidden-file and symlink
+    /// policy (built-in routes give way to it).
+    pub fn has(&self, path: &str) -> bool {
+        path::relative_path(path, self.hidden)
+            .ok()
+            .is_some_and(|rel| !rel.as_os_str().is_empty() && self.lookup(&rel).is_ok())
+    }
+
     /// A file's response: validators, conditional requests, ranges, encodings.
-    fn file_response(&self, req: &Request, rel: &Path, found: &Arc<Looked>) -> Response {
-        let mut vary = false;
-        let mut chosen = (found, None);
-        // Precompressed siblings, best first, when the client accepts them.
-        let siblings;
-        if let Some(accept) = req.header("accept-encoding") {
-            siblings = [("br", "br"), ("gzip", "gz")].map(|(coding, ext)| {
-                let mut name = rel.as_os_str().to_os_string();
-                name.push(".");
-                name.push(ext);
-                (coding, self.lookup(Path::new(&name), Some(coding)))
-            });
-            for (coding, sibling) in &siblings {
-                if let Ok(s) = sibling
-                    && s.meta.is_file()
-                {
-                    vary = true;
-                    if chosen.1.is_none() && accepts(accept, coding) {
-                        chosen = (s, Some(*coding));
+    fn file_response(&self, req: &Request, rel: &Path, found: &Arc<Looked>) -> Served {
+        // Which form of the file: precompressed twins first, then codings
+        // made on the fly; a range request always gets the file itself.
+        enum Form<'a> {
+            Identity,
+            Twin(&'a Arc<Looked>, &'static str),
+            Fly(Coding),
+        }
+        let vary = found.compressible || !found.siblings.is_empty();
+        let accept = req.header("accept-encoding");
+        let mut form = Form::Identity;
+        if vary && accept.is_some() && req.header("range").is_none() {
+            let mut offered: Vec<(usize, &str)> = Vec::with_capacity(5);
+            for (i, (token, _)) in found.siblings.iter().enumerate() {
+                offered.push((i, token));
+            }
+            if found.compressible {
+                for c in Coding::ALL {
+                    if !found.siblings.iter().any(|(t, _)| *t == c.token()) {
+                        offered.push((8 + c.index(), c.token()));
                     }
                 }
             }
+            form = match compress::negotiate(accept, &offered) {
+                Some(i) if i < 8 => {
+                    let (token, twin) = &found.siblings[i];
+                    Form::Twin(twin, token)
+                }
+                Some(i) => Form::Fly(Coding::ALL[i - 8]),
+                None => Form::Identity,
+            };
         }
-        let (looked, encoding) = chosen;
-        let (size, mtime) = (looked.meta.len(), mtime_of(&looked.meta));
-        let validators = match &looked.validators {
-            Some(v) => v,
-            None => return Response::error(500, "file changed while being read"),
-        };
         let content_type = || match &found.content_type {
             Some(t) => t.clone(),
             None => content_type_of(rel),
         };
-        let file = Arc::clone(&looked.file);
-
-        let with_validators = |r: Response| {
-            let mut r = r
-                .header("ETag", validators.etag.clone())
-                .header("Last-Modified", validators.last_modified.clone())
-                .header("Accept-Ranges", "bytes");
-            if vary {
-                r = r.header("Vary", "Accept-Encoding");
-            }
-            r
+        let Some(validators) = &found.validators else {
+            return plain(Response::error(500, "file changed while being read"));
         };
+        let (size, mtime) = (found.meta.len(), mtime_of(&found.meta));
 
-        match validators.precondition(
-            req.header("if-match"),
-            req.header("if-unmodified-since"),
-            req.header("if-none-match"),
-            req.header("if-modified-since"),
-        ) {
-            Precondition::Failed => return with_validators(Response::new(412)),
-            Precondition::NotModified => return with_validators(Response::new(304)),
-            Precondition::Proceed => {}
+        // On the fly: a small file's compressed form is made once and kept;
+        // a large one is compressed while it is sent.
+        if let Form::Fly(coding) = form {
+            if let Some(content) = &found.content {
+                if let Some(enc) = found.encodings.get(coding, || {
+                    Encoded::new(coding, content, size, mtime, &content_type())
+                }) {
+                    if let Some(r) = precheck(req, &enc.validators, true) {
+                        return plain(r);
+                    }
+                    let resp = Response::new(200)
+                        .with_prepared(Arc::clone(&enc.fields))
+                        .with_body(Part::Shared(Arc::clone(&enc.bytes)));
+                    return plain(resp);
+                }
+            } else {
+                let v = Validators::new(mtime, size, Some(coding.token()));
+                if let Some(r) = precheck(req, &v, true) {
+                    return plain(r);
+                }
+                let resp = headed(Response::new(200), &v, true)
+                    .header("Content-Type", content_type())
+                    .header("Content-Encoding", coding.token());
+                let stream = Compressed::new(
+                    FileRegion::new(Arc::clone(&found.file), 0, size),
+                    coding,
+                    Effort::OnTheFly,
+                );
+                return (resp, Some(Box::new(stream)));
+            }
+        }
+        if let Form::Twin(twin, token) = form {
+            let Some(tv) = &twin.validators else {
+                return plain(Response::error(500, "file changed while being read"));
+            };
+            if let Some(r) = precheck(req, tv, true) {
+                return plain(r);
+            }
+            let resp = headed(Response::new(200), tv, true)
+                .header("Content-Type", content_type())
+                .header("Content-Encoding", token);
+            return plain(match &twin.content {
+                Some(bytes) => resp.with_body(Part::Shared(Arc::clone(bytes))),
+                None => body_of(resp, Arc::clone(&twin.file), 0, twin.meta.len()),
+            });
         }
 
-        let base = |status: u16| {
-            let mut r = with_validators(Response::new(status));
-            if let Some(e) = encoding {
-                r = r.header("Content-Encoding", e);
-            }
-            r
-        };
-
+        // The file itself.
+        if let Some(r) = precheck(req, validators, vary) {
+            return plain(r);
+        }
+        let file = Arc::clone(&found.file);
         // Range requests, unless If-Range says the client's copy is stale.
         let range_header = req.header("range").filter(|_| {
             validators.if_range_allows(req.header("if-range"), crate::human::now_unix() as u64)
         });
         if let Some(spec) = range_header {
+            let base = |status| headed(Response::new(status), validators, vary);
             match range::parse_ranges(spec, size) {
                 Ranges::Ignore => {}
-                Ranges::Unsatisfiable => return range::unsatisfiable(base(416), size),
+                Ranges::Unsatisfiable => return plain(range::unsatisfiable(base(416), size)),
                 Ranges::Some(ranges) => {
-                    return range::partial(base(206), file, ranges, size, mtime, &content_type());
+                    return plain(range::partial(
+                        base(206),
+                        file,
+                        ranges,
+                        size,
+                        mtime,
+                        &content_type(),
+                    ));
                 }
             }
         }
         // The common answer: its fields were rendered when the file was looked up.
-        let resp = match &looked.fields {
-            Some(fields) if encoding.is_none() && !vary => {
-                Response::new(200).with_prepared(Arc::clone(fields))
+        let resp = match &found.fields {
+            Some(fields) => Response::new(200).with_prepared(Arc::clone(fields)),
+            None => {
+                headed(Response::new(200), validators, vary).header("Content-Type", content_type())
             }
-            _ => base(200).header("Content-Type", content_type()),
         };
-        match &looked.content {
+        plain(match &found.content {
             Some(bytes) => resp.with_body(Part::Shared(Arc::clone(bytes))),
             None => body_of(resp, file, 0, size),
+        })
+    }
+}
+
+/// A response and, when its body is made while it is sent, the stream.
+pub type Served = (Response, Option<Box<dyn BodyStream>>);
+
+fn plain(resp: Response) -> Served {
+    (resp, None)
+}
+
+/// `resp` with a file form's validators (and `Vary` when the form depends
+/// on `Accept-Encoding`).
+fn headed(resp: Response, v: &Validators, vary: bool) -> Response {
+    let r = resp
+        .header("ETag", v.etag.clone())
+        .header("Last-Modified", v.last_modified.clone())
+        .header("Accept-Ranges", "bytes");
+    if vary {
+        r.header("Vary", "Accept-Encoding")
+    } else {
+        r
+    }
+}
+
+/// The answer the preconditions give instead of the file (412 or 304), if any.
+fn precheck(req: &Request, v: &Validators, vary: bool) -> Option<Response> {
+    match v.precondition(
+        req.header("if-match"),
+        req.header("if-unmodified-since"),
+        req.header("if-none-match"),
+        req.header("if-modified-since"),
+    ) {
+        Precondition::Failed => Some(headed(Response::new(412), v, vary)),
+        Precondition::NotModified => Some(headed(Response::new(304), v, vary)),
+        Precondition::Proceed => None,
+    }
+}
+
+/// The compressed forms of one small file, each made when first asked for.
+#[derive(Debug, Default)]
+pub(super) struct Encodings([OnceLock<Option<Arc<Encoded>>>; 3]);
+
+impl Encodings {
+    /// The form in `coding`, made by `make` the first time (`None`: it does
+    /// not shrink, send the file itself).
+    fn get(&self, coding: Coding, make: impl FnOnce() -> Option<Encoded>) -> Option<Arc<Encoded>> {
+        self.0[coding.index()]
+            .get_or_init(|| make().map(Arc::new))
+            .clone()
+    }
+}
+
+/// A small file compressed, with its answer's fields rendered.
+#[derive(Debug)]
+pub(super) struct Encoded {
+    validators: Validators,
+    fields: Arc<str>,
+    bytes: Arc<[u8]>,
+}
+
+impl Encoded {
+    fn new(coding: Coding, content: &[u8], size: u64, mtime: Duration, t: &str) -> Option<Encoded> {
+        let bytes = compress::encode(coding, Effort::Cached, content).ok()?;
+        if bytes.len() as u64 >= size {
+            return None;
         }
+        let v = Validators::new(mtime, size, Some(coding.token()));
+        let fields = format!(
+            "\r\nETag: {}\r\nLast-Modified: {}\r\nAccept-Ranges: bytes\r\nContent-Type: {t}\r\nContent-Encoding: {}\r\nVary: Accept-Encoding",
+            v.etag,
+            v.last_modified,
+            coding.token()
+        );
+        Some(Encoded {
+            validators: v,
+            fields: Arc::from(fields),
+            bytes: Arc::from(bytes),
+        })
     }
 }
 
@@ -344,38 +527,9 @@ pub(crate) fn content_type_of(path: &Path) -> String {
     }
 }
 
-/// True if `Accept-Encoding` allows `coding` (present with q > 0, or `*`).
-fn accepts(header: &str, coding: &str) -> bool {
-    let mut star = None;
-    for item in header.split(',') {
-        let mut parts = item.split(';');
-        let name = parts.next().unwrap_or("").trim();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .next()
-            .and_then(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        if name.eq_ignore_ascii_case(coding) {
-            return q > 0.0;
-        }
-        if name == "*" {
-            star = Some(q > 0.0);
-        }
-    }
-    star.unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accept_encoding() {
-        assert!(accepts("gzip, br", "br"));
-        assert!(!accepts("gzip;q=0, br", "gzip"));
-        assert!(accepts("*", "gzip"));
-        assert!(!accepts("identity", "gzip"));
-    }
 
     #[test]
     fn content_types() {

@@ -104,7 +104,10 @@ pub(crate) fn run_workers<T: Send>(
             .map(|(i, item)| {
                 std::thread::Builder::new()
                     .name(format!("{name}-{i}"))
-                    .spawn_scoped(scope, move || work(i, item))
+                    .spawn_scoped(scope, move || {
+                        crate::server::set_worker_index(i);
+                        work(i, item)
+                    })
                     .map_err(|e| ServerError::io(format!("starting {name}"), e))
             })
             .collect();

@@ -44,10 +44,13 @@ fn supervise(config: &Config, shutdown: &Shutdown, work: impl Fn()) -> Result<()
     single_threaded()?;
     let mut children = Children::default();
     let master = nix::unistd::getpid();
+    let spawned = std::cell::Cell::new(0usize);
     let spawn = |children: &mut Children| -> Result<(), ServerError> {
+        let index = spawned.replace(spawned.get() + 1);
         match fork() {
             Ok(ForkResult::Child) => {
                 die_with_parent(master);
+                crate::server::set_worker_index(index);
                 work();
                 child_exit(0);
             }
