@@ -255,15 +255,19 @@ impl Compression {
     /// Compresses a response made in memory (a listing, JSON, an error page)
     /// when its type is worth it and the client accepts a coding; adds
     /// `Vary: Accept-Encoding` whenever the answer depends on it. Responses
-    /// that already chose (a static file: `Content-Encoding` or `Vary` set)
+    /// that already chose (a static file: `Content-Encoding`, or `Vary:
+    /// Accept-Encoding`, set)
     /// or that are ranges, file regions or bodyless pass unchanged.
     pub fn apply(&self, req: &Request, mut resp: Response) -> Response {
         let bodyless = resp.status < 200 || matches!(resp.status, 204 | 206 | 304);
         if bodyless
             || resp.prepared.is_some()
             || resp.body_len() < self.min_size
-            || resp.headers.iter().any(|(n, _)| {
-                n.eq_ignore_ascii_case("content-encoding") || n.eq_ignore_ascii_case("vary")
+            || resp.headers.iter().any(|(n, v)| {
+                n.eq_ignore_ascii_case("content-encoding")
+                    || n.eq_ignore_ascii_case("vary")
+                        && v.split(',')
+                            .any(|t| t.trim().eq_ignore_ascii_case("accept-encoding"))
             })
             || resp.body.iter().any(|p| matches!(p, Part::File { .. }))
         {
