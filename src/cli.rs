@@ -1,7 +1,9 @@
 //! Command-line pieces shared by every server subcommand: the clap `Args`
 //! every server takes, [`startup`] (the one path from options to a serving
-//! server) and [`logging`] (`-q`/`-v`/`RUST_LOG`).
+//! server), [`logging`] (`-q`/`-v`/`RUST_LOG`) and [`config`] (the servers'
+//! options from `--config FILE` and `NETKIT_*` variables).
 
+pub mod config;
 pub mod logging;
 pub mod startup;
 pub mod tls;

@@ -14,7 +14,8 @@
 //! - [`tools`]: echo and the toolbox (host info, addresses, services, UDP,
 //!   broadcast, file send/recv, select-log).
 //! - [`bench`](mod@bench): the built-in load generator and benchmarks.
-//! - [`cli`]: clap options shared by every server subcommand.
+//! - [`cli`]: clap options shared by every server subcommand, also read from
+//!   a `--config` TOML file and `NETKIT_*` variables ([`cli::config`]).
 //! - [`disk`]: file-name rules, atomic files, the shared root; [`human`]:
 //!   sizes and dates for people (and the fixed formats of FTP and access logs).
 //! - [`wire`]: framing (length-prefixed frames, lines), pure and unit-tested.

@@ -46,7 +46,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = netkit::cli::config::parse();
     logging::init(&cli.log);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
