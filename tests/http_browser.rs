@@ -830,6 +830,9 @@ fn sharing_listing_in_chromium_at_desktop_and_phone_widths_light_and_dark() {
         "--mkdir",
         "--delete",
         "--archives",
+        // The page's inline style and script must pass its own
+        // Content-Security-Policy (allowed by their hashes, nothing else).
+        "--security-headers",
     ]);
     let base = format!("http://{}/", server.tcp());
 
