@@ -15,9 +15,11 @@
 #   no-compress   --no-compress
 #   br            defaults, the client sends Accept-Encoding: gzip, br (cached br form)
 #   auth          --auth user:password, the client sends Authorization
-#   br+auth       both: the issue's target, within 10% of plain
-#   everything    br+auth plus --security-headers, --cors, --header,
-#                 --cache-control, --metrics and the JSON access log to /dev/null
+#   br+auth       both: the target is within 10% of plain
+#   policy        br+auth plus --security-headers, --cors, --header,
+#                 --cache-control and --metrics (no access log)
+#   log           plain with the access log on (common format, to /dev/null)
+#   everything    policy plus the JSON access log (to /dev/null)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,7 +57,7 @@ wait_up() {
 
 AUTH="Authorization: Basic $(printf 'user:password' | base64)"
 AE="Accept-Encoding: gzip, br"
-VARIANTS=(plain no-compress br auth br+auth everything)
+VARIANTS=(plain no-compress br auth br+auth policy log everything)
 [ -n "${BEFORE:-}" ] && VARIANTS=(before "${VARIANTS[@]}")
 
 run() { # VARIANT
@@ -67,13 +69,14 @@ run() { # VARIANT
         br) hdrs=(-H "$AE") ;;
         auth) flags=(--auth user:password); hdrs=(-H "$AUTH") ;;
         br+auth) flags=(--auth user:password); hdrs=(-H "$AE" -H "$AUTH") ;;
-        everything)
+        policy | everything)
             flags=(--auth user:password --security-headers --cors '*' --header 'X-Served-By: netkit'
-                --cache-control '*.txt=public, max-age=60' --metrics --log-format json)
+                --cache-control '*.txt=public, max-age=60' --metrics)
+            [ "$v" = everything ] && flags+=(--log-format json)
             hdrs=(-H "$AE" -H "$AUTH") ;;
     esac
     local quiet=(--quiet)
-    [ "$v" = everything ] && quiet=()
+    [ "$v" = everything ] || [ "$v" = log ] && quiet=()
     "$bin" http "$ROOT" --port "$port" --model epoll --workers 2 "${quiet[@]}" "${flags[@]}" >/dev/null 2>"$log" &
     SERVER_PID=$!
     wait_up "$port" || { echo "bench-production: $v did not start" >&2; exit 1; }

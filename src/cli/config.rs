@@ -620,7 +620,7 @@ mod tests {
 
     #[derive(Subcommand, Debug)]
     enum Cmd {
-        Http(crate::http::cli::HttpArgs),
+        Http(Box<crate::http::cli::HttpArgs>),
         #[command(subcommand)]
         Files(crate::files::cli::FilesCmd),
         #[command(subcommand)]
@@ -647,7 +647,7 @@ mod tests {
             Ok(Cli {
                 command: Cmd::Http(a),
                 ..
-            }) => a,
+            }) => *a,
             Ok(other) => panic!("not http: {other:?}"),
             Err(e) => panic!("{e}"),
         }

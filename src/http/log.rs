@@ -52,62 +52,97 @@ impl LogFormat {
         let host = host.as_deref().unwrap_or("-");
         match self {
             LogFormat::Common | LogFormat::Combined => {
-                let request = match &e.request {
-                    Some(r) => format!("\"{}\"", r.escape_debug()),
-                    None => "-".to_string(),
-                };
-                let user = e
-                    .user
-                    .as_deref()
-                    .map(clf_field)
-                    .unwrap_or_else(|| "-".into());
-                let bytes = if bytes == 0 {
-                    "-".to_string()
+                use std::fmt::Write;
+                let mut line = String::with_capacity(160);
+                let _ = write!(line, "{host} - ");
+                match e.user.as_deref() {
+                    Some(u) => push_clf_field(&mut line, u),
+                    None => line.push('-'),
+                }
+                line.push_str(" [");
+                with_clf(unix, |t| line.push_str(t));
+                line.push_str("] ");
+                match &e.request {
+                    Some(r) => push_quoted(&mut line, r),
+                    None => line.push('-'),
+                }
+                let _ = write!(line, " {status} ");
+                if bytes == 0 {
+                    line.push('-');
                 } else {
-                    bytes.to_string()
-                };
-                let mut line = format!(
-                    "{host} - {user} [{}] {request} {status} {bytes}",
-                    crate::human::clf(unix)
-                );
+                    let _ = write!(line, "{bytes}");
+                }
                 if self == LogFormat::Combined {
-                    let quoted = |v: &Option<String>| match v {
-                        Some(v) => format!("\"{}\"", v.escape_debug()),
-                        None => "\"-\"".to_string(),
-                    };
-                    line.push_str(&format!(" {} {}", quoted(&e.referer), quoted(&e.agent)));
+                    for v in [&e.referer, &e.agent] {
+                        line.push(' ');
+                        match v {
+                            Some(v) => push_quoted(&mut line, v),
+                            None => line.push_str("\"-\""),
+                        }
+                    }
                 }
                 line
             }
-            LogFormat::Json => serde_json::json!({
-                "time": httpdate::fmt_http_date(
-                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64)
-                ),
-                "remote": host,
-                "user": e.user,
-                "request": e.request,
-                "status": status,
-                "bytes": bytes,
-                "referer": e.referer,
-                "user_agent": e.agent,
-                "duration_ms": e.micros as f64 / 1000.0,
-            })
-            .to_string(),
+            LogFormat::Json => {
+                // Written by hand (strings escaped by serde_json), without
+                // building a JSON value per request.
+                let s = |v: &Option<String>| match v {
+                    Some(v) => serde_json::to_string(v).unwrap_or_else(|_| "null".into()),
+                    None => "null".to_string(),
+                };
+                let time = httpdate::fmt_http_date(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64),
+                );
+                format!(
+                    "{{\"time\":\"{time}\",\"remote\":\"{host}\",\"user\":{},\"request\":{},\"status\":{status},\"bytes\":{bytes},\"referer\":{},\"user_agent\":{},\"duration_ms\":{}}}",
+                    s(&e.user),
+                    s(&e.request),
+                    s(&e.referer),
+                    s(&e.agent),
+                    e.micros as f64 / 1000.0
+                )
+            }
         }
     }
 }
 
-/// A user name as one CLF field (no spaces or quotes to break the columns).
-fn clf_field(v: &str) -> String {
-    v.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// Appends a user name as one CLF field (no spaces or quotes to break the columns).
+fn push_clf_field(line: &mut String, v: &str) {
+    line.extend(v.chars().map(|c| {
+        if c.is_ascii_graphic() && c != '"' {
+            c
+        } else {
+            '_'
+        }
+    }));
+}
+
+/// Appends `v` in double quotes, escaped (`\"`, `\n`, `\u{..}`) only where
+/// it needs it.
+fn push_quoted(line: &mut String, v: &str) {
+    line.push('"');
+    if v.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        line.push_str(v);
+    } else {
+        line.extend(v.escape_debug());
+    }
+    line.push('"');
+}
+
+/// Calls `f` with the CLF time of `unix`, formatted once per second per thread.
+fn with_clf(unix: i64, f: impl FnOnce(&str)) {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != unix {
+            *c = (unix, crate::human::clf(unix));
+        }
+        f(&c.1)
+    });
 }
 
 #[cfg(test)]

@@ -693,12 +693,19 @@ impl HttpSession {
         if !self.app.access_log {
             return;
         }
-        let line =
-            self.app
-                .log_format
-                .line(entry, self.peer, status, bytes, crate::human::now_unix());
+        let line = self
+            .app
+            .log_format
+            .line(entry, self.peer, status, bytes, unix_now());
         tracing::info!(target: "netkit::access", "{line}");
     }
+}
+
+/// Seconds since the epoch, from the loop's clock (read once per turn).
+fn unix_now() -> i64 {
+    crate::server::clock::system_now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Drop for HttpSession {
