@@ -53,7 +53,7 @@ pub struct Answer {
     /// A body made while it is sent (an archive, a large file compressed).
     pub stream: Option<Box<dyn BodyStream>>,
     /// The authenticated user (with auth on).
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
 }
 
 /// netkit's own endpoints under [`RESERVED`], each switchable.

@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 
@@ -44,13 +44,16 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Longest `user:password` taken, in bytes (longer is refused).
+const MAX_CREDENTIALS: usize = 1024;
+
 /// Most `Authorization` values remembered as verified.
 const VERIFIED_MAX: usize = 4096;
 
 /// The users who may use the server.
 #[derive(Debug)]
 pub struct Auth {
-    users: HashMap<String, Secret>,
+    users: HashMap<String, (Arc<str>, Secret)>,
     /// The realm of the challenge.
     realm: String,
     /// SHA-256 of `Authorization` values whose hash verified.
@@ -179,7 +182,11 @@ impl Auth {
     }
 
     fn insert(&mut self, user: &str, secret: Secret) -> Result<(), AuthError> {
-        if self.users.insert(user.to_string(), secret).is_some() {
+        if self
+            .users
+            .insert(user.to_string(), (Arc::from(user), secret))
+            .is_some()
+        {
             return Err(AuthError::Twice(user.to_string()));
         }
         Ok(())
@@ -196,27 +203,32 @@ impl Auth {
     }
 
     /// The user `req` authenticates as, if its credentials are right.
-    pub fn user(&self, req: &Request) -> Option<String> {
+    pub fn user(&self, req: &Request) -> Option<Arc<str>> {
         let value = req.header("authorization")?;
         let (scheme, token) = value.trim().split_once(' ')?;
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
         }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(token.trim())
+        // Decoded on the stack: no allocation per request.
+        let mut buf = [0u8; MAX_CREDENTIALS];
+        let n = base64::engine::general_purpose::STANDARD
+            .decode_slice(token.trim(), &mut buf)
             .ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
+        let decoded = std::str::from_utf8(&buf[..n]).ok()?;
         let (user, password) = decoded.split_once(':')?;
-        let ok = match self.users.get(user) {
-            Some(Secret::Plain(want)) => same(want, &digest(password.as_bytes())),
-            Some(hashed) => self.verify_hash(hashed, value, password),
+        match self.users.get(user) {
+            Some((name, Secret::Plain(want))) => {
+                same(want, &digest(password.as_bytes())).then(|| Arc::clone(name))
+            }
+            Some((name, hashed)) => self
+                .verify_hash(hashed, value, password)
+                .then(|| Arc::clone(name)),
             None => {
                 // As long as a wrong password of a real user.
                 let _ = same(&digest(b"netkit"), &digest(password.as_bytes()));
-                false
+                None
             }
-        };
-        ok.then(|| user.to_string())
+        }
     }
 
     /// A hash check, remembered for this exact header value once it passed.

@@ -23,7 +23,7 @@ pub struct Entry {
     /// The request line (`GET / HTTP/1.1`), `None` for a request that never parsed.
     pub request: Option<String>,
     /// The authenticated user.
-    pub user: Option<String>,
+    pub user: Option<std::sync::Arc<str>>,
     /// `Referer`.
     pub referer: Option<String>,
     /// `User-Agent`.
@@ -86,7 +86,7 @@ impl LogFormat {
             LogFormat::Json => {
                 // Written by hand (strings escaped by serde_json), without
                 // building a JSON value per request.
-                let s = |v: &Option<String>| match v {
+                let s = |v: Option<&str>| match v {
                     Some(v) => serde_json::to_string(v).unwrap_or_else(|_| "null".into()),
                     None => "null".to_string(),
                 };
@@ -95,10 +95,10 @@ impl LogFormat {
                 );
                 format!(
                     "{{\"time\":\"{time}\",\"remote\":\"{host}\",\"user\":{},\"request\":{},\"status\":{status},\"bytes\":{bytes},\"referer\":{},\"user_agent\":{},\"duration_ms\":{}}}",
-                    s(&e.user),
-                    s(&e.request),
-                    s(&e.referer),
-                    s(&e.agent),
+                    s(e.user.as_deref()),
+                    s(e.request.as_deref()),
+                    s(e.referer.as_deref()),
+                    s(e.agent.as_deref()),
                     e.micros as f64 / 1000.0
                 )
             }

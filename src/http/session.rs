@@ -136,7 +136,7 @@ pub struct HttpSession {
     /// taken until it is over.
     pump: Option<Pump>,
     /// The user the request being answered authenticated as.
-    user: Option<String>,
+    user: Option<std::sync::Arc<str>>,
 }
 
 /// An access-log line waiting for its reply to leave.
