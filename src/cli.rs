@@ -22,7 +22,9 @@ pub struct ServerArgs {
     /// Worker threads/processes/loops (prefork, pool, epoll, async); default per model
     #[arg(long, short = 'w', value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub workers: Option<u64>,
-    /// Address to listen on (IPv4, IPv6 or host name)
+    /// Address to listen on: IPv4, IPv6 (`::` for IPv6 and IPv4 alike,
+    /// `[::1]`), a host name, or `unix:/path/to.sock` for a Unix socket.
+    /// A socket passed by systemd (socket activation) is served instead
     #[arg(long, short = 'b', default_value = "127.0.0.1")]
     pub bind: String,
     /// Port to listen on (0 picks a free one)

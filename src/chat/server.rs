@@ -417,7 +417,7 @@ pub fn serve(opts: &ServeOptions) -> anyhow::Result<()> {
         opts.config.clone(),
         Serves::Datagrams { stateless: false },
     )?;
-    let socket = start.bind_udp(&opts.bind, opts.port)?;
+    let socket = start.listen_udp(&opts.bind, opts.port)?;
     let (rcv, snd) = size_buffers(&socket, SOCKET_BUFFER);
     if socket.local_addr().is_ok_and(|a| a.is_ipv4())
         && std::env::var_os("NETKIT_CHAT_FRAGMENTS").is_none()

@@ -1,8 +1,9 @@
 //! The one start-up path of every server subcommand: check that the model
 //! can serve the protocol (before anything is bound), raise the descriptor
-//! limit, install the SIGINT/SIGTERM handlers, bind (SO_REUSEPORT when the
-//! model's facts want it), print the `listening on` line, serve, and print
-//! `stopped`.
+//! limit, install the SIGINT/SIGTERM handlers, take the socket systemd
+//! passed or bind (`--bind` is an IP address, a host name or
+//! `unix:/path`; SO_REUSEPORT when the model's facts want it), print the
+//! `listening on` line, serve, and print `stopped`.
 //!
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
@@ -10,16 +11,18 @@
 //! use netkit::server::{Config, Endpoint, net};
 //!
 //! let start = Startup::new("netkit echo", Config::default(), Serves::Sessions)?;
-//! let listener = start.bind(&Endpoint::Tcp(net::resolve("127.0.0.1", 7000)?))?;
+//! let listener = start.listen_on(&Endpoint::Tcp(net::resolve("127.0.0.1", 7000)?))?;
 //! start.serve(listener, netkit::tools::echo::Echo)
 //! # }
 //! ```
 
+use std::cell::RefCell;
 use std::fmt::Display;
 use std::net::UdpSocket;
 
 use anyhow::{Context, Result};
 
+use crate::server::activation::{self, Inherited};
 use crate::server::{
     self, Config, DatagramService, Endpoint, Handler, Listener, Service, Shutdown, net,
 };
@@ -46,6 +49,8 @@ pub struct Startup {
     fd_limit: u64,
     note: Option<String>,
     on_stop: Option<Box<dyn FnOnce()>>,
+    /// The socket systemd passed, until a `listen` takes it.
+    inherited: RefCell<Option<Inherited>>,
 }
 
 impl std::fmt::Debug for Startup {
@@ -60,9 +65,12 @@ impl std::fmt::Debug for Startup {
 
 impl Startup {
     /// Checks that `config.model` can serve `serves`, raises the descriptor
-    /// limit to its hard maximum and installs the signal handlers. `name`
+    /// limit to its hard maximum and installs the signal handlers; takes the
+    /// socket systemd passed, if any (see [`Startup::listen`]). `name`
     /// starts every line printed (`netkit http`).
     pub fn new(name: &'static str, config: Config, serves: Serves) -> Result<Startup> {
+        // First, while the process has one thread: this unsets LISTEN_*.
+        let inherited = activation::take()?;
         server::check_available(config.model)?;
         match serves {
             Serves::Sessions => {}
@@ -78,6 +86,7 @@ impl Startup {
             fd_limit,
             note: None,
             on_stop: None,
+            inherited: RefCell::new(inherited),
         })
     }
 
@@ -106,6 +115,50 @@ impl Startup {
         eprintln!("{}: {line}", self.name);
     }
 
+    /// The stream listener to serve: the socket systemd passed when there
+    /// is one, else `bind` (`--bind`: an IP address, a host name or
+    /// `unix:/path`) and `port` bound.
+    pub fn listen(&self, bind: &str, port: u16) -> Result<Listener> {
+        match self.inherited_stream()? {
+            Some(l) => Ok(l),
+            None => self.bind(&net::endpoint(bind, port)?),
+        }
+    }
+
+    /// Like [`Startup::listen`], with the endpoint already made.
+    pub fn listen_on(&self, endpoint: &Endpoint) -> Result<Listener> {
+        match self.inherited_stream()? {
+            Some(l) => Ok(l),
+            None => self.bind(endpoint),
+        }
+    }
+
+    /// The UDP socket to serve: the one systemd passed when there is one,
+    /// else `host:port` bound (see [`Startup::bind_udp`]).
+    pub fn listen_udp(&self, host: &str, port: u16) -> Result<UdpSocket> {
+        match self.inherited.borrow_mut().take() {
+            Some(Inherited::Datagram(u)) => Ok(u),
+            Some(Inherited::Stream(_)) => anyhow::bail!(
+                "systemd socket activation: the passed socket is a stream socket, but {} \
+                 serves UDP (use ListenDatagram= in the socket unit)",
+                self.name
+            ),
+            None => self.bind_udp(host, port),
+        }
+    }
+
+    fn inherited_stream(&self) -> Result<Option<Listener>> {
+        match self.inherited.borrow_mut().take() {
+            Some(Inherited::Stream(l)) => Ok(Some(l)),
+            Some(Inherited::Datagram(_)) => anyhow::bail!(
+                "systemd socket activation: the passed socket is a UDP socket, but {} \
+                 serves a stream protocol (use ListenStream= in the socket unit)",
+                self.name
+            ),
+            None => Ok(None),
+        }
+    }
+
     /// Binds a stream listener; the model decides on SO_REUSEPORT.
     pub fn bind(&self, endpoint: &Endpoint) -> Result<Listener> {
         Ok(Listener::bind(endpoint, self.config.model.reuse_port())?)
@@ -118,20 +171,26 @@ impl Startup {
 
     /// Binds a UDP socket on `host:port`; the model decides on SO_REUSEPORT.
     pub fn bind_udp(&self, host: &str, port: u16) -> Result<UdpSocket> {
+        if host.starts_with("unix:") {
+            anyhow::bail!(
+                "--bind {host}: {} serves UDP, and unix: is for stream sockets",
+                self.name
+            );
+        }
         let addr = net::resolve(host, port)?;
         Ok(net::udp_socket(addr, self.config.model.reuse_port())?)
     }
 
     /// Serves sessions on `listener` until SIGINT/SIGTERM.
     pub fn serve<S: Service>(self, listener: Listener, service: S) -> Result<()> {
-        self.listening(&listener.local_endpoint()?.to_string());
+        self.listening(&listener.local_endpoint()?.to_string(), &listener);
         let served = server::serve(listener, &self.config, service, self.shutdown.clone());
         self.stopped(served)
     }
 
     /// Serves a blocking handler on `listener` until SIGINT/SIGTERM.
     pub fn serve_handler<H: Handler>(self, listener: Listener, handler: H) -> Result<()> {
-        self.listening(&listener.local_endpoint()?.to_string());
+        self.listening(&listener.local_endpoint()?.to_string(), &listener);
         let served = server::serve_handler(listener, &self.config, handler, self.shutdown.clone());
         self.stopped(served)
     }
@@ -139,17 +198,20 @@ impl Startup {
     /// Serves a datagram service on `socket` until SIGINT/SIGTERM.
     pub fn serve_datagrams<D: DatagramService>(self, socket: UdpSocket, service: D) -> Result<()> {
         let local = socket.local_addr().context("udp socket")?;
-        self.listening(&format!("udp://{local}"));
+        self.listening(&format!("udp://{local}"), &socket);
         let served = server::serve_datagrams(socket, &self.config, service, self.shutdown.clone());
         self.stopped(served)
     }
 
-    fn listening(&self, local: &str) {
-        let note = self
+    fn listening(&self, local: &str, sock: impl std::os::fd::AsFd) {
+        let mut note = self
             .note
             .as_deref()
             .map(|n| format!(", {n}"))
             .unwrap_or_default();
+        if activation::is_inherited(sock) {
+            note.push_str(", socket from systemd");
+        }
         self.say(format_args!(
             "listening on {local} ({}{note}, fd limit {})",
             self.config.describe(),

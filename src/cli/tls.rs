@@ -71,7 +71,11 @@ impl TlsArgs {
                     "127.0.0.1".to_string(),
                     "::1".to_string(),
                 ];
-                if !bind.is_empty() && !names.iter().any(|n| n == bind) {
+                let bind = bind.trim_start_matches('[').trim_end_matches(']');
+                if !bind.is_empty()
+                    && !bind.starts_with("unix:")
+                    && !names.iter().any(|n| n == bind)
+                {
                     names.push(bind.to_string());
                 }
                 (Source::SelfSigned(names), "self-signed".to_string())

@@ -168,7 +168,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
     };
     let library = FileLibrary::open(&args.dir.root, options).context("netkit files")?;
     let tls = args.tls.load(&args.server.bind, &[b"netkit-files"])?;
-    let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
+    let listener = start.listen(&args.server.bind, args.server.port)?;
     let uploads = if args.dir.writable {
         format!(", uploads up to {}", human::size(args.max_file_size))
     } else {

@@ -22,6 +22,7 @@ use super::{FtpOptions, FtpServer, FtpTls, Logins, accounts, parse_port_range};
 use crate::cli::startup::{Serves, Startup};
 use crate::cli::tls::TlsArgs;
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
+use crate::server::Listener;
 
 /// Subcommands of `netkit ftp`.
 #[derive(Debug, Subcommand)]
@@ -182,7 +183,13 @@ fn serve(args: &ServeArgs) -> Result<()> {
         (true, n) => format!("{n} account(s), no anonymous"),
     };
     let ftp = FtpServer::with_logins(&args.dir.root, options, logins).context("netkit ftp")?;
-    let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
+    let listener = start.listen(&args.server.bind, args.server.port)?;
+    if let Listener::Unix(..) = listener {
+        anyhow::bail!(
+            "ftp needs TCP (its data connections go to the control connection's IP \
+             address): --bind unix: is for the other servers"
+        );
+    }
     let mut passive = match args.passive_ports {
         Some((a, b)) => format!("passive ports {a}-{b}"),
         None => "passive ports: any".to_string(),

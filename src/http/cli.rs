@@ -264,14 +264,14 @@ pub fn run(args: HttpArgs) -> Result<()> {
     service.metrics = metrics;
     service.header_timeout = args.header_timeout;
 
-    let listener = start.bind_tcp(&args.server.bind, args.server.port)?;
+    let listener = start.listen(&args.server.bind, args.server.port)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = match listener.local_endpoint()? {
         Endpoint::Tcp(a) if a.ip().is_unspecified() => {
             format!("{scheme}://localhost:{}/", a.port())
         }
         Endpoint::Tcp(a) => format!("{scheme}://{a}/"),
-        Endpoint::Unix(p) => p.display().to_string(),
+        Endpoint::Unix(p) => format!("unix:{}", p.display()),
     };
     start.say(format_args!("serving {} at {url}", root.display()));
     let mut features = Vec::new();

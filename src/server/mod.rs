@@ -5,7 +5,8 @@
 //! - [`Handler`]: blocking handlers that own their socket (like Python's
 //!   `StreamRequestHandler`); they run on iterative, fork, prefork, thread and pool.
 //! - [`DatagramService`]: UDP services, `(from, bytes) -> [(to, bytes)]`.
-//! - [`net`]: endpoints, listeners and streams; [`shutdown`]: the stop flag;
+//! - [`net`]: endpoints, listeners and streams; [`activation`]: the socket
+//!   systemd passes; [`shutdown`]: the stop flag;
 //!   [`reload`]: SIGHUP as a reload request.
 //! - [`session_core`]: the [`SessionCore`](session_core::SessionCore), the one
 //!   place that runs a session for a driver (held input, re-offers, EOF order,
@@ -21,6 +22,7 @@
 //! Entry points: [`serve`] for sessions, [`serve_handler`] for blocking handlers
 //! and [`serve_datagrams`] for UDP.
 
+pub mod activation;
 pub(crate) mod blocking;
 pub mod clock;
 pub(crate) mod conn;

@@ -39,6 +39,21 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// Where `--bind ADDR` (with `--port`) says to listen: `unix:/path/to.sock`
+/// is a Unix stream socket (the port is not used), anything else an IP
+/// address (`::` listens on IPv6 and IPv4 alike; `[::1]` is accepted) or a
+/// host name.
+pub fn endpoint(bind: &str, port: u16) -> Result<Endpoint, ServerError> {
+    match bind.strip_prefix("unix:") {
+        Some("") => Err(ServerError::bind(
+            "--bind unix: needs a path (unix:/run/netkit/http.sock)",
+            None,
+        )),
+        Some(path) => Ok(Endpoint::Unix(PathBuf::from(path))),
+        None => Ok(Endpoint::Tcp(resolve(bind, port)?)),
+    }
+}
+
 /// Resolves `host` and `port` into one socket address, with a clear error.
 pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServerError> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -96,6 +111,7 @@ fn tcp_socket(addr: SocketAddr, reuse_port: bool) -> Result<TcpListener, ServerE
     let what = format!("tcp address {addr}");
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .map_err(|e| bind_error(&what, e))?;
+    dual_stack(&sock, addr).map_err(|e| bind_error(&what, e))?;
     sock.set_reuse_address(true)
         .map_err(|e| bind_error(&what, e))?;
     if reuse_port {
@@ -126,6 +142,7 @@ fn udp_bind(addr: SocketAddr, reuse_port: bool) -> Result<UdpSocket, ServerError
     let what = format!("udp address {addr}");
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
         .map_err(|e| bind_error(&what, e))?;
+    dual_stack(&sock, addr).map_err(|e| bind_error(&what, e))?;
     if reuse_port {
         sock.set_reuse_port(true)
             .map_err(|e| bind_error(&what, e))?;
@@ -135,6 +152,16 @@ fn udp_bind(addr: SocketAddr, reuse_port: bool) -> Result<UdpSocket, ServerError
     let _ = sock.set_send_buffer_size(4 << 20);
     sock.bind(&addr.into()).map_err(|e| bind_error(&what, e))?;
     Ok(sock.into())
+}
+
+/// On the IPv6 wildcard (`::`), clears IPV6_V6ONLY whatever the system's
+/// default (`net.ipv6.bindv6only`), so IPv4 clients reach the socket too
+/// (as `::ffff:a.b.c.d`).
+fn dual_stack(sock: &Socket, addr: SocketAddr) -> io::Result<()> {
+    match addr {
+        SocketAddr::V6(a) if a.ip().is_unspecified() => sock.set_only_v6(false),
+        _ => Ok(()),
+    }
 }
 
 /// Gives `sibling` (another SO_REUSEPORT socket on the same port) buffers at
@@ -169,6 +196,7 @@ fn ensure_free(addr: SocketAddr, ty: Type) -> Result<(), ServerError> {
     let what = format!("{what} address {addr}");
     let probe = Socket::new(Domain::for_address(addr), ty, Some(proto))
         .map_err(|e| bind_error(&what, e))?;
+    dual_stack(&probe, addr).map_err(|e| bind_error(&what, e))?;
     if ty == Type::STREAM {
         // Ignore connections lingering in TIME_WAIT, as the real listener will.
         probe
@@ -178,9 +206,28 @@ fn ensure_free(addr: SocketAddr, ty: Type) -> Result<(), ServerError> {
     probe.bind(&addr.into()).map_err(|e| bind_error(&what, e))
 }
 
-/// Binds a Unix stream socket, replacing a stale socket file left by a dead server.
+/// Binds a Unix stream socket, replacing a stale socket file left by a dead
+/// server (a socket nobody answers on); any other file is never replaced.
 pub fn unix_listener(path: &Path) -> Result<UnixListener, ServerError> {
     let what = format!("unix socket {}", path.display());
+    // sun_path holds 108 bytes, the last one the terminating NUL.
+    if path.as_os_str().len() > 107 {
+        return Err(ServerError::bind(
+            format!(
+                "{what}: path is {} bytes long, a unix socket path takes at most 107",
+                path.as_os_str().len()
+            ),
+            None,
+        ));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(ServerError::bind(
+            format!("{what}: directory {} does not exist", dir.display()),
+            None,
+        ));
+    }
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
             return Err(ServerError::bind(
@@ -220,16 +267,26 @@ pub enum Listener {
 }
 
 /// Removes a Unix socket file when the process that bound it is done with it
-/// (never from a forked child, which shares the listener).
+/// (never from a forked child, which shares the listener, and never a file
+/// that has since been replaced by another one at the same path).
 #[derive(Debug)]
 pub struct UnixPathGuard {
     path: PathBuf,
+    /// The process that removes the file; 0 for none (clones, and sockets
+    /// a service manager made).
     owner: u32,
+    /// The socket file's inode, as bound.
+    inode: Option<u64>,
+}
+
+fn inode(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| m.ino())
 }
 
 impl Drop for UnixPathGuard {
     fn drop(&mut self) {
-        if std::process::id() == self.owner {
+        if std::process::id() == self.owner && inode(&self.path) == self.inode {
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -247,10 +304,29 @@ impl Listener {
                     UnixPathGuard {
                         path: path.clone(),
                         owner: std::process::id(),
+                        inode: inode(path),
                     },
                 ))
             }
         }
+    }
+
+    /// A Unix listener this process did not bind (systemd passed it): its
+    /// socket file is left to whoever made it.
+    pub fn inherited_unix(l: UnixListener) -> Listener {
+        let path = l
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("(unnamed)"));
+        Listener::Unix(
+            l,
+            UnixPathGuard {
+                path,
+                owner: 0,
+                inode: None,
+            },
+        )
     }
 
     /// The endpoint actually bound (with the real port when 0 was asked for).
@@ -299,6 +375,7 @@ impl Listener {
                 UnixPathGuard {
                     path: g.path.clone(),
                     owner: 0,
+                    inode: None,
                 },
             )),
         }

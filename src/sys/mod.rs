@@ -12,9 +12,11 @@
 //! - [`select`] and [`poll`]: the readiness calls of the select and poll models.
 //! - [`process`]: fork (refused in a multi-threaded process), leaving a child,
 //!   dying with the parent, the descriptor limit.
+//! - [`activation`]: the descriptors systemd passes (`LISTEN_PID`/`LISTEN_FDS`).
 //! - [`shared`]: atomics in memory shared with forked children (per-address
 //!   connection counts that hold on every model).
 
+pub mod activation;
 pub mod epoll;
 pub mod file;
 pub mod host;

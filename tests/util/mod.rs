@@ -63,6 +63,12 @@ impl Server {
         Server::spawn_command(cmd, false)
     }
 
+    /// Runs `cmd` (which execs `netkit` in the end: a wrapper that passes it
+    /// a socket, say) and waits for its "listening on" line.
+    pub fn start_command(cmd: Command) -> Server {
+        Server::spawn_command(cmd, false)
+    }
+
     fn spawn(args: &[&str], console: bool, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(bin());
         cmd.args(args).envs(env.iter().copied());

@@ -36,15 +36,20 @@ use super::shutdown::{Shutdown, TICK};
 use super::{Config, Connection, Handler, ServerError};
 use crate::sys;
 
-/// True when the socket was bound with SO_REUSEPORT (so siblings may join it).
+/// True when the socket was bound here with SO_REUSEPORT, so siblings may
+/// join it. Never for the socket systemd passed, even with `ReusePort=`:
+/// the service manager owns the port (siblings could not be bound under
+/// another user, and would outlive a restart of the socket unit).
 fn has_reuseport(sock: impl std::os::fd::AsFd) -> bool {
     socket2::SockRef::from(&sock).reuse_port().unwrap_or(false)
+        && !super::activation::is_inherited(sock)
 }
 
 /// One listener per worker of a multi-loop model (epoll, uring): siblings
 /// on the same port when the TCP listener has SO_REUSEPORT (the kernel
-/// spreads new connections across them), else clones of the one listener.
-/// The flag is true for clones: the workers then share one accept queue.
+/// spreads new connections across them), else clones of the one listener
+/// (always for a socket systemd passed). The flag is true for clones: the
+/// workers then share one accept queue.
 pub(crate) fn worker_listeners(
     listener: Listener,
     workers: usize,
@@ -68,8 +73,8 @@ pub(crate) fn worker_listeners(
 }
 
 /// One UDP socket per worker of a multi-loop model: siblings on the same
-/// port (with the same buffer sizes) when the socket has SO_REUSEPORT, else
-/// just the one.
+/// port (with the same buffer sizes) when the socket was bound here with
+/// SO_REUSEPORT, else just the one.
 pub(crate) fn worker_datagram_sockets(
     socket: std::net::UdpSocket,
     workers: usize,

@@ -108,14 +108,13 @@ fn serve(udp: bool, unix: Option<PathBuf>, handler: &str, args: &ServerArgs) -> 
     };
     let start = Startup::new("netkit echo", args.config(), serves)?;
     if udp {
-        let socket = start.bind_udp(&args.bind, args.port)?;
+        let socket = start.listen_udp(&args.bind, args.port)?;
         return start.serve_datagrams(socket, echo::UdpEcho);
     }
-    let endpoint = match unix {
-        Some(p) => Endpoint::Unix(p),
-        None => Endpoint::Tcp(net::resolve(&args.bind, args.port)?),
+    let listener = match unix {
+        Some(p) => start.listen_on(&Endpoint::Unix(p))?,
+        None => start.listen(&args.bind, args.port)?,
     };
-    let listener = start.bind(&endpoint)?;
     let start = start.note(format!("handler {handler}"));
     if blocking {
         start.serve_handler(listener, echo::BlockingEcho)
