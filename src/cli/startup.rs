@@ -41,6 +41,8 @@ pub enum Serves {
     },
 }
 
+type InFlight = Box<dyn Fn() -> u64 + Send + Sync>;
+
 /// A server subcommand between parsing and serving.
 pub struct Startup {
     name: &'static str,
@@ -49,6 +51,8 @@ pub struct Startup {
     fd_limit: u64,
     note: Option<String>,
     on_stop: Option<Box<dyn FnOnce()>>,
+    /// What is in flight when a stop starts (open connections), if known.
+    in_flight: Option<InFlight>,
     /// The socket systemd passed, until a `listen` takes it.
     inherited: RefCell<Option<Inherited>>,
 }
@@ -86,6 +90,7 @@ impl Startup {
             fd_limit,
             note: None,
             on_stop: None,
+            in_flight: None,
             inherited: RefCell::new(inherited),
         })
     }
@@ -106,6 +111,40 @@ impl Startup {
     pub fn on_stop(mut self, f: impl FnOnce() + 'static) -> Startup {
         self.on_stop = Some(Box::new(f));
         self
+    }
+
+    /// Says how many connections are open when a stop starts (`count` is
+    /// asked then); without it the line speaks of work in flight.
+    pub fn in_flight(mut self, count: impl Fn() -> u64 + Send + Sync + 'static) -> Startup {
+        self.in_flight = Some(Box::new(count));
+        self
+    }
+
+    /// Arranges the line a stop starts with: what it waits for, how long,
+    /// and that a second signal ends it at once.
+    fn announce_stop(&mut self) {
+        let (name, grace) = (self.name, self.config.shutdown_timeout);
+        let count = self.in_flight.take();
+        self.shutdown.on_first_seen(move || {
+            let what = match count.as_ref().map(|c| c()) {
+                Some(0) => "nothing is in flight".to_string(),
+                Some(1) => format!(
+                    "waiting up to {} for 1 open connection",
+                    crate::human::duration(grace)
+                ),
+                Some(n) => format!(
+                    "waiting up to {} for {n} open connections",
+                    crate::human::duration(grace)
+                ),
+                None => format!(
+                    "waiting up to {} for work in flight",
+                    crate::human::duration(grace)
+                ),
+            };
+            eprintln!(
+                "{name}: stopping: no new connections; {what} (Ctrl-C again to stop at once)"
+            );
+        });
     }
 
     /// Prints one line, `NAME: line`, on stderr. These lines (what is
@@ -182,23 +221,30 @@ impl Startup {
     }
 
     /// Serves sessions on `listener` until SIGINT/SIGTERM.
-    pub fn serve<S: Service>(self, listener: Listener, service: S) -> Result<()> {
+    pub fn serve<S: Service>(mut self, listener: Listener, service: S) -> Result<()> {
         self.listening(&listener.local_endpoint()?.to_string(), &listener);
+        self.announce_stop();
         let served = server::serve(listener, &self.config, service, self.shutdown.clone());
         self.stopped(served)
     }
 
     /// Serves a blocking handler on `listener` until SIGINT/SIGTERM.
-    pub fn serve_handler<H: Handler>(self, listener: Listener, handler: H) -> Result<()> {
+    pub fn serve_handler<H: Handler>(mut self, listener: Listener, handler: H) -> Result<()> {
         self.listening(&listener.local_endpoint()?.to_string(), &listener);
+        self.announce_stop();
         let served = server::serve_handler(listener, &self.config, handler, self.shutdown.clone());
         self.stopped(served)
     }
 
     /// Serves a datagram service on `socket` until SIGINT/SIGTERM.
-    pub fn serve_datagrams<D: DatagramService>(self, socket: UdpSocket, service: D) -> Result<()> {
+    pub fn serve_datagrams<D: DatagramService>(
+        mut self,
+        socket: UdpSocket,
+        service: D,
+    ) -> Result<()> {
         let local = socket.local_addr().context("udp socket")?;
         self.listening(&format!("udp://{local}"), &socket);
+        self.announce_stop();
         let served = server::serve_datagrams(socket, &self.config, service, self.shutdown.clone());
         self.stopped(served)
     }

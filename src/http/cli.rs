@@ -344,6 +344,8 @@ pub fn run(args: HttpArgs) -> Result<()> {
             let _ = nix::sys::wait::waitpid(child, None);
         });
     }
+    let open = Arc::clone(&service.metrics);
+    start = start.in_flight(move || open.totals().open);
     match tls {
         None => start.serve(listener, service),
         Some(tls) => {
