@@ -40,7 +40,22 @@ fn tiny_http_atlas_writes_table_csv_and_charts() {
         "too slow: {:?}",
         started.elapsed()
     );
-    // Progress lines (stderr is not a terminal here) and the table on stdout.
+    // The plan first, with an estimate, then progress lines (stderr is not
+    // a terminal here), and the table on stdout.
+    let plan = stderr
+        .lines()
+        .find(|l| l.contains("plan:"))
+        .unwrap_or_else(|| panic!("no plan: {stderr}"));
+    assert!(
+        plan.contains(
+            "2 models (thread, epoll) x 2 levels (1, 4 clients) = 4 points of 500ms each"
+        ) && plan.contains("estimated "),
+        "{plan}"
+    );
+    assert!(
+        stderr.find("plan:") < stderr.find("[1/4]"),
+        "the plan comes first: {stderr}"
+    );
     assert!(stderr.contains("[4/4] epoll"), "{stderr}");
     assert!(
         stdout.contains("| model | workers | clients | req/s |"),

@@ -161,6 +161,8 @@ fn one_line_error(status: ExitStatus, stderr: &str, needle: &str) {
 struct Activated {
     child: Child,
     log: Arc<Mutex<String>>,
+    /// Copies stderr into `log`; finished once stderr closed.
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Activated {
@@ -184,7 +186,7 @@ impl Activated {
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let log2 = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 let mut l = log2.lock().unwrap();
@@ -192,7 +194,7 @@ impl Activated {
                 l.push('\n');
             }
         });
-        let a = Activated { child, log };
+        let a = Activated { child, log, reader };
         assert!(
             eventually(Duration::from_secs(10), || a.log().contains("Listening on")),
             "systemd-socket-activate did not listen:\n{}",
@@ -209,13 +211,17 @@ impl Activated {
         eventually(Duration::from_secs(10), || self.log().contains(needle))
     }
 
-    /// SIGTERM to netkit (the exec'd child); its exit status.
+    /// SIGTERM to netkit (the exec'd child); its exit status, once its
+    /// last lines are in the log too.
     fn stop(&mut self) -> Option<ExitStatus> {
         // SAFETY: kill on our own child's pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let until = std::time::Instant::now() + Duration::from_secs(10);
         while std::time::Instant::now() < until {
             if let Ok(Some(st)) = self.child.try_wait() {
+                while std::time::Instant::now() < until && !self.reader.is_finished() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 return Some(st);
             }
             std::thread::sleep(Duration::from_millis(20));

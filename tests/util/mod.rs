@@ -32,6 +32,8 @@ pub struct Server {
     pub addr: Addr,
     /// Everything the server printed on stderr so far.
     pub log: Arc<Mutex<String>>,
+    /// The thread that copies stderr into `log`; finished once stderr closed.
+    reader: Option<std::thread::JoinHandle<()>>,
     /// The server's stdin, when started with [`Server::start_with_console`].
     pub console: Option<ChildStdin>,
 }
@@ -90,12 +92,15 @@ impl Server {
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let log2 = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                log2.lock().unwrap().push_str(&line);
-                log2.lock().unwrap().push('\n');
+                {
+                    let mut l = log2.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
                 if let Some(pos) = line.find("listening on ") {
                     let rest = &line[pos + "listening on ".len()..];
                     let url = rest.split_whitespace().next().unwrap_or("").to_string();
@@ -126,6 +131,7 @@ impl Server {
             child,
             addr,
             log,
+            reader: Some(reader),
             console,
         }
     }
@@ -161,11 +167,18 @@ impl Server {
         }
     }
 
-    /// Waits up to `limit` for the process to exit.
+    /// Waits up to `limit` for the process to exit, and then (within the
+    /// same limit) for its last lines to reach the log: the process may exit
+    /// before the reader thread has read what it wrote last.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let until = Instant::now() + limit;
         while Instant::now() < until {
             if let Ok(Some(st)) = self.child.try_wait() {
+                while Instant::now() < until
+                    && self.reader.as_ref().is_some_and(|r| !r.is_finished())
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 return Some(st);
             }
             std::thread::sleep(Duration::from_millis(20));

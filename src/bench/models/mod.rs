@@ -127,6 +127,10 @@ pub fn run(args: ModelsArgs) -> Result<()> {
         .iter()
         .map(|&(_, n)| estimate(n, args.duration, !args.no_idle))
         .collect();
+    eprintln!(
+        "bench models: {}",
+        plan_line(&models, &levels, &args, &estimates)
+    );
     let progress = Progress::new(&estimates);
     for (i, &(model, n)) in plan.iter().enumerate() {
         let what = if n == 1 { "client" } else { "clients" };
@@ -160,6 +164,38 @@ pub fn run(args: ModelsArgs) -> Result<()> {
             .join(", ")
     );
     Ok(())
+}
+
+/// The plan, said before anything runs: models x levels, the time per
+/// point and the whole run's estimate.
+fn plan_line(
+    models: &[Model],
+    levels: &[usize],
+    args: &ModelsArgs,
+    estimates: &[Duration],
+) -> String {
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+    let levels: Vec<String> = levels.iter().map(|n| n.to_string()).collect();
+    let total: Duration = estimates.iter().sum();
+    format!(
+        "plan: {} model{} ({}) x {} level{} ({} client{}) = {} point{} of {} each{}; estimated {} (Ctrl-C stops)",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        levels.len(),
+        if levels.len() == 1 { "" } else { "s" },
+        levels.join(", "),
+        if levels == ["1"] { "" } else { "s" },
+        estimates.len(),
+        if estimates.len() == 1 { "" } else { "s" },
+        crate::human::duration(args.duration),
+        if args.no_idle {
+            ""
+        } else {
+            ", plus idle memory"
+        },
+        crate::human::duration(Duration::from_secs(total.as_secs().max(1))),
+    )
 }
 
 /// What raising the open-file limit did, for the log.
