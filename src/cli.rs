@@ -1,10 +1,12 @@
 //! Command-line pieces shared by every server subcommand: the clap `Args`
 //! every server takes, [`startup`] (the one path from options to a serving
 //! server), [`logging`] (`-q`/`-v`/`RUST_LOG`) and [`config`] (the servers'
-//! options from `--config FILE` and `NETKIT_*` variables).
+//! options from `--config FILE` and `NETKIT_*` variables), and [`packaging`]
+//! (completions and man pages made from the command line).
 
 pub mod config;
 pub mod logging;
+pub mod packaging;
 pub mod startup;
 pub mod tls;
 

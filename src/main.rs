@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use netkit::cli::logging::{self, LogArgs};
+use netkit::cli::packaging;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +44,10 @@ enum Command {
     Bench(netkit::bench::cli::BenchCmd),
     #[command(flatten)]
     Tools(netkit::tools::cli::ToolCmd),
+    /// Shell completions (bash, zsh, fish, elvish, powershell) on stdout
+    Completions(packaging::CompletionsArgs),
+    /// The man page, netkit(1), on stdout, or every command's page into a directory
+    Man(packaging::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,5 +71,20 @@ fn run(cli: Cli) -> Result<()> {
         Command::Chat(cmd) => netkit::chat::cli::run(cmd),
         Command::Tools(cmd) => netkit::tools::cli::run(cmd),
         Command::Bench(cmd) => netkit::bench::cli::run(cmd),
+        Command::Completions(args) => {
+            packaging::completions(cli_command(), args.shell, &mut std::io::stdout().lock())
+        }
+        Command::Man(args) => {
+            for page in packaging::man(cli_command(), &args, &mut std::io::stdout().lock())? {
+                println!("{}", page.display());
+            }
+            Ok(())
+        }
     }
+}
+
+/// The whole command line as parsed (with `--config` on every server), for
+/// the completions and man pages made from it.
+fn cli_command() -> clap::Command {
+    netkit::cli::config::command::<Cli>()
 }
