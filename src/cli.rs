@@ -5,6 +5,7 @@
 //! (completions and man pages made from the command line).
 
 pub mod config;
+pub mod help;
 pub mod logging;
 pub mod packaging;
 pub mod startup;
@@ -21,7 +22,7 @@ pub struct ServerArgs {
     /// Serving model
     #[arg(long, short = 'm', value_enum, default_value = "thread")]
     pub model: Model,
-    /// Worker threads/processes/loops (prefork, pool, epoll, async); default per model
+    /// Worker threads/processes/loops (prefork, pool, epoll, async, uring); default per model
     #[arg(long, short = 'w', value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub workers: Option<u64>,
     /// Address to listen on: IPv4, IPv6 (`::` for IPv6 and IPv4 alike,

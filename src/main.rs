@@ -14,7 +14,17 @@ use netkit::cli::packaging;
 #[command(
     name = "netkit",
     version,
-    about = "Network servers and clients: one protocol, every classic server model"
+    about = "Network servers and clients: one protocol, every classic server model",
+    after_help = "netkit grew from a network-programming course (Python: sockets, TCP and UDP, \
+HTTP, blocking and non-blocking IO, select/poll/epoll, processes, threads, the classic server \
+models); \"the course\" in these pages is that one. Its lessons are `cargo run --example NAME`, \
+mapped in docs/course.md.
+
+Examples:
+  netkit http                         serve the current directory on http://127.0.0.1:8000/
+  netkit http --help                  everything the HTTP server does
+  netkit files serve ~/share          the course's file server; netkit files connect 127.0.0.1:7070
+  netkit chat serve                   the course's chat room; netkit chat join 127.0.0.1:8888"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,13 +40,13 @@ enum Command {
     Echo(netkit::tools::echo::cli::EchoCmd),
     /// HTTP/1.1 server: static files and backend routes
     Http(Box<netkit::http::cli::HttpArgs>),
-    /// The course's file server (framed protocol) and its client
+    /// File server of the network-programming course netkit grew from (framed protocol), and its client
     #[command(subcommand)]
     Files(netkit::files::cli::FilesCmd),
     /// FTP server for standard clients (curl, lftp, ftplib)
     #[command(subcommand)]
     Ftp(netkit::ftp::cli::FtpCmd),
-    /// The course's UDP chat room: server and client
+    /// UDP chat room of the network-programming course (its Python clients work): server and client
     #[command(subcommand)]
     Chat(netkit::chat::cli::ChatCmd),
     /// Benchmarks with the built-in load generator

@@ -28,9 +28,14 @@ pub const DEFAULT_PORT: u16 = 8888;
 #[derive(Debug, Subcommand)]
 pub enum ChatCmd {
     /// Run the chat room (UDP). Lines typed on stdin go to every member as
-    /// "Admin: ..." ("/who" lists the members instead). Runs on iterative,
-    /// thread, pool, select, poll, epoll and async; fork and prefork are
-    /// refused because their processes could not share the room.
+    /// "Admin: ..." ("/who" lists the members instead). The process models
+    /// (fork, prefork) are refused: their processes could not share the room.
+    #[command(after_help = "Examples:
+  netkit chat serve                             the room on udp://127.0.0.1:8888
+  netkit chat serve --bind 0.0.0.0 --lang zh    for the course's Python clients on the LAN
+  netkit chat serve --redis redis://127.0.0.1:6379 --port 8889
+                                                one room across several servers
+  netkit chat join 127.0.0.1:8888               join it")]
     Serve(ServeArgs),
     /// Join a chat room: asks for a name, then sends what you type and shows
     /// what the others say above your line. "quit", Ctrl-C or end of input
@@ -63,7 +68,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_console: bool,
     /// Language of the room's notices: en ("alice joined the room", "alice: hi")
-    /// or zh, the course's wording ("alice 进入聊天室", "alice 说：hi", "alice 退出了聊天室")
+    /// or zh, the network-programming course's Chinese wording ("alice 进入聊天室", "alice 说：hi", "alice 退出了聊天室")
     #[arg(long, value_enum, default_value_t = Lang::En)]
     pub lang: Lang,
     /// Share the room with every other `netkit chat serve` using this Redis

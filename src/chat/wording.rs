@@ -17,7 +17,7 @@ pub enum Lang {
     /// English: "alice joined the room", "alice: hi", "alice left the room".
     #[default]
     En,
-    /// The course's Chinese: "alice 进入聊天室", "alice 说：hi", "alice 退出了聊天室".
+    /// The network-programming course's Chinese: "alice 进入聊天室", "alice 说：hi", "alice 退出了聊天室".
     Zh,
 }
 

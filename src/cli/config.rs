@@ -66,9 +66,10 @@ where
     P::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
 }
 
-/// `P`'s command with `--config FILE` added to every server subcommand.
+/// `P`'s command with `--config FILE` added to every server subcommand and
+/// its help tailored to the models that can serve it ([`super::help`]).
 pub fn command<P: CommandFactory>() -> Command {
-    with_config_option(P::command(), &server_ids())
+    super::help::tailor(with_config_option(P::command(), &server_ids()))
 }
 
 /// The ids of the options every server takes: a subcommand that has them

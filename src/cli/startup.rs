@@ -83,6 +83,19 @@ impl Startup {
         }
         let fd_limit = crate::sys::process::raise_fd_limit().soft;
         let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+        if let Some(n) = config.workers.filter(|_| !config.model.has_workers()) {
+            let with: Vec<&str> = crate::cli::help::models_for(serves)
+                .into_iter()
+                .filter(|m| m.has_workers())
+                .map(|m| m.name())
+                .collect();
+            eprintln!(
+                "{name}: --workers {n} does nothing for model {} ({}); models with workers: {}",
+                config.model.name(),
+                config.model.facts().serves,
+                with.join(", ")
+            );
+        }
         Ok(Startup {
             name,
             config,

@@ -40,7 +40,12 @@ pub enum FilesCmd {
     #[command(
         mut_arg("model", |a| a.default_value("fork")),
         mut_arg("port", |a| a.default_value("7070")),
-        mut_arg("idle_timeout", |a| a.help("Close connections idle this long (default 2m; 0 = never)"))
+        mut_arg("idle_timeout", |a| a.help("Close connections idle this long (default 2m; 0 = never)")),
+        after_help = "Examples:
+  netkit files serve ~/share                    read-only, on 127.0.0.1:7070
+  netkit files serve ~/inbox --writable         accept uploads (never replacing a file)
+  netkit files serve . --tls-self-signed        over TLS (clients: files connect --tls)
+  netkit files connect 127.0.0.1:7070           the menu client"
     )]
     Serve(ServeArgs),
     /// Interactive client: a menu to list, download (get) and upload (put) files

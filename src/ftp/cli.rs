@@ -27,11 +27,15 @@ use crate::server::Listener;
 /// Subcommands of `netkit ftp`.
 #[derive(Debug, Subcommand)]
 pub enum FtpCmd {
-    /// Serve a directory over FTP, anonymous and/or named accounts (models: thread, pool, fork, prefork)
+    /// Serve a directory over FTP, anonymous and/or named accounts
     #[command(
         mut_arg("port", |a| a.default_value("2121")),
-        mut_arg("model", |a| a.help("Serving model: thread, pool, fork, prefork (or iterative)")),
-        mut_arg("idle_timeout", |a| a.help("Close control connections idle this long (default 5m; 0 = never)"))
+        mut_arg("idle_timeout", |a| a.help("Close control connections idle this long (default 5m; 0 = never)")),
+        after_help = "Examples:
+  netkit ftp serve ~/pub                        anonymous and read-only, on 127.0.0.1:2121
+  netkit ftp serve . --writable --no-anonymous --user \"alice:$(netkit ftp hash)\"
+  curl ftp://127.0.0.1:2121/notes.txt           a download with curl
+  lftp -p 2121 127.0.0.1                        or with lftp"
     )]
     Serve(Box<ServeArgs>),
     /// Print the Argon2id hash (PHC string) of a password for --user/--users

@@ -24,7 +24,16 @@ use crate::tls::TlsService;
 
 /// Options of `netkit http`.
 #[derive(Debug, Args)]
-#[command(mut_arg("model", |a| a.default_value("epoll")), mut_arg("port", |a| a.default_value("8000")))]
+#[command(
+    mut_arg("model", |a| a.default_value("epoll")),
+    mut_arg("port", |a| a.default_value("8000")),
+    after_help = "Examples:
+  netkit http                                   serve . on http://127.0.0.1:8000/
+  netkit http ~/public --bind :: --port 8080    on every address, IPv6 and IPv4
+  netkit http . --upload --mkdir --archives     share a folder both ways
+  netkit http site --tls-self-signed --auth me:secret
+  netkit http --config netkit.toml              every option from a file (docs/config.md)"
+)]
 pub struct HttpArgs {
     /// Directory to serve (default: the current directory)
     pub root: Option<PathBuf>,

@@ -72,7 +72,7 @@ pub enum ToolCmd {
         #[arg(long, default_value = services::SERVICES_PATH)]
         file: PathBuf,
     },
-    /// The course's UDP server and client (recvfrom / sendto)
+    /// The network-programming course's UDP server and client (recvfrom / sendto)
     #[command(subcommand)]
     Udp(UdpCmd),
     /// UDP broadcast with SO_BROADCAST: one sender, any number of listeners

@@ -16,6 +16,11 @@ use crate::tools::echo;
 #[derive(Debug, Subcommand)]
 pub enum EchoCmd {
     /// Run the echo server
+    #[command(after_help = "Examples:
+  netkit echo serve                             TCP on 127.0.0.1:7000, a thread per connection
+  netkit echo serve --model epoll --workers 2   one epoll loop per worker
+  netkit echo serve --udp --port 9000           UDP datagrams
+  netkit echo serve --unix /tmp/echo.sock       a Unix stream socket")]
     Serve {
         /// Serve over TCP (the default)
         #[arg(long, conflicts_with_all = ["udp", "unix"])]
