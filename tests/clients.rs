@@ -276,3 +276,68 @@ fn files_client_ends_at_once_when_the_server_closes() {
     assert!(pty_cooked(&t), "the terminal is put back");
     assert!(server.wait_exit(LIMIT).is_some());
 }
+
+fn chat_member(server: &Server, name: &str) -> Pty {
+    let t = Pty::spawn(
+        bin(),
+        &["chat", "join", &server.tcp().to_string(), "--name", name],
+    );
+    t.expect(&format!("joined as {name}"), LIMIT);
+    t.expect(&format!("{name}> "), LIMIT);
+    t
+}
+
+#[test]
+fn chat_client_leaves_its_prompt_when_the_room_closes() {
+    let mut server = Server::start(&["chat", "serve", "--port", "0"]);
+    let mut t = chat_member(&server, "alice");
+    let stopped_at = Instant::now();
+    server.signal(libc::SIGTERM);
+    let st = t
+        .wait_exit(LIMIT)
+        .unwrap_or_else(|| panic!("the client keeps its prompt: {:?}", t.screen()));
+    let took = stopped_at.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert!(st.success(), "{st:?}: {:?}", t.screen());
+    let screen = t.screen();
+    assert!(
+        screen.contains("the room is closing; goodbye"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("the room closed"), "{screen:?}");
+    assert!(pty_cooked(&t), "raw mode is undone");
+    assert!(server.wait_exit(LIMIT).is_some());
+}
+
+#[test]
+fn chat_client_leaves_quickly_on_ctrl_c() {
+    // The server answers the leave with EXIT.
+    let server = Server::start(&["chat", "serve", "--port", "0"]);
+    let mut t = chat_member(&server, "bob");
+    let pressed = Instant::now();
+    t.send(b"\x03");
+    let st = t.wait_exit(LIMIT).expect("Ctrl-C leaves");
+    let took = pressed.elapsed();
+    assert!(st.success(), "{st:?}: {:?}", t.screen());
+    assert!(t.screen().contains("left the room"), "{:?}", t.screen());
+    assert!(took < Duration::from_millis(700), "{took:?}");
+
+    // The server is gone without a word (killed): nobody will answer.
+    let mut server = Server::start(&["chat", "serve", "--port", "0"]);
+    let mut t = chat_member(&server, "carol");
+    server.signal(libc::SIGKILL);
+    assert!(server.wait_exit(LIMIT).is_some());
+    let pressed = Instant::now();
+    t.send(b"\x03");
+    let st = t
+        .wait_exit(LIMIT)
+        .unwrap_or_else(|| panic!("Ctrl-C does not leave: {:?}", t.screen()));
+    let took = pressed.elapsed();
+    assert!(st.success(), "{st:?}: {:?}", t.screen());
+    assert!(
+        took < Duration::from_millis(800),
+        "{took:?}: {:?}",
+        t.screen()
+    );
+    assert!(pty_cooked(&t), "raw mode is undone");
+}
