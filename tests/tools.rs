@@ -137,6 +137,20 @@ impl Proc {
         unsafe { libc::kill(self.child.id() as i32, sig) };
     }
 
+    /// True while the process runs.
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits until stderr contains `needle`; panics with stderr after 10 s.
+    fn expect_stderr(&self, needle: &str) {
+        assert!(
+            eventually(Duration::from_secs(10), || self.stderr().contains(needle)),
+            "no {needle:?} on stderr:\n{}",
+            self.stderr()
+        );
+    }
+
     /// Waits for exit; returns success, or panics after `limit`.
     fn wait(&mut self, limit: Duration) -> bool {
         let mut status = None;
@@ -510,13 +524,21 @@ fn recv_never_overwrites_without_force() {
         err.contains("refused the file: notes.txt already exists there"),
         "{err}"
     );
-    assert!(!r.wait(Duration::from_secs(10)), "recv reports the failure");
-    assert!(
-        r.stderr().contains("already exists (use --force"),
-        "{}",
-        r.stderr()
-    );
+    r.expect_stderr("already exists (use --force");
+    assert!(r.running(), "a refused file is not the end: recv waits on");
     assert_eq!(std::fs::read(dst.path().join("notes.txt")).unwrap(), b"old");
+    // The sender picks another name; that one arrives and recv is done.
+    let o = netkit(&[
+        "send",
+        file.to_str().unwrap(),
+        &r.addr().to_string(),
+        "--as",
+        "notes-2.txt",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(r.wait(Duration::from_secs(10)), "{}", r.stderr());
+    assert_eq!(std::fs::read(dst.path().join("notes.txt")).unwrap(), b"old");
+    std::fs::remove_file(dst.path().join("notes-2.txt")).unwrap();
 
     let mut r = recv(dst.path(), &["--force"]);
     let o = netkit(&["send", file.to_str().unwrap(), &r.addr().to_string()]);
@@ -527,6 +549,25 @@ fn recv_never_overwrites_without_force() {
         b"new contents"
     );
     assert_eq!(entries(dst.path()), vec!["notes.txt"]);
+}
+
+/// Sends a small file with the real `netkit send`; recv must then be done.
+fn finish_with_a_real_sender(r: &mut Proc, dir: &Path) {
+    let src = tempfile::tempdir().unwrap();
+    let file = src.path().join("real.txt");
+    std::fs::write(&file, b"the file that was meant to arrive").unwrap();
+    let o = netkit(&["send", file.to_str().unwrap(), &r.addr().to_string()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        r.wait(Duration::from_secs(10)),
+        "recv exits 0: {}",
+        r.stderr()
+    );
+    assert!(r.stdout().starts_with("received real.txt (33 bytes"));
+    assert_eq!(
+        std::fs::read(dir.join("real.txt")).unwrap(),
+        b"the file that was meant to arrive"
+    );
 }
 
 /// Speaks the protocol by hand: header, then the receiver's first answer.
@@ -559,7 +600,9 @@ fn recv_refuses_hostile_names() {
     let top = tempfile::tempdir().unwrap();
     let dst = top.path().join("inbox");
     std::fs::create_dir(&dst).unwrap();
-    for name in [
+    // One receiver refuses them all, one log line each, and waits on.
+    let mut r = recv(&dst, &[]);
+    let names = [
         "../escape",
         "a/b",
         "/etc/passwd",
@@ -567,16 +610,21 @@ fn recv_refuses_hostile_names() {
         "..",
         "a\0b",
         "line\nbreak",
-    ] {
-        let mut r = recv(&dst, &[]);
-        let (_s, reply) = raw_header(r.addr(), name, 4);
+    ];
+    for name in names {
+        let (s, reply) = raw_header(r.addr(), name, 4);
         assert!(
             reply.starts_with("ERR refusing file name"),
             "{name:?}: {reply}"
         );
-        assert!(!r.wait(Duration::from_secs(10)), "{name:?}: recv fails");
-        assert!(r.stderr().contains("refusing file name"), "{}", r.stderr());
+        let port = s.local_addr().unwrap().port();
+        r.expect_stderr(&format!("refused 127.0.0.1:{port}: refusing file name"));
+        assert!(r.running(), "{name:?}: recv waits on");
     }
+    assert_eq!(
+        r.stderr().matches("refusing file name").count(),
+        names.len()
+    );
     assert!(entries(&dst).is_empty());
     assert_eq!(
         entries(top.path()),
@@ -592,19 +640,105 @@ fn recv_refuses_hostile_names() {
         "{}",
         text(&o.stderr)
     );
-    // Not our protocol at all.
-    let mut r = recv(&dst, &[]);
-    let mut s = TcpStream::connect(r.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    assert!(read_line(&mut s).contains("bad magic"));
-    assert!(!r.wait(Duration::from_secs(10)));
+    finish_with_a_real_sender(&mut r, &dst);
+    assert_eq!(entries(&dst), vec!["real.txt"]);
+}
+
+#[test]
+fn recv_outlives_stray_connections() {
+    let dst = tempfile::tempdir().unwrap();
+    let mut r = recv(dst.path(), &[]);
+    // A port probe: connect, close.
+    let probe = TcpStream::connect(r.addr()).unwrap();
+    let probe_port = probe.local_addr().unwrap().port();
+    drop(probe);
+    r.expect_stderr(&format!("refused 127.0.0.1:{probe_port}: protocol error"));
+    // An HTTP client (curl, a health check): told in one line, and logged.
+    let mut http = TcpStream::connect(r.addr()).unwrap();
+    http.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    http.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(read_line(&mut http).contains("bad magic"));
+    let http_port = http.local_addr().unwrap().port();
+    r.expect_stderr(&format!(
+        "refused 127.0.0.1:{http_port}: protocol error: the peer is not a `netkit send` client (bad magic)"
+    ));
+    // A connection that says nothing and stays open holds up nobody.
+    let _silent = TcpStream::connect(r.addr()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(r.running());
+    let started = std::time::Instant::now();
+    finish_with_a_real_sender(&mut r, dst.path());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the real sender waited {:?} behind the silent connection",
+        started.elapsed()
+    );
+    assert_eq!(entries(dst.path()), vec!["real.txt"]);
+}
+
+#[test]
+fn recv_serves_one_transfer_at_a_time() {
+    let dst = tempfile::tempdir().unwrap();
+    let mut r = recv(dst.path(), &[]);
+    let (mut first, reply) = raw_header(r.addr(), "first.bin", 6);
+    assert_eq!(reply, "GO");
+    // A second sender while the first is under way is told, and logged.
+    let (second, reply) = raw_header(r.addr(), "second.bin", 6);
+    assert!(reply.starts_with("ERR busy"), "{reply}");
+    let port = second.local_addr().unwrap().port();
+    r.expect_stderr(&format!("refused 127.0.0.1:{port}: busy"));
+    first.write_all(b"abcdef").unwrap();
+    first.write_all(&crc32(b"abcdef").to_be_bytes()).unwrap();
+    assert!(read_line(&mut first).starts_with("OK 6 "));
+    assert!(r.wait(Duration::from_secs(10)), "{}", r.stderr());
+    assert_eq!(entries(dst.path()), vec!["first.bin"]);
+}
+
+#[test]
+fn recv_gives_up_after_its_timeout() {
+    let dst = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let mut r = recv(dst.path(), &["--timeout", "1s"]);
+    // Strays do not count as a file, nor keep it waiting longer.
+    drop(TcpStream::connect(r.addr()).unwrap());
+    let _silent = TcpStream::connect(r.addr()).unwrap();
+    assert!(!r.wait(Duration::from_secs(10)), "recv fails");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    assert!(
+        r.stderr().contains("no file arrived within 1s; giving up"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(r.child.wait().unwrap().code(), Some(1));
+
+    // A transfer under way when the time is up is let finish (its bytes
+    // keep coming, so it never stalls for the 1 s).
+    let mut r = recv(dst.path(), &["--timeout", "1s"]);
+    let (mut s, reply) = raw_header(r.addr(), "late.bin", 8);
+    assert_eq!(reply, "GO");
+    for b in b"late-one" {
+        std::thread::sleep(Duration::from_millis(200));
+        s.write_all(&[*b]).unwrap();
+    }
+    s.write_all(&crc32(b"late-one").to_be_bytes()).unwrap();
+    assert!(read_line(&mut s).starts_with("OK 8 "));
+    assert!(r.wait(Duration::from_secs(10)), "{}", r.stderr());
+    assert_eq!(
+        std::fs::read(dst.path().join("late.bin")).unwrap(),
+        b"late-one"
+    );
 }
 
 #[test]
 fn bad_or_interrupted_transfers_leave_nothing() {
     let dst = tempfile::tempdir().unwrap();
-    // Wrong checksum.
+    // Wrong checksum: refused, logged, nothing kept; recv waits on.
     let mut r = recv(dst.path(), &[]);
     let (mut s, reply) = raw_header(r.addr(), "c.bin", 1000);
     assert_eq!(reply, "GO");
@@ -612,22 +746,21 @@ fn bad_or_interrupted_transfers_leave_nothing() {
     s.write_all(&data).unwrap();
     s.write_all(&(crc32(&data) ^ 1).to_be_bytes()).unwrap();
     assert!(read_line(&mut s).starts_with("ERR checksum mismatch"));
-    assert!(!r.wait(Duration::from_secs(10)));
+    r.expect_stderr("checksum mismatch");
+    assert!(r.running());
     assert!(entries(dst.path()).is_empty(), "{:?}", entries(dst.path()));
 
-    // The sender vanishes half-way.
-    let mut r = recv(dst.path(), &[]);
+    // The sender vanishes half-way: the same.
     let (mut s, reply) = raw_header(r.addr(), "short.bin", 1_000_000);
     assert_eq!(reply, "GO");
     s.write_all(&payload(1000, 8)).unwrap();
     drop(s);
-    assert!(!r.wait(Duration::from_secs(10)));
-    assert!(
-        r.stderr().contains("closed after 1000 of 1000000 bytes"),
-        "{}",
-        r.stderr()
-    );
+    r.expect_stderr("closed after 1000 of 1000000 bytes");
+    assert!(r.running());
     assert!(entries(dst.path()).is_empty(), "{:?}", entries(dst.path()));
+    finish_with_a_real_sender(&mut r, dst.path());
+    assert_eq!(entries(dst.path()), vec!["real.txt"]);
+    std::fs::remove_file(dst.path().join("real.txt")).unwrap();
 
     // Ctrl-C in the middle: the temporary file goes too.
     let mut r = recv(dst.path(), &[]);
@@ -642,12 +775,17 @@ fn bad_or_interrupted_transfers_leave_nothing() {
     assert!(r.stderr().contains("interrupted"), "{}", r.stderr());
     assert!(entries(dst.path()).is_empty(), "{:?}", entries(dst.path()));
 
-    // A stalled sender times out.
+    // A stalled sender times out; with no file by then, recv gives up.
     let mut r = recv(dst.path(), &["--timeout", "300ms"]);
     let (_s, reply) = raw_header(r.addr(), "slow.bin", 10);
     assert_eq!(reply, "GO");
     assert!(!r.wait(Duration::from_secs(10)));
     assert!(r.stderr().contains("no data for 300ms"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("no file arrived within 300ms"),
+        "{}",
+        r.stderr()
+    );
     assert!(entries(dst.path()).is_empty());
 }
 

@@ -13,6 +13,7 @@
 //! protocol failure.
 
 use std::io::{self, IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ use crate::cli::tls::TlsArgs;
 use crate::cli::{ServerArgs, SharedDirArgs, idle_timeout_or, parse_duration};
 use crate::human;
 use crate::tls::{ClientTls, TlsService};
+use crate::tools::prompt::{Piped, Terminal};
 
 /// Idle timeout for server connections when `--idle-timeout` is not given.
 const DEFAULT_IDLE: Duration = Duration::from_secs(120);
@@ -226,7 +228,23 @@ fn connect(args: &ConnectArgs) -> Result<(), ClientError> {
         dir: args.dir.clone(),
         force: args.force,
     };
-    menu::run(client, &opts, &mut io::stdin().lock(), &mut io::stdout())
+    if !io::stdin().is_terminal() {
+        let mut input = io::stdin().lock();
+        return menu::run(
+            client,
+            &opts,
+            &mut Piped::new(&mut input),
+            &mut io::stdout(),
+        );
+    }
+    let term = |e: io::Error| ClientError::Local(format!("terminal: {e}"));
+    let mut lines = Terminal::new().map_err(term)?;
+    let socket = client.socket().as_fd().try_clone_to_owned().map_err(term)?;
+    let closed = ClientError::Network(String::new()).exit_code();
+    lines
+        .end_when_closed(socket, "netkit files", closed)
+        .map_err(term)?;
+    menu::run(client, &opts, &mut lines, &mut io::stdout())
 }
 
 fn ls(args: &LsArgs) -> Result<(), ClientError> {

@@ -245,6 +245,15 @@ impl Client {
         })
     }
 
+    /// The TCP connection under the protocol (and under TLS, if any): to
+    /// watch it, never to read or write it.
+    pub fn socket(&self) -> &TcpStream {
+        match &self.stream {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+
     /// The server's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer

@@ -3,15 +3,19 @@
 //! Works in any terminal and with piped input (`printf '1\n4\n' | netkit files
 //! connect HOST`): each choice may be a number or a word, with or without its
 //! argument (`2 notes.txt`, `get notes.txt`, or `2` and then a prompt).
-//! Refusals and local errors are printed and the menu goes on; a lost
-//! connection ends it with an error.
+//! On a terminal the prompts are a line editor with history
+//! ([`Terminal`](crate::tools::prompt::Terminal)), and a server that closes
+//! the connection while the menu waits ends it at once (`netkit files: the
+//! server closed the connection`, exit status 4). Refusals and local errors
+//! are printed and the menu goes on; a lost connection ends it with an error.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::client::{self, Client, ClientError, Destination};
 use super::progress::Meter;
 use crate::human;
+use crate::tools::prompt::Lines;
 
 const MENU: &str = "  1) list   2) get NAME   3) put PATH   4) quit";
 
@@ -24,18 +28,19 @@ pub struct MenuOptions {
     pub force: bool,
 }
 
-/// Runs the menu on `input`/`output` until quit or end of input.
+/// Runs the menu on `lines`/`output` until quit or end of input (on a
+/// terminal also Ctrl-D or Ctrl-C at a prompt).
 pub fn run(
     mut client: Client,
     opts: &MenuOptions,
-    input: &mut dyn BufRead,
+    lines: &mut dyn Lines,
     output: &mut dyn Write,
 ) -> Result<(), ClientError> {
     let out_err = |e: std::io::Error| ClientError::Local(format!("writing to the terminal: {e}"));
     writeln!(output, "connected to {}", client.peer()).map_err(out_err)?;
     writeln!(output, "{MENU}").map_err(out_err)?;
     // End of input leaves politely, like quit.
-    while let Some(line) = prompt(input, output, "> ")? {
+    while let Some(line) = prompt(lines, output, "> ")? {
         let (choice, arg) = match line.split_once(char::is_whitespace) {
             Some((c, a)) => (c, a.trim()),
             None => (line.as_str(), ""),
@@ -43,8 +48,8 @@ pub fn run(
         let result = match choice.to_ascii_lowercase().as_str() {
             "" => Ok(()),
             "1" | "l" | "ls" | "list" => list(&mut client, output),
-            "2" | "g" | "get" => get(&mut client, opts, arg, input, output),
-            "3" | "p" | "put" => put(&mut client, arg, input, output),
+            "2" | "g" | "get" => get(&mut client, opts, arg, lines, output),
+            "3" | "p" | "put" => put(&mut client, arg, lines, output),
             "4" | "q" | "quit" | "exit" => break,
             "?" | "h" | "help" => writeln!(output, "{MENU}").map_err(out_err),
             other => writeln!(output, "unknown choice '{other}'\n{MENU}").map_err(out_err),
@@ -61,19 +66,21 @@ pub fn run(
 
 /// Prints `question` and reads one trimmed line; `None` at end of input.
 fn prompt(
-    input: &mut dyn BufRead,
+    lines: &mut dyn Lines,
     output: &mut dyn Write,
     question: &str,
 ) -> Result<Option<String>, ClientError> {
     let local = |e: std::io::Error| ClientError::Local(format!("terminal: {e}"));
-    write!(output, "{question}").map_err(local)?;
-    output.flush().map_err(local)?;
-    let mut line = String::new();
-    if input.read_line(&mut line).map_err(local)? == 0 {
-        writeln!(output).map_err(local)?;
-        return Ok(None);
+    match lines.line(question, output).map_err(local)? {
+        Some(line) => Ok(Some(line.trim().to_string())),
+        None => {
+            // The line editor moves to a new line itself.
+            if !lines.is_terminal() {
+                writeln!(output).map_err(local)?;
+            }
+            Ok(None)
+        }
     }
-    Ok(Some(line.trim().to_string()))
 }
 
 fn list(client: &mut Client, output: &mut dyn Write) -> Result<(), ClientError> {
@@ -106,11 +113,11 @@ fn get(
     client: &mut Client,
     opts: &MenuOptions,
     arg: &str,
-    input: &mut dyn BufRead,
+    lines: &mut dyn Lines,
     output: &mut dyn Write,
 ) -> Result<(), ClientError> {
     let name = match arg {
-        "" => match prompt(input, output, "file to download: ")? {
+        "" => match prompt(lines, output, "file to download: ")? {
             Some(n) if !n.is_empty() => n,
             _ => return Ok(()),
         },
@@ -127,7 +134,7 @@ fn get(
     let mut force = opts.force;
     if !force && dest.symlink_metadata().is_ok() {
         let q = format!("{} exists here; replace it? [y/N] ", dest.display());
-        match prompt(input, output, &q)? {
+        match prompt(lines, output, &q)? {
             Some(a) if a.eq_ignore_ascii_case("y") || a.eq_ignore_ascii_case("yes") => force = true,
             _ => return writeln!(output, "kept the local file").map_err(local),
         }
@@ -142,11 +149,11 @@ fn get(
 fn put(
     client: &mut Client,
     arg: &str,
-    input: &mut dyn BufRead,
+    lines: &mut dyn Lines,
     output: &mut dyn Write,
 ) -> Result<(), ClientError> {
     let path = match arg {
-        "" => match prompt(input, output, "local file to upload: ")? {
+        "" => match prompt(lines, output, "local file to upload: ")? {
             Some(p) if !p.is_empty() => p,
             _ => return Ok(()),
         },

@@ -13,6 +13,7 @@
 //! - [`process`]: fork (refused in a multi-threaded process), leaving a child,
 //!   dying with the parent, the descriptor limit.
 //! - [`activation`]: the descriptors systemd passes (`LISTEN_PID`/`LISTEN_FDS`).
+//! - [`term`]: the terminal's mode, saved and put back around a line editor.
 //! - [`shared`]: atomics in memory shared with forked children (per-address
 //!   connection counts that hold on every model).
 
@@ -25,6 +26,7 @@ pub mod process;
 pub mod select;
 pub mod shared;
 pub mod socket;
+pub mod term;
 
 use std::io;
 

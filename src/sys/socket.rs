@@ -102,6 +102,23 @@ pub fn wait_readable(fd: BorrowedFd<'_>, timeout_ms: u16) -> bool {
     matches!(poll(&mut fds, PollTimeout::from(timeout_ms)), Ok(n) if n > 0)
 }
 
+/// Blocks until the peer of the stream socket `fd` has closed its side (or
+/// the connection broke) or `timeout_ms` passes; true when it has. Data
+/// waiting to be read does not count: this is `POLLRDHUP`, the end of the
+/// peer's stream, not readability.
+pub fn wait_peer_closed(fd: BorrowedFd<'_>, timeout_ms: u16) -> bool {
+    let mut fds = [libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    }];
+    let ended = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
+    matches!(
+        super::poll::wait(&mut fds, std::time::Duration::from_millis(timeout_ms.into())),
+        Ok(n) if n > 0 && fds[0].revents & ended != 0
+    )
+}
+
 /// Most datagrams one `sendmmsg(2)` call takes here.
 const SEND_BATCH: usize = 256;
 

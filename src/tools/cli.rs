@@ -100,7 +100,10 @@ pub enum ToolCmd {
     /// Prints `listening on tcp://ADDR` on stderr, takes one file, checks its
     /// CRC-32, stores it under a temporary name and renames it when complete.
     /// Refuses names with `/`, `..`, NUL or a leading dot, and never replaces an
-    /// existing file without --force. Example: `netkit recv --port 7070 ~/incoming`
+    /// existing file without --force. Connections that are not a `netkit send`
+    /// (a port probe, curl) and failed transfers are refused with a line on
+    /// stderr each, and it goes on listening until one file has arrived.
+    /// Example: `netkit recv --port 7070 ~/incoming`
     Recv {
         /// Directory to store the file in
         #[arg(default_value = ".")]
@@ -114,9 +117,12 @@ pub enum ToolCmd {
         /// Replace an existing file of the same name
         #[arg(long)]
         force: bool,
-        /// Give up after this long without progress
-        #[arg(long, value_parser = parse_duration, default_value = "30s")]
-        timeout: Duration,
+        /// Give up (exit 1) when no file has arrived this long after the start
+        /// (a transfer under way is let finish), and on a sender that stalls
+        /// this long [default: wait for a sender as long as it takes; 30s for
+        /// a stalled one]
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        timeout: Option<Duration>,
     },
     /// One select(2) loop logging every line from clients and the terminal to a file
     ///
@@ -369,10 +375,13 @@ pub fn run(cmd: ToolCmd) -> Result<()> {
             let opts = transfer::RecvOptions {
                 dir,
                 force,
-                timeout,
+                timeout: timeout.unwrap_or(transfer::STALL_TIMEOUT),
+                wait: timeout,
                 progress: io::stderr().is_terminal(),
             };
-            let got = transfer::receive_one(&listener, &opts, &shutdown)?;
+            let got = transfer::receive_one(&listener, &opts, &shutdown, &mut |peer, why| {
+                eprintln!("netkit recv: refused {peer}: {why}")
+            })?;
             writeln!(out, "{got}")?;
             Ok(())
         }

@@ -2,6 +2,8 @@
 //!
 //! - [`echo`]: the course's first TCP/UDP/Unix programs — an echo session, a
 //!   blocking echo handler, a UDP echo service, and the client.
+//! - [`prompt`]: how the interactive clients read typed lines (a line editor
+//!   with history on a terminal, plain lines elsewhere).
 //! - [`cli`]: the toolbox subcommands (`netkit info`, `resolve`, `udp`, `send`, ...).
 //! - [`host`]: `netkit info` and `netkit resolve` (gethostname, getifaddrs,
 //!   getaddrinfo, getnameinfo).
@@ -17,6 +19,7 @@ pub mod broadcast;
 pub mod cli;
 pub mod echo;
 pub mod host;
+pub mod prompt;
 pub mod select_log;
 pub mod services;
 pub mod transfer;

@@ -22,6 +22,9 @@ use crate::sys;
 /// How long to wait for a reply before asking again, and how often to ask.
 const REPLY_WAIT: Duration = Duration::from_millis(1000);
 const TRIES: usize = 3;
+/// How long a leave waits for `EXIT` before asking again: three tries make
+/// the longest wait of a Ctrl-C 0.6 s.
+const LEAVE_WAIT: Duration = Duration::from_millis(200);
 
 /// A UDP socket connected to the server, so only the server's datagrams
 /// arrive and a missing server shows up as "connection refused".
@@ -103,8 +106,11 @@ impl Link {
             if self.send(format!("Q {name}").as_bytes()).is_err() {
                 return false;
             }
-            if state.wait_exited(Duration::from_millis(500)) {
+            if state.wait_exited(LEAVE_WAIT) {
                 return true;
+            }
+            if state.unreachable.load(Ordering::SeqCst) {
+                return false;
             }
         }
         false
@@ -164,6 +170,15 @@ fn unknown_request(line: &str) -> bool {
         .any(|lang| line.strip_prefix("ERR ") == Some(lang.refusal(&Refusal::Unknown).as_str()))
 }
 
+/// True for the room's last words when its server stops, in either
+/// language. Members' lines never equal it: they arrive as `name: text`
+/// (or the course's `name 说：text`).
+fn closing(line: &str) -> bool {
+    [Lang::En, Lang::Zh]
+        .iter()
+        .any(|lang| line == lang.closing())
+}
+
 /// Where received lines go.
 pub(super) enum Sink {
     /// Above the editor's line.
@@ -203,9 +218,17 @@ pub(super) fn spawn_receiver(
             while !state.stop.load(Ordering::SeqCst) {
                 match sock.recv(&mut buf) {
                     Ok(n) => {
-                        unreachable = false;
+                        if unreachable {
+                            unreachable = false;
+                            state.set_unreachable(false);
+                        }
                         let text = String::from_utf8_lossy(&buf[..n]);
                         let text = text.trim_end_matches(['\r', '\n']);
+                        if closing(text) {
+                            sink.show(text);
+                            state.set_room_closed();
+                            return;
+                        }
                         if text == EXIT {
                             if !state.leaving.load(Ordering::SeqCst) {
                                 sink.show("the server ended your membership");
@@ -225,6 +248,7 @@ pub(super) fn spawn_receiver(
                         if !unreachable {
                             sink.show(&format!("(no chat server answers at {server})"));
                             unreachable = true;
+                            state.set_unreachable(true);
                         }
                     }
                     Err(e) => {
@@ -256,5 +280,13 @@ mod tests {
         assert!(!unknown_request(
             "bob: ERR unknown request; use L <name>, C <name> <text> or Q <name>"
         ));
+    }
+
+    #[test]
+    fn the_room_closing_in_both_languages() {
+        assert!(closing("the room is closing; goodbye"));
+        assert!(closing(Lang::Zh.closing()));
+        assert!(!closing("bob: the room is closing; goodbye"));
+        assert!(!closing("the room is closing"));
     }
 }

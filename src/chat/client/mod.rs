@@ -7,7 +7,9 @@
 //! them. Elsewhere (a pipe, a script) it reads plain lines from stdin and
 //! prints incoming lines on stdout. `quit`, Ctrl-C, Ctrl-D on an empty line,
 //! end of input, SIGTERM or SIGHUP all leave cleanly: `Q name`, then a short
-//! wait for `EXIT`. While in the room it sends a keep-alive (`K name`) after
+//! wait for `EXIT` (none when the server is known to be unreachable). When
+//! the room closes (its server stops and says `the room is closing;
+//! goodbye`) the client shows that line and ends at once, with success. While in the room it sends a keep-alive (`K name`) after
 //! every 30 s without sending anything, so a member who only reads is not
 //! dropped for silence.
 //!
@@ -28,7 +30,7 @@ mod terminal;
 
 use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -128,6 +130,12 @@ struct State {
     /// Set when the server answered a keep-alive with `ERR unknown request`
     /// (it predates `K`): no more keep-alives.
     keep_alive_unknown: AtomicBool,
+    /// Set when the room said it is closing (the server stops): the
+    /// session is over, with nobody left to confirm a leave.
+    room_closed: AtomicBool,
+    /// Set while the server is unreachable (ICMP "port unreachable" came
+    /// back): a leave is not waited for.
+    unreachable: AtomicBool,
     /// Wakes whoever waits for `EXIT`.
     exit_cv: Condvar,
 }
@@ -142,11 +150,27 @@ impl State {
         self.exit_cv.notify_all();
     }
 
+    /// The room closed: the session ends as if `EXIT` had come.
+    fn set_room_closed(&self) {
+        self.room_closed.store(true, Ordering::SeqCst);
+        self.set_exited();
+    }
+
+    fn set_unreachable(&self, unreachable: bool) {
+        let _guard = self.exit.lock().unwrap_or_else(|e| e.into_inner());
+        self.unreachable.store(unreachable, Ordering::SeqCst);
+        self.exit_cv.notify_all();
+    }
+
+    /// Waits up to `limit` for `EXIT`; gives up at once when the server
+    /// turns out to be unreachable. True when `EXIT` came.
     fn wait_exited(&self, limit: Duration) -> bool {
         let guard = self.exit.lock().unwrap_or_else(|e| e.into_inner());
         let (guard, _) = self
             .exit_cv
-            .wait_timeout_while(guard, limit, |done| !*done)
+            .wait_timeout_while(guard, limit, |done| {
+                !*done && !self.unreachable.load(Ordering::SeqCst)
+            })
             .unwrap_or_else(|e| e.into_inner());
         *guard
     }

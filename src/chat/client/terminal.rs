@@ -146,7 +146,9 @@ pub(super) fn run_terminal(
         }
     }
     let left = state.exited() || link.leave(&name, &state);
-    lock(&screen).close(if left {
+    lock(&screen).close(if state.room_closed.load(Ordering::SeqCst) {
+        "left (the room closed)"
+    } else if left {
         "left the room"
     } else {
         "left (the server did not confirm with EXIT)"

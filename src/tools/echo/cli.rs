@@ -92,8 +92,7 @@ fn client(udp: bool, unix: Option<PathBuf>, host: &str, port: u16, stdin: bool) 
         }
     };
     if !stdin && io::stdin().is_terminal() {
-        echo::interactive(&target, &mut io::stdin().lock(), &mut io::stdout())
-            .context("echo client")
+        echo::interactive_terminal(&target, &mut io::stdout()).context("echo client")
     } else {
         echo::pipe(&target, &mut io::stdin(), &mut io::stdout().lock())
             .map(|_| ())

@@ -3,15 +3,18 @@
 //! Three forms of the same service, so it runs on every model and transport:
 //! [`Echo`] (a sans-IO session, all models), [`BlockingEcho`] (the course's
 //! recv/send loop as a blocking handler, to compare with the session form) and
-//! [`UdpEcho`] (a stateless datagram service). The client ([`interactive`], [`pipe`]) is the course's
-//! interactive client done right.
+//! [`UdpEcho`] (a stateless datagram service). The client ([`interactive`],
+//! [`interactive_terminal`], [`pipe`]) is the course's interactive client done
+//! right.
 
 pub mod cli;
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
 
 use crate::server::{Connection, DatagramService, Handler, Output, Peer, Service, Session};
+use crate::tools::prompt::{Lines, Piped, SERVER_CLOSED, Terminal};
 
 /// The echo service: makes one [`EchoSession`] per connection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,25 +73,56 @@ pub enum Target {
     Unix(std::path::PathBuf),
 }
 
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Tcp(a) => write!(f, "tcp://{a}"),
+            Target::Udp(a) => write!(f, "udp://{a}"),
+            Target::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
 /// The line that ends an interactive session, as in the course.
 pub const END_LINE: &str = "##";
 
-/// Interactive client: prompts, sends each line, prints the echo; `##` or EOF ends it.
+/// Interactive client over plain lines: prompts, sends each line, prints the
+/// echo; `##` or EOF ends it.
 pub fn interactive(
     target: &Target,
     input: &mut dyn BufRead,
     output: &mut dyn Write,
 ) -> io::Result<()> {
     let mut conn = Conn::open(target)?;
-    let mut line = String::new();
-    loop {
-        write!(output, "> ")?;
-        output.flush()?;
-        line.clear();
-        if input.read_line(&mut line)? == 0 {
-            break;
-        }
-        let msg = line.trim_end_matches(['\r', '\n']);
+    converse(&mut conn, &mut Piped::new(input), output)
+}
+
+/// Exit status of the terminal client when the server closes the connection
+/// while it waits at the prompt.
+pub const CLOSED_EXIT: i32 = 1;
+
+/// The interactive client on the terminal: the line editor with its history
+/// ([`Terminal`]), a first line that says how to leave, and over TCP or a
+/// Unix socket an end as soon as the server closes the connection (`netkit
+/// echo: the server closed the connection`, exit status [`CLOSED_EXIT`]).
+/// `##`, Ctrl-D or Ctrl-C at the prompt end it with success.
+pub fn interactive_terminal(target: &Target, output: &mut dyn Write) -> io::Result<()> {
+    let mut conn = Conn::open(target)?;
+    let mut lines = Terminal::new()?;
+    if let Conn::Stream(s) = &conn {
+        lines.end_when_closed(s.as_fd().try_clone_to_owned()?, "netkit echo", CLOSED_EXIT)?;
+    }
+    writeln!(
+        output,
+        "connected to {}; type {END_LINE} (or Ctrl-D) to quit",
+        target
+    )?;
+    converse(&mut conn, &mut lines, output)
+}
+
+/// Prompts, sends each line, prints the echo, until `##` or the end of input.
+fn converse(conn: &mut Conn, lines: &mut dyn Lines, output: &mut dyn Write) -> io::Result<()> {
+    while let Some(msg) = lines.line("> ", output)? {
         if msg == END_LINE {
             break;
         }
@@ -200,15 +234,15 @@ impl Conn {
             Conn::Stream(s) => {
                 let mut framed = msg.to_vec();
                 framed.push(b'\n');
-                s.write_all(&framed)?;
+                let closed = |e: io::Error| match e.kind() {
+                    io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionReset => io::Error::new(e.kind(), SERVER_CLOSED),
+                    _ => e,
+                };
+                s.write_all(&framed).map_err(closed)?;
                 let mut reply = vec![0u8; framed.len()];
-                s.read_exact(&mut reply).map_err(|e| {
-                    if e.kind() == io::ErrorKind::UnexpectedEof {
-                        io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection")
-                    } else {
-                        e
-                    }
-                })?;
+                s.read_exact(&mut reply).map_err(closed)?;
                 reply.pop();
                 Ok(reply)
             }

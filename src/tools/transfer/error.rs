@@ -46,6 +46,18 @@ pub enum TransferError {
     /// No progress for too long.
     #[error("no data for {0:?}; giving up")]
     Timeout(Duration),
+    /// A connection sent no complete header in time.
+    #[error("no header within {}; not a `netkit send` client", crate::human::duration(*.0))]
+    NoHeader(Duration),
+    /// Another transfer is under way.
+    #[error("busy: another file is arriving; send again once it is in")]
+    Busy,
+    /// Too many connections are waiting for their header.
+    #[error("too many connections ({0}) are waiting to send their header")]
+    Crowded(usize),
+    /// `recv --timeout` passed without a file.
+    #[error("no file arrived within {}; giving up", crate::human::duration(*.0))]
+    NoFile(Duration),
     /// SIGINT/SIGTERM.
     #[error("interrupted")]
     Interrupted,

@@ -8,7 +8,14 @@
 //! ```
 //!
 //! `recv` takes one file and exits (0 on success). Use `--bind 0.0.0.0` to
-//! accept senders from other machines.
+//! accept senders from other machines. Whatever else connects first (a port
+//! probe, a health check, curl, a sender whose file is refused or whose
+//! transfer fails) is answered `ERR <reason>`, logged as `netkit recv:
+//! refused ADDR: <reason>`, and recv goes on listening until one file has
+//! arrived whole, or `--timeout` passes without one (exit 1, `no file
+//! arrived within 5m; giving up`). Headers are read side by side, each
+//! within 10 s, so a connection that says nothing holds up nobody; one
+//! transfer runs at a time and a second sender meanwhile hears `ERR busy`.
 //!
 //! The exchange (all integers big-endian):
 //!
@@ -58,10 +65,12 @@ use indicatif::ProgressBar;
 pub use self::crc::{Crc32, crc32};
 pub use self::error::TransferError;
 pub use self::name::{MAX_NAME, check_name};
-pub use self::receive::{RecvOptions, receive_one};
+pub use self::receive::{HEADER_WAIT, MAX_PENDING, RecvOptions, receive_one};
 pub use self::send::{SendOptions, send_file};
 pub use self::wire::{Header, MAGIC};
 
+/// How long `recv` waits for a stalled sender unless `--timeout` says.
+pub const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Default port of `netkit recv`.
 pub const DEFAULT_PORT: u16 = 7070;
 /// Copy buffer size.
