@@ -39,6 +39,13 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// [`parse_size`] into a smaller integer type (`usize`, `u32`), with an
+/// error for a size it cannot hold.
+pub fn parse_size_as<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    let n = parse_size(s)?;
+    T::try_from(n).map_err(|_| format!("size '{s}' is too large"))
+}
+
 /// A UTC calendar date and time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Civil {

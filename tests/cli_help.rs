@@ -138,3 +138,102 @@ fn workers_on_a_model_without_workers_is_said_not_ignored() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "--workers 0 is a usage error");
 }
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("netkit");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A port nothing listens on.
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Every client takes its server as HOST:PORT and says a refused
+/// connection in the same words.
+#[test]
+fn clients_take_host_port_and_say_refusals_alike() {
+    let dead = format!("127.0.0.1:{}", dead_port());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.txt");
+    std::fs::write(&file, "to send\n").unwrap();
+    let cases: [Vec<&str>; 4] = [
+        vec!["echo", "client", &dead, "--stdin"],
+        vec!["files", "ls", &dead],
+        vec!["files", "connect", &dead],
+        vec!["send", file.to_str().unwrap(), &dead],
+    ];
+    for args in &cases {
+        let (code, err) = run(args);
+        assert_ne!(code, Some(0), "{args:?}");
+        assert!(
+            err.contains("cannot connect to ")
+                && err.contains(&dead[10..])
+                && err.contains("connection refused (is the server running?)"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("os error"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+    // The echo client through a real server, addressed as HOST:PORT.
+    let server = util::Running(util::Server::start(&["echo", "serve", "--port", "0"]));
+    let mut child = Command::new(bin())
+        .args(["echo", "client", &server.tcp().to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+    // A bad port is a clear error, not a parse failure's words.
+    let (code, err) = run(&["udp", "send", "127.0.0.1:99999", "hi"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("invalid port in '127.0.0.1:99999'"), "{err}");
+}
+
+/// Sizes take units wherever a size is asked; recv and files serve no
+/// longer share a default port; `-f` is `--force` in both clients that have it.
+#[test]
+fn sizes_ports_and_flags_agree() {
+    for args in [
+        &["chat", "serve", "--max-text", "2K", "--help"][..],
+        &["udp", "serve", "--buffer", "64K", "--help"],
+        &["bench", "echo", "--size", "1K", "--help"],
+        &["bench", "models", "--size", "4KiB", "--help"],
+        &["http", "--max-body", "1M", "--help"],
+        &["files", "serve", "--max-file-size", "500M", "--help"],
+    ] {
+        let (code, err) = run(args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+    }
+    let (code, err) = run(&["udp", "serve", "--buffer", "65K"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("between 1 and 64K"), "{err}");
+    let (code, err) = run(&["bench", "echo", "--size", "ten"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("invalid size 'ten'"), "{err}");
+
+    let recv = help(&["recv", "--help"]);
+    assert!(recv.contains("[default: 7071]"), "{recv}");
+    assert!(recv.contains("-f, --force"), "{recv}");
+    let files = help(&["files", "serve", "--help"]);
+    assert!(files.contains("[default: 7070]"), "{files}");
+    assert!(help(&["files", "get", "--help"]).contains("-f, --force"));
+    for bench in ["echo", "models", "chat", "tasks"] {
+        let h = help(&["bench", bench, "--help"]);
+        assert!(h.contains("-w, --workers"), "bench {bench}: {h}");
+    }
+}

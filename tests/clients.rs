@@ -72,11 +72,8 @@ impl LineEcho {
 }
 
 fn echo_client(server: &LineEcho) -> Pty {
-    let port = server.addr.port().to_string();
-    Pty::spawn(
-        bin(),
-        &["echo", "client", "--host", "127.0.0.1", "--port", &port],
-    )
+    let addr = format!("127.0.0.1:{}", server.addr.port());
+    Pty::spawn(bin(), &["echo", "client", &addr])
 }
 
 #[test]

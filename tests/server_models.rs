@@ -651,10 +651,10 @@ fn bind_errors_are_clear() {
 fn echo_client_modes() {
     use std::process::{Command, Stdio};
     let s = serve("epoll", &[]);
-    let port = s.tcp().port().to_string();
+    let addr = s.tcp().to_string();
     let data = payload(2 << 20, 3);
     let mut child = Command::new(bin())
-        .args(["echo", "client", "--port", &port])
+        .args(["echo", "client", &addr])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -677,13 +677,7 @@ fn echo_client_modes() {
     // UDP client mode.
     let su = serve("poll", &["--udp"]);
     let out = Command::new(bin())
-        .args([
-            "echo",
-            "client",
-            "--udp",
-            "--port",
-            &su.tcp().port().to_string(),
-        ])
+        .args(["echo", "client", "--udp", &su.tcp().to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

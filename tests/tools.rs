@@ -272,11 +272,17 @@ fn udp_server_replies_and_explains_truncation() {
         false,
     );
     let port = server.port();
-    let o = netkit(&["udp", "send", "--port", &port, "hello", "world"]);
+    let o = netkit(&[
+        "udp",
+        "send",
+        &format!("127.0.0.1:{port}"),
+        "hello",
+        "world",
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "Thanks\nThanks\n");
     // 100 bytes into a 64-byte buffer: the tail is lost, and both sides learn it.
-    let o = netkit(&["udp", "send", "--port", &port, "--size", "100"]);
+    let o = netkit(&["udp", "send", &format!("127.0.0.1:{port}"), "--size", "100"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(
         text(&o.stdout),
@@ -303,7 +309,7 @@ fn udp_server_replies_and_explains_truncation() {
 #[test]
 fn udp_client_limits_and_stdin_mode() {
     // Over the largest UDP payload: the kernel refuses and the tool says why.
-    let o = netkit(&["udp", "send", "--port", "9", "--size", "70000"]);
+    let o = netkit(&["udp", "send", "127.0.0.1:9", "--size", "70000"]);
     assert!(!o.status.success());
     let err = text(&o.stderr);
     assert!(
@@ -314,13 +320,20 @@ fn udp_client_limits_and_stdin_mode() {
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let dead = sock.local_addr().unwrap().port().to_string();
     drop(sock);
-    let o = netkit(&["udp", "send", "--port", &dead, "--timeout", "300ms", "hi"]);
+    let o = netkit(&[
+        "udp",
+        "send",
+        &format!("127.0.0.1:{dead}"),
+        "--timeout",
+        "300ms",
+        "hi",
+    ]);
     assert!(!o.status.success());
     assert!(text(&o.stderr).contains("no reply"), "{}", text(&o.stderr));
     // Lines from stdin, one datagram each, until an empty line.
     let server = Proc::start(&["udp", "serve", "--port", "0", "--reply", "got it"], false);
     let mut child = Command::new(bin())
-        .args(["udp", "send", "--port", &server.port()])
+        .args(["udp", "send", &format!("127.0.0.1:{}", server.port())])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -40,7 +40,7 @@ pub struct Options {
     #[arg(long, short = 'd', value_parser = crate::cli::parse_duration, default_value = "5s")]
     pub duration: Duration,
     /// Bytes per request
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = crate::human::parse_size_as::<usize>)]
     pub size: usize,
     /// Load-generator threads (each runs its own epoll loop)
     #[arg(long, default_value_t = 1)]

@@ -48,7 +48,7 @@ use crate::sys::process::{self, ForkResult};
 pub struct TasksArgs {
     /// Tasks per run, which is also the number of threads and of processes
     /// (the course used 10)
-    #[arg(long, short = 'n', default_value_t = 10,
+    #[arg(long, short = 'w', short_alias = 'n', default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: u32,
     /// cpu task: count the primes below this number by trial division

@@ -62,7 +62,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_MAX_PER_HOST)]
     pub max_per_host: usize,
     /// Longest message text in bytes; longer ones are refused, never cut
-    #[arg(long, default_value_t = DEFAULT_MAX_TEXT)]
+    #[arg(long, default_value_t = DEFAULT_MAX_TEXT, value_parser = crate::human::parse_size_as::<usize>)]
     pub max_text: usize,
     /// Do not read operator lines from stdin
     #[arg(long)]
@@ -115,7 +115,7 @@ impl ServeArgs {
 #[derive(Debug, Args)]
 pub struct JoinArgs {
     /// The server: HOST:PORT, or HOST for port 8888
-    #[arg(default_value = "127.0.0.1")]
+    #[arg(value_name = "HOST:PORT", default_value = "127.0.0.1:8888")]
     pub server: String,
     /// Name to join with (asked for when missing or refused)
     #[arg(long, short = 'n')]
@@ -163,19 +163,7 @@ pub fn run(cmd: ChatCmd) -> Result<()> {
 
 /// Parses `HOST:PORT`, `[V6]:PORT`, or a bare host (port 8888).
 pub fn parse_server(s: &str) -> Result<std::net::SocketAddr> {
-    if let Ok(a) = s.parse() {
-        return Ok(a);
-    }
-    let (host, port) = match s.rsplit_once(':') {
-        // A bare IPv6 address has colons but no port.
-        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (
-            h,
-            p.parse::<u16>()
-                .with_context(|| format!("invalid port in '{s}'"))?,
-        ),
-        _ => (s, DEFAULT_PORT),
-    };
-    Ok(net::resolve(host, port)?)
+    Ok(net::host_port(s, DEFAULT_PORT)?)
 }
 
 #[cfg(test)]

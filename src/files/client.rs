@@ -237,10 +237,7 @@ impl Client {
             }
         }
         Err(match last {
-            Some((a, e)) if e.kind() == io::ErrorKind::ConnectionRefused => ClientError::Network(
-                format!("cannot connect to {a}: connection refused (is the server running?)"),
-            ),
-            Some((a, e)) => ClientError::net(&format!("cannot connect to {a}"), e),
+            Some((a, e)) => ClientError::Network(crate::server::net::connect_error(a, &e)),
             None => ClientError::Network(format!("cannot connect to {addr}")),
         })
     }

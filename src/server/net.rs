@@ -72,6 +72,54 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServerError> {
         })
 }
 
+/// Parses a client's `HOST:PORT` (also `HOST` alone for `default_port`,
+/// `[IPv6]:PORT`, a bare IPv6 address) and resolves it: the one address
+/// form every netkit client takes.
+pub fn host_port(s: &str, default_port: u16) -> Result<SocketAddr, ServerError> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        // A bare IPv6 address has colons but no port.
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+            let port = p.parse::<u16>().map_err(|_| {
+                ServerError::bind(
+                    format!(
+                        "invalid port in '{s}' (expected HOST:PORT, e.g. 127.0.0.1:{default_port})"
+                    ),
+                    None,
+                )
+            })?;
+            (h, port)
+        }
+        _ => (s, default_port),
+    };
+    resolve(host, port)
+}
+
+/// A failed connect to `addr`, in the words every client uses:
+/// `cannot connect to 127.0.0.1:7000: connection refused (is the server running?)`.
+pub fn connect_error(addr: impl std::fmt::Display, err: &io::Error) -> String {
+    let why = match err.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            "connection refused (is the server running?)".to_string()
+        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "timed out".to_string(),
+        io::ErrorKind::NotFound => "no such socket (is the server running?)".to_string(),
+        _ => {
+            // "Network is unreachable (os error 101)" -> "network is unreachable"
+            let text = err.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(c) => c.to_lowercase().chain(chars).collect(),
+                None => text,
+            }
+        }
+    };
+    format!("cannot connect to {addr}: {why}")
+}
+
 /// Explains a bind failure in one line.
 fn bind_error(what: &str, err: io::Error) -> ServerError {
     let msg = match err.kind() {

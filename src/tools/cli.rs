@@ -82,11 +82,11 @@ pub enum ToolCmd {
     ///
     /// Announces the name and size, streams the data with a progress bar (on
     /// a terminal), then a CRC-32; succeeds only when the receiver confirms it
-    /// stored the file. Example: `netkit send report.pdf 127.0.0.1:7070`
+    /// stored the file. Example: `netkit send report.pdf 127.0.0.1:7071`
     Send {
         /// The file to send
         file: PathBuf,
-        /// Receiver as HOST:PORT (the port defaults to 7070)
+        /// Receiver as HOST:PORT (the port defaults to 7071)
         addr: String,
         /// Announce this name instead of the file's own
         #[arg(long = "as", value_name = "NAME")]
@@ -103,7 +103,7 @@ pub enum ToolCmd {
     /// existing file without --force. Connections that are not a `netkit send`
     /// (a port probe, curl) and failed transfers are refused with a line on
     /// stderr each, and it goes on listening until one file has arrived.
-    /// Example: `netkit recv --port 7070 ~/incoming`
+    /// Example: `netkit recv --port 7071 ~/incoming`
     Recv {
         /// Directory to store the file in
         #[arg(default_value = ".")]
@@ -115,7 +115,7 @@ pub enum ToolCmd {
         #[arg(long, short = 'b', default_value = "127.0.0.1")]
         bind: String,
         /// Replace an existing file of the same name
-        #[arg(long)]
+        #[arg(long, short = 'f')]
         force: bool,
         /// Give up (exit 1) when no file has arrived this long after the start
         /// (a transfer under way is let finish), and on a sender that stalls
@@ -158,14 +158,13 @@ pub enum UdpCmd {
     /// `TRUNCATED ...`. Example: `netkit udp serve --port 8888 --buffer 1024`
     Serve {
         /// Port to listen on (0 picks a free one)
-        #[arg(long, short = 'p', default_value_t = 8888)]
+        #[arg(long, short = 'p', default_value_t = udp::DEFAULT_PORT)]
         port: u16,
         /// Address to listen on
         #[arg(long, short = 'b', default_value = "127.0.0.1")]
         bind: String,
-        /// Receive buffer in bytes (the course used 1024)
-        #[arg(long, default_value_t = udp::DEFAULT_BUFFER as u32,
-              value_parser = clap::value_parser!(u32).range(1..=65_536))]
+        /// Receive buffer (e.g. 1024, 64K; 1 to 64K; the course used 1024)
+        #[arg(long, default_value_t = udp::DEFAULT_BUFFER as u32, value_parser = parse_buffer)]
         buffer: u32,
         /// Reply to each whole datagram
         #[arg(long, default_value = "Thanks")]
@@ -179,18 +178,15 @@ pub enum UdpCmd {
     /// Sends each MESSAGE (or, with none, each line of stdin; an empty line or
     /// `##` ends) and prints the reply. `--size N` sends one datagram of N
     /// bytes, to see truncation or the 65507-byte limit.
-    /// Example: `netkit udp send --port 8888 hello`
+    /// Example: `netkit udp send 127.0.0.1:8888 hello`
     Send {
+        /// The server: HOST:PORT, or HOST for port 8888
+        #[arg(value_name = "HOST:PORT")]
+        addr: String,
         /// Messages, one datagram each
         messages: Vec<String>,
-        /// Server host
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// Server port
-        #[arg(long, short = 'p', default_value_t = 8888)]
-        port: u16,
         /// Send one datagram of this many bytes instead
-        #[arg(long, conflicts_with = "messages")]
+        #[arg(long, conflicts_with = "messages", value_parser = crate::human::parse_size_as::<usize>)]
         size: Option<usize>,
         /// How long to wait for each reply
         #[arg(long, value_parser = parse_duration, default_value = "3s")]
@@ -296,12 +292,11 @@ pub fn run(cmd: ToolCmd) -> Result<()> {
             Ok(())
         }
         ToolCmd::Udp(UdpCmd::Send {
+            addr,
             messages,
-            host,
-            port,
             size,
             timeout,
-        }) => udp_send(&mut out, &host, port, messages, size, timeout),
+        }) => udp_send(&mut out, &addr, messages, size, timeout),
         ToolCmd::Broadcast(BroadcastCmd::Send {
             message,
             to,
@@ -421,20 +416,17 @@ fn signals() -> Result<Shutdown> {
     Shutdown::on_signals().context("installing signal handlers")
 }
 
-/// `HOST:PORT`, `[v6]:PORT` or `HOST` (port 7070).
-fn parse_target(s: &str) -> Result<SocketAddr> {
-    if let Ok(a) = s.parse::<SocketAddr>() {
-        return Ok(a);
+/// `HOST:PORT`, `[v6]:PORT` or `HOST` (port 7071).
+/// `udp serve --buffer`: a size from 1 byte to 64 KiB (a datagram's most).
+fn parse_buffer(s: &str) -> Result<u32, String> {
+    match crate::human::parse_size(s)? {
+        n @ 1..=65_536 => Ok(n as u32),
+        _ => Err(format!("buffer '{s}' must be between 1 and 64K bytes")),
     }
-    let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (
-            h,
-            p.parse::<u16>()
-                .with_context(|| format!("invalid port in '{s}'"))?,
-        ),
-        _ => (s, transfer::DEFAULT_PORT),
-    };
-    Ok(net::resolve(host, port)?)
+}
+
+fn parse_target(s: &str) -> Result<SocketAddr> {
+    Ok(net::host_port(s, transfer::DEFAULT_PORT)?)
 }
 
 fn info(out: &mut dyn Write) -> Result<()> {
@@ -458,13 +450,12 @@ fn info(out: &mut dyn Write) -> Result<()> {
 
 fn udp_send(
     out: &mut dyn Write,
-    host: &str,
-    port: u16,
+    addr: &str,
     messages: Vec<String>,
     size: Option<usize>,
     timeout: Duration,
 ) -> Result<()> {
-    let to = net::resolve(host, port)?;
+    let to = net::host_port(addr, udp::DEFAULT_PORT)?;
     let socket = udp::client_socket(to)?;
     let mut exchange = |msg: &[u8]| -> Result<()> {
         let reply = udp::exchange(&socket, to, msg, timeout)?;

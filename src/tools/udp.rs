@@ -7,8 +7,8 @@
 //!
 //! ```text
 //! $ netkit udp serve --port 8888            # prints: listening on udp://127.0.0.1:8888
-//! $ netkit udp send --port 8888 hello       # prints the reply: Thanks
-//! $ netkit udp send --port 8888             # one datagram per line typed; empty line or ## ends
+//! $ netkit udp send 127.0.0.1:8888 hello    # prints the reply: Thanks
+//! $ netkit udp send 127.0.0.1:8888          # one datagram per line typed; empty line or ## ends
 //! ```
 //!
 //! The size lesson: a datagram arrives whole or not at all, and `recvfrom`
@@ -24,6 +24,9 @@ use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+
+/// The port `netkit udp serve` listens on and `netkit udp send` sends to.
+pub const DEFAULT_PORT: u16 = 8888;
 
 use crate::server::Shutdown;
 use crate::server::shutdown::TICK;

@@ -52,7 +52,7 @@ pub struct ModelsArgs {
     #[arg(long, short = 'o', default_value = "bench-models")]
     pub out: PathBuf,
     /// Bytes per echo request
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = crate::human::parse_size_as::<usize>)]
     pub size: usize,
     /// Workers for prefork, pool, epoll and async (default per model)
     #[arg(long, short = 'w')]

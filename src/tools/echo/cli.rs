@@ -48,12 +48,13 @@ pub enum EchoCmd {
         /// Connect to a Unix stream socket at PATH
         #[arg(long, value_name = "PATH")]
         unix: Option<PathBuf>,
-        /// Server host
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// Server port
-        #[arg(long, short = 'p', default_value_t = 7000)]
-        port: u16,
+        /// The server: HOST:PORT, or HOST for port 7000
+        #[arg(
+            value_name = "HOST:PORT",
+            default_value = "127.0.0.1:7000",
+            conflicts_with = "unix"
+        )]
+        addr: String,
         /// Force the non-interactive stdin mode even on a terminal
         #[arg(long)]
         stdin: bool,
@@ -73,18 +74,17 @@ pub fn run(cmd: EchoCmd) -> Result<()> {
         EchoCmd::Client {
             udp,
             unix,
-            host,
-            port,
+            addr,
             stdin,
-        } => client(udp, unix, &host, port, stdin),
+        } => client(udp, unix, &addr, stdin),
     }
 }
 
-fn client(udp: bool, unix: Option<PathBuf>, host: &str, port: u16, stdin: bool) -> Result<()> {
+fn client(udp: bool, unix: Option<PathBuf>, addr: &str, stdin: bool) -> Result<()> {
     let target = if let Some(p) = unix {
         echo::Target::Unix(p)
     } else {
-        let addr = net::resolve(host, port)?;
+        let addr = net::host_port(addr, echo::DEFAULT_PORT)?;
         if udp {
             echo::Target::Udp(addr)
         } else {

@@ -16,6 +16,9 @@ use std::os::fd::AsFd;
 use crate::server::{Connection, DatagramService, Handler, Output, Peer, Service, Session};
 use crate::tools::prompt::{Lines, Piped, SERVER_CLOSED, Terminal};
 
+/// The port the echo server listens on and the echo client connects to.
+pub const DEFAULT_PORT: u16 = 7000;
+
 /// The echo service: makes one [`EchoSession`] per connection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo;
@@ -173,9 +176,15 @@ pub fn pipe(
 /// Connects a stream socket to a TCP or Unix target.
 pub fn connect_stream(target: &Target) -> io::Result<crate::server::Stream> {
     use crate::server::Stream;
+    let refused =
+        |e: io::Error| io::Error::new(e.kind(), crate::server::net::connect_error(target, &e));
     match target {
-        Target::Tcp(a) => Ok(Stream::Tcp(std::net::TcpStream::connect(a)?)),
-        Target::Unix(p) => Ok(Stream::Unix(std::os::unix::net::UnixStream::connect(p)?)),
+        Target::Tcp(a) => Ok(Stream::Tcp(
+            std::net::TcpStream::connect(a).map_err(refused)?,
+        )),
+        Target::Unix(p) => Ok(Stream::Unix(
+            std::os::unix::net::UnixStream::connect(p).map_err(refused)?,
+        )),
         Target::Udp(_) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "UDP has no stream",

@@ -61,6 +61,9 @@ pub enum TransferError {
     /// SIGINT/SIGTERM.
     #[error("interrupted")]
     Interrupted,
+    /// The receiver could not be reached (in the words every client uses).
+    #[error("{0}")]
+    Connect(String),
     /// An OS error, with what was being done.
     #[error("{context}: {cause}")]
     Io {

@@ -2,9 +2,9 @@
 //! TCP, the course's file-transfer homework done carefully.
 //!
 //! ```text
-//! $ netkit recv --port 7070 ~/incoming     # prints: listening on tcp://127.0.0.1:7070
-//! $ netkit send report.pdf 127.0.0.1:7070  # a progress bar on a terminal, then:
-//! sent report.pdf (1048576 bytes, crc32 1f2e3d4c) to 127.0.0.1:7070
+//! $ netkit recv --port 7071 ~/incoming     # prints: listening on tcp://127.0.0.1:7071
+//! $ netkit send report.pdf 127.0.0.1:7071  # a progress bar on a terminal, then:
+//! sent report.pdf (1048576 bytes, crc32 1f2e3d4c) to 127.0.0.1:7071
 //! ```
 //!
 //! `recv` takes one file and exits (0 on success). Use `--bind 0.0.0.0` to
@@ -71,8 +71,8 @@ pub use self::wire::{Header, MAGIC};
 
 /// How long `recv` waits for a stalled sender unless `--timeout` says.
 pub const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-/// Default port of `netkit recv`.
-pub const DEFAULT_PORT: u16 = 7070;
+/// Default port of `netkit recv` (one above `files serve`'s 7070, so both can run).
+pub const DEFAULT_PORT: u16 = 7071;
 /// Copy buffer size.
 const CHUNK: usize = 64 * 1024;
 

@@ -52,7 +52,7 @@ pub fn send_file(
     let size = meta.len();
 
     let stream = TcpStream::connect_timeout(&addr, opts.timeout)
-        .map_err(io_err(format!("cannot connect to {addr}")))?;
+        .map_err(|e| TransferError::Connect(crate::server::net::connect_error(addr, &e)))?;
     set_timeouts(&stream, opts.timeout)?;
     let mut reader = Watched {
         stream: &stream,
