@@ -14,10 +14,17 @@
 //! a client that pipelines listings without reading them is cut off, and one
 //! that pipelines downloads holds at most [`MAX_QUEUED_DOWNLOADS`] open files
 //! (its further requests wait until those are sent).
+//!
+//! Every download and upload ends in one log line ([`transfer_log`]): the
+//! client, the file, the bytes that really moved (for a download, those the
+//! driver wrote: [`Output::written_total`]), the time and how it ended.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::library::{FileLibrary, LibraryError, Upload};
+use crate::server::transfer_log::{self, Outcome, Transfer};
 use crate::server::{InputSink, Output, Peer, Service, Session};
 use crate::wire::frame::{self, FrameError, HEADER_LEN, MAX_FRAME};
 
@@ -54,11 +61,14 @@ impl FilesService {
 
 impl Service for FilesService {
     type Session = FilesSession;
-    fn session(&self, _peer: &Peer) -> FilesSession {
+    fn session(&self, peer: &Peer) -> FilesSession {
         FilesSession {
             library: Arc::clone(&self.library),
             upload: None,
             closing: false,
+            peer: peer.to_string(),
+            downloads: VecDeque::new(),
+            uploading: None,
         }
     }
 }
@@ -72,6 +82,22 @@ pub struct FilesSession {
     upload: Option<Upload>,
     /// Set after `Q` or a fatal protocol error: further input is ignored.
     closing: bool,
+    /// The client, for the transfer log.
+    peer: String,
+    /// Downloads queued and not yet known to be sent, oldest first.
+    downloads: VecDeque<Sending>,
+    /// The upload in progress: its name, announced size and start.
+    uploading: Option<(String, u64, Instant)>,
+}
+
+/// A download in the output: where its bytes start in the output's count.
+#[derive(Debug)]
+struct Sending {
+    name: String,
+    /// [`Output::queued_total`] when its first byte was queued.
+    from: u64,
+    size: u64,
+    started: Instant,
 }
 
 impl Session for FilesSession {
@@ -108,7 +134,11 @@ impl Session for FilesSession {
     }
 
     fn on_shutdown(&mut self, out: &mut Output) {
-        if self.upload.take().is_some() {
+        if let Some(upload) = self.upload.take() {
+            self.log_upload(
+                &upload,
+                Outcome::Failed("the server shut down; not stored".into()),
+            );
             // Dropping the upload removes its temporary file.
             reply_err(
                 out,
@@ -119,8 +149,38 @@ impl Session for FilesSession {
     }
 
     fn on_eof(&mut self, out: &mut Output) {
-        self.upload = None; // an unfinished upload is discarded (its Drop removes the file)
+        // An unfinished upload is discarded (its Drop removes the file).
+        if let Some(upload) = self.upload.take() {
+            self.log_upload(
+                &upload,
+                Outcome::Failed("the client closed the connection; not stored".into()),
+            );
+        }
         out.close();
+    }
+
+    fn on_drained(&mut self, out: &mut Output) {
+        self.log_sent(out);
+    }
+
+    fn on_close(&mut self, out: &Output) {
+        self.log_sent(out);
+        for d in std::mem::take(&mut self.downloads) {
+            let bytes = out.written_total().saturating_sub(d.from).min(d.size);
+            self.log(
+                &d.name,
+                "get",
+                bytes,
+                d.started,
+                Outcome::Failed("the connection closed".into()),
+            );
+        }
+        if let Some(upload) = self.upload.take() {
+            self.log_upload(
+                &upload,
+                Outcome::Failed("the connection ended; not stored".into()),
+            );
+        }
     }
 
     fn is_idle(&self) -> bool {
@@ -150,9 +210,20 @@ impl FilesSession {
     /// Every byte of the upload arrived: store it for good and say how it went.
     fn finish_upload(&mut self, out: &mut Output) {
         if let Some(upload) = self.upload.take() {
+            let (name, size, started) = self
+                .uploading
+                .take()
+                .unwrap_or_else(|| (String::new(), 0, Instant::now()));
             match upload.finish() {
-                Ok(size) => reply(out, &format!("OK {size}")),
-                Err(e) => reply_err(out, &LibraryError::from(e).to_string()),
+                Ok(size) => {
+                    self.log(&name, "put", size, started, Outcome::Complete);
+                    reply(out, &format!("OK {size}"));
+                }
+                Err(e) => {
+                    let e = LibraryError::from(e).to_string();
+                    self.log(&name, "put", size, started, Outcome::Failed(e.clone()));
+                    reply_err(out, &e);
+                }
             }
         }
     }
@@ -179,6 +250,12 @@ impl FilesSession {
             ("G", Some(name)) => match self.library.open_file(name) {
                 Ok((file, size)) => {
                     reply(out, &format!("OK {size}"));
+                    self.downloads.push_back(Sending {
+                        name: name.to_string(),
+                        from: out.queued_total(),
+                        size,
+                        started: Instant::now(),
+                    });
                     out.send_file(Arc::new(file), 0, size);
                 }
                 Err(e) => reply_err(out, &e.to_string()),
@@ -194,6 +271,7 @@ impl FilesSession {
                     Ok(upload) => {
                         reply(out, "OK");
                         self.upload = Some(upload);
+                        self.uploading = Some((name.to_string(), size, Instant::now()));
                     }
                     Err(e) => reply_err(out, &e.to_string()),
                 }
@@ -231,8 +309,50 @@ impl FilesSession {
 
     fn close(&mut self, out: &mut Output) {
         self.closing = true;
-        self.upload = None;
+        if let Some(upload) = self.upload.take() {
+            self.log_upload(
+                &upload,
+                Outcome::Failed("the session ended; not stored".into()),
+            );
+        }
         out.close();
+    }
+
+    /// Logs the downloads the output has sent whole by now.
+    fn log_sent(&mut self, out: &Output) {
+        while let Some(d) = self.downloads.front() {
+            if out.written_total() < d.from + d.size {
+                break;
+            }
+            let d = self.downloads.pop_front().expect("front exists");
+            self.log(&d.name, "get", d.size, d.started, Outcome::Complete);
+        }
+    }
+
+    /// Logs an upload that ends unfinished (`upload` is being dropped).
+    fn log_upload(&mut self, upload: &Upload, outcome: Outcome) {
+        if let Some((name, size, started)) = self.uploading.take() {
+            let got = size - upload.remaining();
+            let outcome = match outcome {
+                Outcome::Failed(why) if got < size => {
+                    Outcome::Failed(format!("{why} ({got} of {size} bytes arrived)"))
+                }
+                o => o,
+            };
+            self.log(&name, "put", got, started, outcome);
+        }
+    }
+
+    fn log(&self, name: &str, op: &str, bytes: u64, started: Instant, outcome: Outcome) {
+        transfer_log::log(&Transfer {
+            peer: &self.peer,
+            user: None,
+            op,
+            path: name,
+            bytes,
+            started,
+            outcome,
+        });
     }
 }
 

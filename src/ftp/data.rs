@@ -120,6 +120,11 @@ pub struct Watch<'a> {
 }
 
 impl<'a> Watch<'a> {
+    /// Bytes moved so far (for the transfer log).
+    pub fn bytes(&self) -> u64 {
+        self.moved
+    }
+
     /// A watch that only keeps time.
     pub fn new(clock: Clock) -> Watch<'a> {
         let now = Instant::now();

@@ -34,6 +34,7 @@ pub mod session;
 pub(crate) mod session_core;
 pub mod shutdown;
 pub(crate) mod sink;
+pub mod transfer_log;
 
 use std::fmt;
 use std::io;

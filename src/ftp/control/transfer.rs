@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use super::Control;
 use crate::ftp::channel::Channel;
-use crate::ftp::data::{self, Watch};
+use crate::ftp::data::{self, Interrupt, Watch};
 use crate::human;
+use crate::server::transfer_log::{self, Outcome, Transfer};
 
 impl Control<'_> {
     /// The real path of an existing regular file named by `arg`, or a 550 reply.
@@ -78,10 +79,53 @@ impl Control<'_> {
         let Some(mut stream) = self.start_transfer(&opening)? else {
             return Ok(());
         };
+        let started = std::time::Instant::now();
         let mut watch = self.transfer_watch(false);
         let result = send_whole(&mut stream, &file, rest, size - rest, &mut watch);
+        let moved = watch.bytes();
         drop(watch);
+        let outcome = match &result {
+            Ok(()) => Outcome::Complete,
+            Err(e) => Outcome::Failed(failure(e)),
+        };
+        self.log_transfer("RETR", arg, moved, started, outcome);
         self.finish_data(stream, result)
+    }
+
+    /// One line in the transfer log for `op` on the file `arg` names.
+    pub(super) fn log_transfer(
+        &self,
+        op: &str,
+        arg: &[u8],
+        bytes: u64,
+        started: std::time::Instant,
+        outcome: Outcome,
+    ) {
+        let path = self.cwd.resolve(arg).to_bytes();
+        let user = if self.logged_in {
+            self.user.as_deref()
+        } else {
+            None
+        };
+        transfer_log::log(&Transfer {
+            peer: &self.peer_ip.to_string(),
+            user,
+            op,
+            path: &String::from_utf8_lossy(&path),
+            bytes,
+            started,
+            outcome,
+        });
+    }
+}
+
+/// Why a transfer stopped, for the log.
+pub(super) fn failure(e: &io::Error) -> String {
+    match data::interrupt_of(e) {
+        Some(Interrupt::Abort) => "aborted by the client (ABOR)".to_string(),
+        Some(Interrupt::ControlClosed) => "the client closed the control connection".to_string(),
+        None if e.kind() == io::ErrorKind::TimedOut => "the data connection stalled".to_string(),
+        None => e.to_string(),
     }
 }
 

@@ -16,6 +16,7 @@ use super::Control;
 use crate::disk::atomic::{AtomicFile, UPLOAD_PREFIX};
 use crate::ftp::data::{self, ReceiveError};
 use crate::ftp::path::VirtualPath;
+use crate::server::transfer_log::Outcome;
 
 /// How many `NAME.N` candidates STOU tries before it gives up.
 const UNIQUE_TRIES: u32 = 1000;
@@ -29,7 +30,7 @@ impl Control<'_> {
             return Ok(());
         };
         if rest > 0 {
-            return self.resume(&dest, rest);
+            return self.resume(arg, &dest, rest);
         }
         let overwrite = self.access.overwrite;
         if let Ok(meta) = dest.symlink_metadata() {
@@ -43,14 +44,15 @@ impl Control<'_> {
         let Some(file) = self.temporary(&dest, overwrite)? else {
             return Ok(());
         };
-        self.receive_upload(file, "Ok to send data", "Transfer complete")
+        let log = ("STOR", arg);
+        self.receive_upload(file, log, "Ok to send data", "Transfer complete")
     }
 
     /// `REST n` + `STOR`: keeps the first `n` bytes of the existing file and
     /// writes the upload after them (lftp's `put -c`), atomically like APPE.
     /// Dropping bytes past `n` replaces data, so that needs `--overwrite`;
     /// `n` equal to the size (a pure append) does not.
-    fn resume(&mut self, dest: &std::path::Path, rest: u64) -> io::Result<()> {
+    fn resume(&mut self, arg: &[u8], dest: &std::path::Path, rest: u64) -> io::Result<()> {
         let size = match dest.symlink_metadata() {
             Ok(meta) if meta.is_file() => meta.len(),
             Ok(_) => return self.reply(553, "Cannot resume that (not a regular file)"),
@@ -74,7 +76,7 @@ impl Control<'_> {
             return self.reply_storage(&e);
         }
         let opening = format!("Ok to send data (resuming at {rest})");
-        self.receive_upload(file, &opening, "Transfer complete")
+        self.receive_upload(file, ("STOR", arg), &opening, "Transfer complete")
     }
 
     /// APPE: appends to a file (creating it if it does not exist).
@@ -96,7 +98,12 @@ impl Control<'_> {
             drop(file);
             return self.reply_storage(&e);
         }
-        self.receive_upload(file, "Ok to send data (appending)", "Transfer complete")
+        self.receive_upload(
+            file,
+            ("APPE", arg),
+            "Ok to send data (appending)",
+            "Transfer complete",
+        )
     }
 
     /// STOU: stores under a new name: the argument (or `upload`) if free,
@@ -123,8 +130,13 @@ impl Control<'_> {
         let shown =
             String::from_utf8_lossy(std::os::unix::ffi::OsStrExt::as_bytes(unique.as_os_str()))
                 .into_owned();
+        // The name it is stored under, as the client would name it.
+        let prefix = stem.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        let mut stored = stem[..prefix].to_vec();
+        stored.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(unique.as_os_str()));
         self.receive_upload(
             file,
+            ("STOU", &stored),
             &format!("FILE: {shown}"),
             &format!("Transfer complete (stored as {shown})"),
         )
@@ -171,15 +183,19 @@ impl Control<'_> {
     fn receive_upload(
         &mut self,
         mut file: AtomicFile,
+        (op, arg): (&str, &[u8]),
         opening: &str,
         done: &str,
     ) -> io::Result<()> {
         let Some(mut stream) = self.start_transfer(opening)? else {
             return Ok(());
         };
+        let started = std::time::Instant::now();
         let mut watch = self.transfer_watch(true);
         let received = data::receive(&mut stream, &mut file, &mut watch);
+        let moved = watch.bytes();
         drop(watch);
+        let log = |this: &Self, outcome| this.log_transfer(op, arg, moved, started, outcome);
         if received.is_ok() {
             // A TLS client waits for our close_notify after its own.
             stream.close();
@@ -190,20 +206,49 @@ impl Control<'_> {
             // In stream mode EOF on the data connection means "complete", so a
             // client that died mid-upload looks the same there; its closed
             // control connection tells them apart.
-            Ok(_) if self.control_closed() => Ok(()),
+            Ok(_) if self.control_closed() => {
+                log(
+                    self,
+                    Outcome::Failed(
+                        "the client closed the control connection; upload discarded".into(),
+                    ),
+                );
+                Ok(())
+            }
             Ok(_) => match file.commit(self.opts.sync) {
-                Ok(()) => self.reply(226, done),
+                Ok(()) => {
+                    log(self, Outcome::Complete);
+                    self.reply(226, done)
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    log(
+                        self,
+                        Outcome::Failed("the file was created meanwhile; not replaced".into()),
+                    );
                     self.reply(553, "File exists (created meanwhile); not replaced")
                 }
-                Err(e) => self.reply_storage(&e),
+                Err(e) => {
+                    log(self, Outcome::Failed(format!("storing it failed: {e}")));
+                    self.reply_storage(&e)
+                }
             },
             Err(ReceiveError::Disk(e)) => {
                 drop(file); // removes the temporary file
+                log(
+                    self,
+                    Outcome::Failed(format!("writing it failed: {e}; upload discarded")),
+                );
                 self.reply_storage(&e)
             }
             Err(ReceiveError::Net(e)) => {
                 drop(file);
+                log(
+                    self,
+                    Outcome::Failed(format!(
+                        "{}; upload discarded",
+                        super::transfer::failure(&e)
+                    )),
+                );
                 if data::interrupt_of(&e).is_some() {
                     self.reply_transfer_end(Err(e))
                 } else {
