@@ -328,7 +328,11 @@ async fn demo(n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -343,14 +347,18 @@ fn main() -> anyhow::Result<()> {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=200).contains(n))
-                    .with_context(|| format!("bad client count {s:?} (1 to 200)"))?,
+                    .ok_or_else(|| {
+                        netkit::lesson::usage(format!("bad client count {s:?} (1 to 200)"))
+                    })?,
                 None => 5,
             };
             local.block_on(&runtime, demo(n))
         }
         Some(p) => {
-            let port = p.parse::<u16>().with_context(|| {
-                format!("bad port {p:?} (usage: async_echo_server [PORT] | --demo [CLIENTS])")
+            let port = p.parse::<u16>().map_err(|_| {
+                netkit::lesson::usage(format!(
+                    "bad port {p:?} (usage: async_echo_server [PORT] | --demo [CLIENTS])"
+                ))
             })?;
             local.block_on(&runtime, serve_forever(port))
         }

@@ -283,7 +283,11 @@ async fn monkey_patching() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     // gevent's hub: one thread runs every coroutine. Here: a current-thread
     // runtime; `block_on` runs it on this (the main) thread.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -105,7 +105,11 @@ fn generate(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     match args.as_slice() {
         [src, dst] => {
@@ -130,7 +134,7 @@ fn main() -> anyhow::Result<()> {
                 if result? { "identical" } else { "DIFFERENT" }
             );
         }
-        _ => anyhow::bail!("usage: copy_halves [SRC DST]"),
+        _ => return Err(netkit::lesson::usage("usage: copy_halves [SRC DST]")),
     }
     Ok(())
 }

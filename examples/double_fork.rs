@@ -65,7 +65,11 @@ fn grandchild(report: OwnedFd) -> ! {
     exit_child(0)
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let main_pid = getpid();
     println!("main: pid={main_pid}");
     let (r, w) = pipe()?;

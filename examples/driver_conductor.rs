@@ -130,12 +130,18 @@ fn demo(group: Pid) -> ! {
     std::process::exit(0)
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let demo_mode = match std::env::args().nth(1).as_deref() {
         None => false,
         Some("--demo") => true,
         Some(other) => {
-            anyhow::bail!("unknown argument {other:?}; usage: driver_conductor [--demo]")
+            return Err(netkit::lesson::usage(format!(
+                "unknown argument {other:?}; usage: driver_conductor [--demo]"
+            )));
         }
     };
     if demo_mode {

@@ -199,7 +199,11 @@ fn in_threads(ids: usize, f: impl Fn(usize) + Sync) {
     });
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let sync = ProcSync::new()?;
     // Event: process 0 sets it after a while; processes 1..=3 block in wait().
     in_children(4, |id| {

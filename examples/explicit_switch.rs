@@ -375,7 +375,11 @@ fn no_preemption(main_thread: ThreadId) {
     );
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     greenlet_example()?;
     no_preemption(thread::current().id());
     Ok(())

@@ -22,7 +22,11 @@ use std::io::Write;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, getpid, getppid};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let mut value = 42;
     let mut numbers = vec![1, 2, 3];
     println!("parent: pid={} ppid={} value={value}", getpid(), getppid());

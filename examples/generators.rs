@@ -389,7 +389,11 @@ fn async_is_a_state_machine() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     state_machine();
     closure_form();
     laziness();

@@ -13,15 +13,25 @@ use netkit::http::session::HttpService;
 use netkit::http::{App, Response};
 use netkit::server::{self, Config, Endpoint, Listener, Model, Shutdown};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let port: u16 = args.next().map(|p| p.parse()).transpose()?.unwrap_or(8080);
-    let model: Model = args
-        .next()
-        .map(|m| m.parse())
-        .transpose()
-        .map_err(anyhow::Error::msg)?
-        .unwrap_or(Model::Epoll);
+    const USAGE: &str = "usage: http_route [PORT] [MODEL]";
+    let port: u16 = match args.next() {
+        Some(p) => p
+            .parse()
+            .map_err(|_| netkit::lesson::usage(format!("bad port {p:?}; {USAGE}")))?,
+        None => 8080,
+    };
+    let model: Model = match args.next() {
+        Some(m) => m
+            .parse()
+            .map_err(|e| netkit::lesson::usage(format!("{e}; {USAGE}")))?,
+        None => Model::Epoll,
+    };
 
     let hits = Arc::new(AtomicU64::new(0));
     let app = App::new()

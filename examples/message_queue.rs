@@ -209,7 +209,11 @@ impl Queue {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let mut q = Queue::new(3)?;
     if q.get(Block::No)?.is_none() {
         println!("get(block=false) on an empty queue -> empty");

@@ -128,7 +128,11 @@ fn auto_reap() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     orphan()?;
     zombie()?;
     auto_reap()

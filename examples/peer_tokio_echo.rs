@@ -12,14 +12,20 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(|| {
+        let port: u16 = match std::env::args().nth(1) {
+            Some(p) => p.parse().map_err(|_| {
+                netkit::lesson::usage(format!("bad port {p:?} (usage: peer_tokio_echo [PORT])"))
+            })?,
+            None => 0,
+        };
+        Ok(serve(port)?)
+    })
+}
+
 #[tokio::main(flavor = "multi_thread")]
-async fn main() -> std::io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(p) => p.parse().map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("bad port '{p}'"))
-        })?,
-        None => 0,
-    };
+async fn serve(port: u16) -> std::io::Result<()> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     eprintln!("tokio echo: listening on tcp://{}", listener.local_addr()?);
     loop {

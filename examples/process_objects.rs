@@ -334,7 +334,11 @@ fn reap_with_wnohang() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     lifecycle()?;
     daemons()?;
     reap_with_wnohang()

@@ -143,7 +143,11 @@ fn square(x: u64) -> u64 {
     x * x
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let mut pool = Pool::new(4, square)?;
     let pids: Vec<String> = pool.workers.iter().map(Pid::to_string).collect();
     println!("pool: {} workers: [{}]", pids.len(), pids.join(", "));

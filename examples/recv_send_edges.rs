@@ -522,7 +522,11 @@ fn udp_truncates() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     recv_takes_at_most_n()?;
     peer_closed()?;
     reset_by_peer()?;

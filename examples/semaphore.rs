@@ -87,7 +87,11 @@ fn worker(shared: &Shared) -> ! {
     unsafe { libc::_exit(0) }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let len = NonZeroUsize::new(size_of::<Shared>()).expect("non-zero size");
     let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
     // SAFETY: a fresh zero-filled mapping; all-zero bytes are valid atomics.

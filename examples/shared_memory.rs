@@ -131,7 +131,11 @@ fn run(shared: *mut Shared, locked: bool) -> anyhow::Result<Vec<Pid>> {
     Ok(children)
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(lesson)
+}
+
+fn lesson() -> anyhow::Result<()> {
     let shared = map_shared()?;
     run(shared, false)?;
     let children = run(shared, true)?;

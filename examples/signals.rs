@@ -79,7 +79,11 @@ fn kill_child_with(sig: Signal, note: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     // 1. A handler.
     install(Signal::SIGUSR1, on_usr1)?;
     kill(getpid(), Signal::SIGUSR1)?; // delivered before kill() returns to us

@@ -351,7 +351,11 @@ fn reuse_addr() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     attributes()?;
     options()?;
     reuse_addr()

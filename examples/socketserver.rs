@@ -751,7 +751,11 @@ fn demo() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] | ["--demo"] => demo(),
@@ -759,17 +763,21 @@ fn main() -> anyhow::Result<()> {
             let variants = variants();
             let Some(variant) = variants.iter().find(|v| v.name == name) else {
                 let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
-                bail!(
+                return Err(netkit::lesson::usage(format!(
                     "unknown variant {name:?}; choose from: {}",
                     names.join(", ")
-                );
+                )));
             };
             let port = match args.get(2) {
-                Some(p) => p.parse().with_context(|| format!("bad port {p:?}"))?,
+                Some(p) => p
+                    .parse()
+                    .map_err(|_| netkit::lesson::usage(format!("bad port {p:?}")))?,
                 None => 0,
             };
             serve_variant(variant, port)
         }
-        _ => bail!("usage: socketserver [--demo] | socketserver serve VARIANT [PORT]"),
+        _ => Err(netkit::lesson::usage(
+            "usage: socketserver [--demo] | socketserver serve VARIANT [PORT]",
+        )),
     }
 }

@@ -420,7 +420,11 @@ fn sleep_between_sends() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     problem()?;
     end_marker()?;
     frames()?;

@@ -178,7 +178,11 @@ impl Run for Box<dyn Run> {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let me = thread::current();
     println!(
         "main: current_thread name={} id={:?}",

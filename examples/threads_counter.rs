@@ -70,11 +70,15 @@ fn arg(index: usize, default: u64) -> anyhow::Result<u64> {
         None => Ok(default),
         Some(text) => text
             .parse()
-            .map_err(|e| anyhow::anyhow!("bad number {text:?}: {e}")),
+            .map_err(|e| netkit::lesson::usage(format!("bad number {text:?}: {e}"))),
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    netkit::lesson::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let threads = arg(1, 4)?;
     let increments = arg(2, 200_000)?;
     anyhow::ensure!((1..=64).contains(&threads), "THREADS must be 1..=64");

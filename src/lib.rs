@@ -21,6 +21,7 @@
 //! - [`wire`]: framing (length-prefixed frames, lines), pure and unit-tested.
 //! - [`sys`]: the one OS layer: the raw system calls std, nix and socket2 do
 //!   not cover, behind safe functions that borrow their descriptors.
+//! - [`lesson`]: how the lesson programs in `examples/` end (one error line, no backtrace).
 //! - `src/main.rs`: the `netkit` command line, a thin shell over the above.
 
 #![warn(missing_docs, rust_2018_idioms)]
@@ -33,6 +34,7 @@ pub mod files;
 pub mod ftp;
 pub mod http;
 pub mod human;
+pub mod lesson;
 pub mod server;
 pub(crate) mod sys;
 pub mod tls;

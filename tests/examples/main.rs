@@ -297,3 +297,4 @@ mod servers;
 mod signals;
 mod sockets;
 mod threads;
+mod usage;
