@@ -235,5 +235,8 @@ fn sizes_ports_and_flags_agree() {
     for bench in ["echo", "models", "chat", "tasks"] {
         let h = help(&["bench", bench, "--help"]);
         assert!(h.contains("-w, --workers"), "bench {bench}: {h}");
+        if bench != "tasks" {
+            assert!(h.contains("-m, --model"), "bench {bench}: {h}");
+        }
     }
 }

@@ -35,7 +35,7 @@ pub struct ModelsArgs {
     #[arg(long, value_enum, default_value = "echo")]
     pub service: ServiceKind,
     /// Models to run: all, or a comma-separated list (e.g. thread,epoll,async)
-    #[arg(long, default_value = "all")]
+    #[arg(long, short = 'm', visible_alias = "model", default_value = "all")]
     pub models: String,
     /// Concurrency levels: numbers of keep-alive connections, comma-separated
     #[arg(
