@@ -182,6 +182,9 @@ pub fn now_unix() -> i64 {
 /// A duration as people write it on the command line: `500ms`, `5s`, `2m`, `1m30s`, `1h`.
 pub fn duration(d: std::time::Duration) -> String {
     let ms = d.as_millis();
+    if ms == 0 && !d.is_zero() {
+        return format!("{}us", d.as_micros());
+    }
     if ms < 1000 {
         return format!("{ms}ms");
     }
@@ -269,5 +272,6 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(duration(Duration::from_secs(3600)), "1h");
         assert_eq!(duration(Duration::ZERO), "0ms");
+        assert_eq!(duration(Duration::from_micros(50)), "50us");
     }
 }

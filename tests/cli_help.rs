@@ -151,20 +151,11 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
     )
 }
 
-/// A port nothing listens on.
-fn dead_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Every client takes its server as HOST:PORT and says a refused
 /// connection in the same words.
 #[test]
 fn clients_take_host_port_and_say_refusals_alike() {
-    let dead = format!("127.0.0.1:{}", dead_port());
+    let dead = format!("127.0.0.1:{}", util::free_port());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.txt");
     std::fs::write(&file, "to send\n").unwrap();

@@ -10,7 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::time::Duration;
@@ -68,33 +68,6 @@ impl ClientError {
         };
         ClientError::Network(format!("{what}: {why}"))
     }
-}
-
-/// Resolves `addr` (`host`, `host:port`, `ip`, `[v6]:port`) with `default_port` when none is given.
-pub fn resolve(addr: &str, default_port: u16) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(a) = addr.parse::<SocketAddr>() {
-        return Ok(vec![a]);
-    }
-    let trimmed = addr.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = trimmed.parse::<std::net::IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, default_port)]);
-    }
-    let with_port = if addr
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        addr.to_string()
-    } else {
-        format!("{addr}:{default_port}")
-    };
-    let found: Vec<SocketAddr> = with_port.to_socket_addrs()?.collect();
-    if found.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("'{addr}' has no address"),
-        ));
-    }
-    Ok(found)
 }
 
 /// The connection under a [`Client`]: plain TCP, or TLS over it.
@@ -216,8 +189,8 @@ impl Client {
     }
 
     fn connect_tcp(addr: &str, timeout: Duration) -> Result<Client, ClientError> {
-        let addrs = resolve(addr, DEFAULT_PORT)
-            .map_err(|e| ClientError::Network(format!("cannot resolve {addr}: {e}")))?;
+        let addrs = crate::server::net::host_port_all(addr, DEFAULT_PORT)
+            .map_err(|e| ClientError::Network(e.to_string()))?;
         let mut last = None;
         for a in addrs {
             match TcpStream::connect_timeout(&a, timeout) {

@@ -79,7 +79,41 @@ pub fn host_port(s: &str, default_port: u16) -> Result<SocketAddr, ServerError> 
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Ok(a);
     }
-    let (host, port) = match s.rsplit_once(':') {
+    let (host, port) = split_host_port(s, default_port)?;
+    resolve(host, port)
+}
+
+/// [`host_port`] with every address a name has, in the order to try them
+/// (a client that connects tries each in turn).
+pub fn host_port_all(s: &str, default_port: u16) -> Result<Vec<SocketAddr>, ServerError> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(vec![a]);
+    }
+    let (host, port) = split_host_port(s, default_port)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    match (host, port).to_socket_addrs() {
+        Ok(found) => {
+            let found: Vec<SocketAddr> = found.collect();
+            if found.is_empty() {
+                Err(ServerError::bind(format!("'{host}' has no address"), None))
+            } else {
+                Ok(found)
+            }
+        }
+        Err(e) => Err(ServerError::bind(
+            format!("cannot resolve '{host}': not an IP address or known host name"),
+            Some(e),
+        )),
+    }
+}
+
+/// `HOST:PORT` split (the port `default_port` when none is given); a bare
+/// IPv6 address has colons but no port.
+fn split_host_port(s: &str, default_port: u16) -> Result<(&str, u16), ServerError> {
+    Ok(match s.rsplit_once(':') {
         // A bare IPv6 address has colons but no port.
         Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
             let port = p.parse::<u16>().map_err(|_| {
@@ -93,8 +127,7 @@ pub fn host_port(s: &str, default_port: u16) -> Result<SocketAddr, ServerError> 
             (h, port)
         }
         _ => (s, default_port),
-    };
-    resolve(host, port)
+    })
 }
 
 /// A failed connect to `addr`, in the words every client uses:
@@ -576,5 +609,39 @@ pub fn set_timeout(sock: impl AsFd, read: bool, t: Option<Duration>) -> io::Resu
         sock.set_read_timeout(t)
     } else {
         sock.set_write_timeout(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_host_port_forms() {
+        let v4: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(host_port("127.0.0.1:9", 7).unwrap(), v4);
+        assert_eq!(host_port("127.0.0.1", 9).unwrap(), v4);
+        let v6: SocketAddr = "[::1]:7".parse().unwrap();
+        assert_eq!(host_port("::1", 7).unwrap(), v6);
+        assert_eq!(host_port("[::1]", 7).unwrap(), v6);
+        assert_eq!(host_port("[::1]:7", 1).unwrap(), v6);
+        assert_eq!(host_port_all("localhost:9", 1).unwrap()[0].port(), 9);
+        let err = host_port("127.0.0.1:99999", 7).unwrap_err().to_string();
+        assert!(err.contains("invalid port in '127.0.0.1:99999'"), "{err}");
+        assert!(host_port_all("no-such-host.invalid", 7).is_err());
+    }
+
+    #[test]
+    fn connect_errors_read_alike() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            connect_error("127.0.0.1:1", &refused),
+            "cannot connect to 127.0.0.1:1: connection refused (is the server running?)"
+        );
+        let other = io::Error::from_raw_os_error(libc::ENETUNREACH);
+        assert_eq!(
+            connect_error("10.0.0.1:1", &other),
+            "cannot connect to 10.0.0.1:1: network is unreachable"
+        );
     }
 }

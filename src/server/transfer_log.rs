@@ -11,7 +11,7 @@
 //! access log and `RUST_LOG=netkit::transfer=off` alone.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// How a transfer ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,26 +51,12 @@ impl fmt::Display for Transfer<'_> {
             self.op,
             self.path,
             self.bytes,
-            short(self.started.elapsed()),
+            crate::human::duration(self.started.elapsed()),
         )?;
         match &self.outcome {
             Outcome::Complete => f.write_str("complete"),
             Outcome::Failed(why) => write!(f, "failed: {why}"),
         }
-    }
-}
-
-/// `850us`, `12ms`, `1.2s`, `3m04s`: enough to read a transfer's time.
-fn short(d: Duration) -> String {
-    let us = d.as_micros();
-    if us < 1_000 {
-        format!("{us}us")
-    } else if us < 1_000_000 {
-        format!("{}ms", us / 1_000)
-    } else if d.as_secs() < 60 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
     }
 }
 
@@ -108,8 +94,5 @@ mod tests {
         };
         assert!(t.to_string().contains(" alice get "));
         assert!(t.to_string().ends_with("failed: cut"));
-        assert_eq!(short(Duration::from_micros(850)), "850us");
-        assert_eq!(short(Duration::from_millis(1200)), "1.2s");
-        assert_eq!(short(Duration::from_secs(184)), "3m04s");
     }
 }

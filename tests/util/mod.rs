@@ -15,6 +15,15 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_netkit")
 }
 
+/// A port on 127.0.0.1 that nothing listens on now (the kernel's pick,
+/// released for the test to use).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// How long a test waits for something that should happen at once.
 pub const WAIT: Duration = Duration::from_secs(3);
 
