@@ -98,6 +98,7 @@ fn echo_client_edits_lines_and_recalls_them() {
     assert!(!t.screen().contains("^[[A"), "{:?}", t.screen());
 
     // Ctrl-D on an empty line: the end, with success and no error.
+    t.expect_empty_prompt(LIMIT);
     t.send(b"\x04");
     let st = t.wait_exit(LIMIT).expect("the client ends on Ctrl-D");
     assert!(st.success(), "{st:?}: {:?}", t.screen());
@@ -227,6 +228,7 @@ fn files_client_recalls_choices_and_ends_on_ctrl_d_and_ctrl_c() {
         std::fs::read(dir.path().join("notes.txt")).unwrap(),
         b"some notes"
     );
+    t.expect_empty_prompt(LIMIT);
     t.send(b"\x04");
     let st = t.wait_exit(LIMIT).expect("the client ends on Ctrl-D");
     assert!(st.success(), "{st:?}: {:?}", t.screen());

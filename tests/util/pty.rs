@@ -123,6 +123,22 @@ impl Pty {
         self.expect_after(0, needle, limit)
     }
 
+    /// Waits until the line editor shows an empty prompt `> ` and has
+    /// finished drawing it (its synchronized-update end), so that keys sent
+    /// now reach the editor, not the terminal between two lines.
+    pub fn expect_empty_prompt(&self, limit: Duration) {
+        const READY: &str = "\r\x1b[K> \r\x1b[2C\x1b[?2026l";
+        let end = Instant::now() + limit;
+        while !self.screen().ends_with(READY) {
+            assert!(
+                Instant::now() < end,
+                "no empty prompt within {limit:?}; the terminal shows {:?}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The exit status within `limit`, or `None` (the child still runs).
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let end = Instant::now() + limit;
