@@ -1289,3 +1289,69 @@ fn sizes_take_units_and_zero_workers_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--workers"), "{err}");
 }
+
+/// Downloads cut at every stage (before the first byte, mid-file, with a
+/// reset) and a file cut short on disk while it is being sent: each such
+/// connection just ends, and the server goes on serving everyone else.
+#[test]
+fn cut_downloads_and_shrinking_files_leave_the_server_serving() {
+    let site = Site::new("cuts");
+    let shrink = site.dir.join("shrink.bin");
+    for model in ["thread", "epoll", "poll", "async", "uring"] {
+        let mut s = http(&site, model, &["--workers", "2"]);
+        // Twelve downloads at once, each dropped after a different amount.
+        let cuts: Vec<_> = (0..12usize)
+            .map(|i| {
+                let addr = s.tcp();
+                std::thread::spawn(move || {
+                    let (mut w, mut r) = raw(addr);
+                    w.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                        .unwrap();
+                    let mut got = vec![0u8; i * 300_000];
+                    r.read_exact(&mut got).unwrap();
+                    if i % 2 == 0 {
+                        socket2::SockRef::from(&w)
+                            .set_linger(Some(Duration::ZERO))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in cuts {
+            t.join().unwrap();
+        }
+        // A file of 6 MiB cut to 1 MiB after the reply started: the reply
+        // stops short (it cannot be completed) and the connection closes.
+        std::fs::write(&shrink, payload(6 << 20, 7)).unwrap();
+        let (mut w, mut r) = raw(s.tcp());
+        w.write_all(b"GET /shrink.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut head = String::new();
+        while !head.ends_with("\r\n\r\n") {
+            let mut line = String::new();
+            assert!(r.read_line(&mut line).unwrap() > 0, "{model}: {head}");
+            head.push_str(&line);
+        }
+        assert!(head.contains("Content-Length: 6291456"), "{model}: {head}");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&shrink)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let mut body = Vec::new();
+        let _ = r.read_to_end(&mut body); // ends: closed (or reset)
+        assert!(body.len() < 6 << 20, "{model}: {} bytes", body.len());
+        // Everyone else is still served, the whole file included.
+        let whole = get(s.tcp(), "/big.bin", &[]);
+        assert_eq!(whole.status, 200, "{model}");
+        assert_eq!(whole.body, payload(8 << 20, 42), "{model}");
+        assert_eq!(get(s.tcp(), "/hello.txt", &[]).status, 200, "{model}");
+        assert!(!s.log().contains("panicked"), "{model}: {}", s.log());
+        assert!(
+            s.wait_exit(Duration::from_millis(50)).is_none(),
+            "{model}: {}",
+            s.log()
+        );
+    }
+}

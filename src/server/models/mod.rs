@@ -117,14 +117,18 @@ pub(crate) fn run_workers<T: Send>(
             })
             .collect();
         let mut result = Ok(());
-        for h in handles {
-            match h {
-                Ok(h) => {
-                    if let Ok(Err(e)) = h.join() {
-                        result = Err(e);
-                    }
+        for (i, h) in handles.into_iter().enumerate() {
+            match h.map(|h| h.join()) {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) | Err(e) => result = Err(e),
+                // The panic message is already on stderr; the others went on
+                // serving, and the server's exit says it was not clean.
+                Ok(Err(_)) => {
+                    result = Err(ServerError::io(
+                        format!("{name}-{i}"),
+                        io::Error::other("the worker thread panicked"),
+                    ))
                 }
-                Err(e) => result = Err(e),
             }
         }
         result

@@ -12,10 +12,11 @@
 //!   input, taking a buffer from the worker's provided-buffer ring only when
 //!   data arrives, so an idle connection holds no buffer; the buffer goes back
 //!   to the ring as soon as the session has seen the bytes;
-//! - **send**: the leading bytes of the output queue, copied into the
-//!   connection's send buffer (the session may append to its queue meanwhile),
-//!   as one submission; a file region is read into that buffer by the ring
-//!   (64 KiB at a time) and sent from it;
+//! - **send**: the leading bytes of the output queue, moved into the
+//!   connection's send buffer (the session may append to its queue
+//!   meanwhile), as one submission; a file region goes out with `sendfile(2)`
+//!   from the worker while the socket has room, then after a poll for
+//!   POLLOUT, the same zero-copy path the readiness models take;
 //! - **input sinks** (uploads spliced into files): a poll on the socket, then
 //!   the same `splice` the other drivers use;
 //! - **time**: the ring wait has a timeout of one tick, after which sessions'
@@ -28,8 +29,12 @@
 //! Datagram services get one ring per worker too: a few receives always in
 //! flight, each reply sent as its own `sendmsg`.
 
+mod datagram;
+mod ring;
+
 use std::io;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+
+use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -37,19 +42,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
+
+pub(crate) use datagram::serve_datagrams;
+use ring::{BufRing, NO_CONN, Op, RING_ENTRIES, enter, io_err, push, split, user_data};
 use slab::Slab;
 
 use super::{ACCEPT_PAUSE, AcceptErrors};
 use crate::server::clock;
 use crate::server::session_core::SessionCore;
 use crate::server::shutdown::TICK;
-use crate::server::{
-    Config, DatagramService, Listener, Peer, Run, ServerError, Service, Shutdown, Stream,
-};
+use crate::server::{Config, Listener, Peer, Run, ServerError, Service, Shutdown, Stream};
 use crate::sys;
 
-/// Submission queue entries per ring (completions: four times as many).
-const RING_ENTRIES: u32 = 1024;
 /// Provided receive buffers per worker, and their size.
 const RECV_BUFFERS: u16 = 64;
 const RECV_BUFFER_SIZE: usize = 16 * 1024;
@@ -64,39 +68,6 @@ const GROUP: u16 = 0;
 const STASH_MAX: usize = 2 * RECV_BUFFERS as usize * RECV_BUFFER_SIZE;
 /// Most bytes one send submission carries.
 const SEND_MAX: usize = 256 * 1024;
-/// File regions are read into the send buffer this much at a time.
-const FILE_PIECE: usize = 64 * 1024;
-
-/// What a completion is about: the low bits of its user data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Accept = 0,
-    Recv = 1,
-    Send = 2,
-    ReadFile = 3,
-    PollIn = 4,
-    Cancel = 5,
-}
-
-const OP_BITS: u64 = 3;
-/// The key of completions that belong to no connection (accept, cancel of it).
-const NO_CONN: u64 = (1 << 40) - 1;
-
-fn user_data(key: u64, op: Op) -> u64 {
-    (key << OP_BITS) | op as u64
-}
-
-fn split(data: u64) -> (u64, Op) {
-    let op = match data & ((1 << OP_BITS) - 1) {
-        0 => Op::Accept,
-        1 => Op::Recv,
-        2 => Op::Send,
-        3 => Op::ReadFile,
-        4 => Op::PollIn,
-        _ => Op::Cancel,
-    };
-    (data >> OP_BITS, op)
-}
 
 /// Checks at start-up that this kernel lets the process use io_uring with the
 /// operations the model needs, so `--model uring` fails with one clear line
@@ -116,7 +87,6 @@ pub(crate) fn probe() -> Result<(), ServerError> {
         (opcode::AcceptMulti::CODE, "accept"),
         (opcode::Recv::CODE, "recv"),
         (opcode::Send::CODE, "send"),
-        (opcode::Read::CODE, "read"),
         (opcode::PollAdd::CODE, "poll"),
         (opcode::AsyncCancel2::CODE, "cancel"),
         (opcode::RecvMsg::CODE, "recvmsg"),
@@ -133,121 +103,6 @@ pub(crate) fn probe() -> Result<(), ServerError> {
     buffers
         .map(drop)
         .map_err(|e| unavailable(format!("buffer ring: {e}")))
-}
-
-fn io_err(context: &str) -> impl FnOnce(io::Error) -> ServerError + '_ {
-    move |e| ServerError::io(context, e)
-}
-
-/// A ring of provided buffers: the kernel picks one when a receive has data.
-struct BufRing {
-    /// The ring of buffer descriptors (page-aligned, shared with the kernel).
-    ring: *mut types::BufRingEntry,
-    ring_layout: std::alloc::Layout,
-    /// The buffers themselves, `size` bytes each.
-    memory: Vec<u8>,
-    entries: u16,
-    size: usize,
-    /// Our copy of the ring's tail.
-    tail: u16,
-}
-
-impl BufRing {
-    /// Allocates `entries` buffers of `size` bytes and registers them as group `group`.
-    fn new(ring: &IoUring, entries: u16, size: usize, group: u16) -> io::Result<BufRing> {
-        assert!(entries.is_power_of_two());
-        let ring_layout = std::alloc::Layout::from_size_align(
-            entries as usize * std::mem::size_of::<types::BufRingEntry>(),
-            4096,
-        )
-        .map_err(io::Error::other)?;
-        // SAFETY: the layout has a non-zero size; zeroed memory is a valid
-        // (empty) ring, and it is freed in Drop with the same layout.
-        let ptr = unsafe { std::alloc::alloc_zeroed(ring_layout) } as *mut types::BufRingEntry;
-        if ptr.is_null() {
-            return Err(io::Error::from(io::ErrorKind::OutOfMemory));
-        }
-        let mut bufs = BufRing {
-            ring: ptr,
-            ring_layout,
-            memory: vec![0; entries as usize * size],
-            entries,
-            size,
-            tail: 0,
-        };
-        // SAFETY: the ring memory is page-aligned, `entries` long, and lives
-        // until Drop, which unregisters nothing itself: the ring that knows
-        // it is dropped first (the worker owns both, ring declared first).
-        unsafe {
-            ring.submitter()
-                .register_buf_ring_with_flags(ptr as u64, entries, group, 0)?
-        };
-        for bid in 0..entries {
-            bufs.give_back(bid);
-        }
-        Ok(bufs)
-    }
-
-    /// The bytes the kernel put into buffer `bid`.
-    fn data(&self, bid: u16, len: usize) -> &[u8] {
-        let start = bid as usize * self.size;
-        &self.memory[start..start + len.min(self.size)]
-    }
-
-    /// Returns buffer `bid` to the kernel.
-    fn give_back(&mut self, bid: u16) {
-        let mask = self.entries - 1;
-        // SAFETY: the index is masked into the ring; the buffer address points
-        // into `memory`, which outlives the registration.
-        unsafe {
-            let entry = &mut *self.ring.add((self.tail & mask) as usize);
-            entry.set_addr(self.memory.as_ptr().add(bid as usize * self.size) as u64);
-            entry.set_len(self.size as u32);
-            entry.set_bid(bid);
-            self.tail = self.tail.wrapping_add(1);
-            let tail = types::BufRingEntry::tail(self.ring) as *const std::sync::atomic::AtomicU16;
-            (*tail).store(self.tail, Ordering::Release);
-        }
-    }
-}
-
-impl Drop for BufRing {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ring as *mut u8, self.ring_layout) };
-    }
-}
-
-/// Submits what is queued and waits up to `wait` for `want` completions (a
-/// timeout, a signal or a full completion queue just end the wait).
-fn enter(ring: &IoUring, want: usize, wait: Duration) -> Result<(), ServerError> {
-    let ts = types::Timespec::from(wait);
-    let args = types::SubmitArgs::new().timespec(&ts);
-    match ring.submitter().submit_with_args(want, &args) {
-        Ok(_) => Ok(()),
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY)
-            ) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(ServerError::io("io_uring_enter", e)),
-    }
-}
-
-/// Queues `entry`, submitting what is queued first if the queue is full.
-fn push(ring: &mut IoUring, entry: squeue::Entry) -> io::Result<()> {
-    loop {
-        // SAFETY: every entry's buffers (receive ring, send buffers, file
-        // buffers, msghdrs) are owned by the worker or the connection, which
-        // are not freed while an operation of theirs is in flight.
-        if unsafe { ring.submission().push(&entry) }.is_ok() {
-            return Ok(());
-        }
-        ring.submit()?;
-    }
 }
 
 /// One connection of a worker.
@@ -269,21 +124,18 @@ struct UConn<S: crate::server::Session> {
     send_pos: usize,
     /// A send of `send[send_pos..]` is in flight.
     sending: bool,
-    /// A read of a file piece into `send` is in flight.
-    reading_file: bool,
-    /// `send` holds a file piece (still queued in the output) rather than
-    /// bytes taken out of the output.
-    send_from_file: bool,
+    /// A file region waits for room in the socket (a poll for POLLOUT is in flight).
+    waiting_room: bool,
     /// Closing: waiting for `inflight` to reach zero.
     closing: bool,
     last_activity: Instant,
 }
 
 impl<S: crate::server::Session> UConn<S> {
-    /// True while output is on its way: a send or file read in flight, or a
-    /// partly sent buffer.
+    /// True while output is on its way: a send in flight, a file region
+    /// waiting for room, or a partly sent buffer.
     fn busy(&self) -> bool {
-        self.sending || self.reading_file || self.send_pos < self.send.len()
+        self.sending || self.waiting_room || self.send_pos < self.send.len()
     }
 }
 
@@ -524,11 +376,7 @@ impl<'s, S: Service> Worker<'s, S> {
                     // Tried again from `send_pos` (advance).
                 } else {
                     let n = result as usize;
-                    if c.send_from_file {
-                        c.core.out().advance_many(n);
-                    } else {
-                        c.core.out().record_written(n);
-                    }
+                    c.core.out().record_written(n);
                     c.send_pos += n;
                     c.last_activity = clock::now();
                     if c.send_pos >= c.send.len() {
@@ -541,22 +389,7 @@ impl<'s, S: Service> Worker<'s, S> {
                     }
                 }
             }
-            Op::ReadFile => {
-                c.reading_file = false;
-                if c.closing {
-                } else if result <= 0 {
-                    // The file shrank or failed under us: the reply cannot be completed.
-                    return self.close(key);
-                } else {
-                    c.send.truncate(result as usize);
-                    c.send_pos = 0;
-                    c.sending = true;
-                    let entry = send_entry(c, key);
-                    c.inflight += 1;
-                    push(&mut self.ring, entry).map_err(io_err("io_uring submit"))?;
-                    return Ok(());
-                }
-            }
+            Op::PollOut => c.waiting_room = false, // advance sends the file on
             Op::PollIn => {
                 c.poll_armed = false;
                 if !c.closing {
@@ -634,8 +467,7 @@ impl<'s, S: Service> Worker<'s, S> {
             send: Vec::new(),
             send_pos: 0,
             sending: false,
-            reading_file: false,
-            send_from_file: false,
+            waiting_room: false,
             closing: false,
             last_activity: now,
         });
@@ -651,7 +483,7 @@ impl<'s, S: Service> Worker<'s, S> {
         if c.closing {
             return Ok(());
         }
-        if !c.sending && !c.reading_file {
+        if !c.sending && !c.waiting_room {
             if c.send_pos < c.send.len() {
                 // A partial send: the rest of the buffer.
                 c.sending = true;
@@ -662,7 +494,10 @@ impl<'s, S: Service> Worker<'s, S> {
                 self.start_send(key)?;
             }
         }
-        let c = &mut self.conns[key];
+        // Sending may have closed it (a file that shrank, a reset).
+        let Some(c) = self.conns.get_mut(key).filter(|c| !c.closing) else {
+            return Ok(());
+        };
         if !c.busy() {
             if c.core.out_is_empty() && c.core.settle().is_err() {
                 return self.close(key);
@@ -719,38 +554,53 @@ impl<'s, S: Service> Worker<'s, S> {
         Ok(())
     }
 
-    /// Starts sending the front of connection `key`'s output.
+    /// Starts sending the front of connection `key`'s output: bytes as one
+    /// send submission; a file region with `sendfile(2)` from this thread,
+    /// as the readiness models do, for as long as the socket has room, then
+    /// a poll for POLLOUT. (The ring's own `splice` always runs on a kernel
+    /// worker thread, a hand-off per piece; `sendfile` on a non-blocking
+    /// socket never blocks and copies nothing through user space.)
     fn start_send(&mut self, key: usize) -> Result<(), ServerError> {
         let c = &mut self.conns[key];
         c.send.clear();
         c.send_pos = 0;
-        let entry = match c.core.out().front_mut() {
-            Some(crate::server::Chunk::File { file, offset, len }) => {
-                let piece = (*len).min(FILE_PIECE as u64) as usize;
-                c.send.resize(piece, 0);
-                c.reading_file = true;
-                c.send_from_file = true;
-                opcode::Read::new(
-                    types::Fd(file.as_raw_fd()),
-                    c.send.as_mut_ptr(),
-                    piece as u32,
-                )
-                .offset(*offset)
-                .build()
-                .user_data(user_data(key as u64, Op::ReadFile))
-            }
+        match c.core.out().front_mut() {
+            Some(crate::server::Chunk::File { .. }) => {}
             Some(crate::server::Chunk::Bytes { .. }) => {
                 // The queue's own buffer moves here (the session may append
                 // to its queue while the kernel reads this one).
                 c.send = c.core.out().take_front_bytes(SEND_MAX);
-                c.send_from_file = false;
                 c.sending = true;
-                send_entry(c, key)
+                let entry = send_entry(c, key);
+                c.inflight += 1;
+                return push(&mut self.ring, entry).map_err(io_err("io_uring submit"));
             }
             None => return Ok(()),
-        };
-        c.inflight += 1;
-        push(&mut self.ring, entry).map_err(io_err("io_uring submit"))
+        }
+        let fd = c.stream.as_fd();
+        while let Some(crate::server::Chunk::File { .. }) = c.core.out().front_mut() {
+            match c.core.out().write_to(fd) {
+                // The file shrank under us: the reply cannot be completed.
+                Ok(0) => return self.close(key),
+                Ok(_) => c.last_activity = clock::now(),
+                Err(e) if sys::would_block(&e) => {
+                    c.waiting_room = true;
+                    let entry =
+                        opcode::PollAdd::new(types::Fd(c.stream.as_raw_fd()), libc::POLLOUT as u32)
+                            .build()
+                            .user_data(user_data(key as u64, Op::PollOut));
+                    c.inflight += 1;
+                    return push(&mut self.ring, entry).map_err(io_err("io_uring submit"));
+                }
+                Err(_) => return self.close(key),
+            }
+        }
+        // The region is out: what follows it (or the session's next step).
+        if c.core.settle().is_err() {
+            return self.close(key);
+        }
+        self.dirty.push(key);
+        Ok(())
     }
 
     /// Starts closing connection `key`: cancels what the ring holds of it,
@@ -820,185 +670,4 @@ fn send_entry<S: crate::server::Session>(c: &UConn<S>, key: usize) -> squeue::En
     .flags(libc::MSG_NOSIGNAL)
     .build()
     .user_data(user_data(key as u64, Op::Send))
-}
-
-/// Receives always in flight per datagram worker.
-const DATAGRAM_RECEIVES: usize = 16;
-/// Replies in flight per datagram worker; more are dropped (and counted).
-const DATAGRAM_SENDS: usize = 8192;
-
-/// One datagram receive or send with the memory the kernel reads or fills.
-struct Message {
-    buf: Vec<u8>,
-    addr: libc::sockaddr_storage,
-    iov: libc::iovec,
-    hdr: libc::msghdr,
-}
-
-impl Message {
-    fn new(buf: Vec<u8>) -> Box<Message> {
-        // SAFETY: all-zero is a valid sockaddr_storage, iovec and msghdr.
-        let mut m = Box::new(Message {
-            buf,
-            addr: unsafe { std::mem::zeroed() },
-            iov: unsafe { std::mem::zeroed() },
-            hdr: unsafe { std::mem::zeroed() },
-        });
-        m.point();
-        m
-    }
-
-    /// Points the header at this message's own (boxed, so unmoving) fields.
-    fn point(&mut self) {
-        self.iov.iov_base = self.buf.as_mut_ptr() as *mut libc::c_void;
-        self.iov.iov_len = self.buf.len();
-        self.hdr.msg_name = &mut self.addr as *mut _ as *mut libc::c_void;
-        self.hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-        self.hdr.msg_iov = &mut self.iov;
-        self.hdr.msg_iovlen = 1;
-    }
-
-    fn to(addr: SocketAddr, bytes: Vec<u8>) -> Box<Message> {
-        let mut m = Message::new(bytes);
-        let sa = socket2::SockAddr::from(addr);
-        // SAFETY: a SockAddr's storage is a sockaddr_storage of `len` valid bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                sa.as_ptr() as *const u8,
-                &mut m.addr as *mut _ as *mut u8,
-                sa.len() as usize,
-            );
-        }
-        m.hdr.msg_namelen = sa.len();
-        m
-    }
-
-    fn sender(&self) -> Option<SocketAddr> {
-        // SAFETY: the kernel filled `addr` with `msg_namelen` bytes.
-        let sa = unsafe {
-            socket2::SockAddr::new(
-                std::ptr::read(&self.addr as *const _ as *const socket2::SockAddrStorage),
-                self.hdr.msg_namelen,
-            )
-        };
-        sa.as_socket()
-    }
-}
-
-/// Answers datagrams from `config.workers()` rings, each on its own
-/// SO_REUSEPORT socket when the given socket allows it.
-pub(crate) fn serve_datagrams<D: DatagramService>(
-    run: Run<'_, UdpSocket>,
-    service: D,
-) -> Result<(), ServerError> {
-    probe()?;
-    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
-    let sockets = super::worker_datagram_sockets(socket, config.workers())?;
-    let service = &service;
-    super::run_workers(sockets, "netkit-uring-udp", |i, s| {
-        datagram_loop(s, service, shutdown.clone(), i == 0)
-    })
-}
-
-fn datagram_loop<D: DatagramService>(
-    socket: UdpSocket,
-    service: &D,
-    shutdown: Shutdown,
-    ticks: bool,
-) -> Result<(), ServerError> {
-    let mut ring = IoUring::new(RING_ENTRIES).map_err(io_err("io_uring_setup"))?;
-    let fd = types::Fd(socket.as_raw_fd());
-    // Receives live in slots 0..DATAGRAM_RECEIVES; sends in a slab after them.
-    let mut receives: Vec<Box<Message>> = (0..DATAGRAM_RECEIVES)
-        .map(|_| Message::new(vec![0; 65536]))
-        .collect();
-    let mut sends: Slab<Box<Message>> = Slab::new();
-    let recv_entry = |m: &mut Message, slot: usize| {
-        m.point();
-        opcode::RecvMsg::new(fd, &mut m.hdr)
-            .build()
-            .user_data(user_data(slot as u64, Op::Recv))
-    };
-    for (slot, m) in receives.iter_mut().enumerate() {
-        push(&mut ring, recv_entry(m, slot)).map_err(io_err("io_uring submit"))?;
-    }
-    let mut out: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
-    let mut dropped: u64 = 0;
-    let every = service.tick_interval().filter(|_| ticks);
-    let mut next_tick = every.map(|d| Instant::now() + d);
-    let mut stopping = false;
-    let mut receiving = DATAGRAM_RECEIVES;
-    loop {
-        if shutdown.is_set() && !stopping {
-            stopping = true;
-            let entry = opcode::AsyncCancel2::new(types::CancelBuilder::fd(fd).all())
-                .build()
-                .user_data(user_data(NO_CONN, Op::Cancel));
-            push(&mut ring, entry).map_err(io_err("io_uring submit"))?;
-        }
-        enter(&ring, 1, TICK)?;
-        clock::tick();
-        let completions: Vec<(u64, i32)> = ring
-            .completion()
-            .map(|c| (c.user_data(), c.result()))
-            .collect();
-        for (data, result) in completions {
-            let (key, op) = split(data);
-            match op {
-                Op::Recv => {
-                    let slot = key as usize;
-                    if result >= 0 {
-                        let m = &receives[slot];
-                        if let Some(from) = m.sender() {
-                            service.on_datagram(from, &m.buf[..result as usize], &mut out);
-                        }
-                    }
-                    if !stopping && result != -libc::ECANCELED {
-                        let entry = recv_entry(&mut receives[slot], slot);
-                        push(&mut ring, entry).map_err(io_err("io_uring submit"))?;
-                    } else {
-                        receiving -= 1;
-                    }
-                }
-                Op::Send => {
-                    sends.try_remove(key as usize - DATAGRAM_RECEIVES);
-                }
-                _ => {}
-            }
-        }
-        if let (Some(at), Some(every)) = (next_tick, every)
-            && clock::now() >= at
-        {
-            service.on_tick(&mut out);
-            next_tick = Some(clock::now() + every);
-        }
-        for (to, bytes) in out.drain(..) {
-            if sends.len() >= DATAGRAM_SENDS {
-                dropped += 1;
-                continue;
-            }
-            let entry = sends.vacant_entry();
-            let key = entry.key() + DATAGRAM_RECEIVES;
-            let m = entry.insert(Message::to(to, bytes));
-            let sqe = opcode::SendMsg::new(fd, &m.hdr)
-                .build()
-                .user_data(user_data(key as u64, Op::Send));
-            push(&mut ring, sqe).map_err(io_err("io_uring submit"))?;
-        }
-        if stopping && receiving == 0 && sends.is_empty() {
-            break;
-        }
-        if stopping && shutdown.past_deadline(Duration::from_secs(1)) {
-            // Operations the kernel still holds after a second are not waited
-            // for; their memory is leaked rather than freed under the kernel.
-            drop(ring);
-            std::mem::forget(sends);
-            std::mem::forget(receives);
-            return Ok(());
-        }
-    }
-    if dropped > 0 {
-        tracing::warn!("netkit: {dropped} datagram replies dropped (send queue full)");
-    }
-    Ok(())
 }
