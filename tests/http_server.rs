@@ -1355,3 +1355,24 @@ fn cut_downloads_and_shrinking_files_leave_the_server_serving() {
         );
     }
 }
+
+/// The uring model gives its receive buffers' pages back when a worker
+/// idles: requests after each idle spell (one with 12 KiB of header
+/// fields, spanning pages of a buffer) are read whole, on the same
+/// keep-alive connection and on new ones.
+#[test]
+fn uring_reads_requests_whole_after_idle_spells() {
+    let site = Site::new("idle-pages");
+    let s = http(&site, "uring", &["--workers", "1"]);
+    let (mut w, mut r) = raw(s.tcp());
+    for round in 0..4 {
+        std::thread::sleep(Duration::from_millis(250));
+        let filler = "y".repeat(round * 4000);
+        let req = format!("GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-Filler: {filler}\r\n\r\n");
+        w.write_all(req.as_bytes()).unwrap();
+        let resp = read_resp(&mut r, false).expect("a response");
+        assert_eq!(resp.status, 200, "round {round}");
+        assert_eq!(resp.body, b"hello world\n", "round {round}");
+        assert_eq!(get(s.tcp(), "/hello.txt", &[]).status, 200, "round {round}");
+    }
+}

@@ -63,6 +63,10 @@ pub struct Output {
     queued_total: u64,
     written_total: u64,
     close: bool,
+    /// The front chunk's bytes are being read by the kernel (an io_uring
+    /// send in flight): they must stay where they are, so writes do not
+    /// append to that chunk.
+    pinned: bool,
 }
 
 /// Small writes are appended to the last byte chunk up to this size.
@@ -81,7 +85,9 @@ impl Output {
         }
         self.pending += bytes.len();
         self.queued_total += bytes.len() as u64;
+        let back_is_pinned = self.pinned && self.chunks.len() == 1;
         if let Some(Chunk::Bytes { buf, .. }) = self.chunks.back_mut()
+            && !back_is_pinned
             && buf.len() + bytes.len() <= COALESCE_LIMIT
         {
             buf.extend_from_slice(bytes);
@@ -222,35 +228,23 @@ impl Output {
         }
     }
 
-    /// Moves the leading byte chunks out of the queue as one buffer of at
-    /// most `max` bytes (or the whole first chunk, if larger), for a driver
-    /// whose writes complete later (io_uring): the first chunk's buffer is
-    /// moved, not copied. They no longer count as pending; the driver calls
-    /// [`Output::record_written`] as the kernel reports them sent.
-    pub(crate) fn take_front_bytes(&mut self, max: usize) -> Vec<u8> {
-        let mut out = match self.chunks.front_mut() {
+    /// The unsent bytes of the front chunk (at most `max`), pinned: until
+    /// [`Output::unpin`], the session may go on queueing, but those bytes
+    /// stay at the address returned, for a driver whose writes complete
+    /// later (io_uring). `None` if the front is not bytes.
+    pub(crate) fn pin_front(&mut self, max: usize) -> Option<&[u8]> {
+        match self.chunks.front() {
             Some(Chunk::Bytes { buf, pos }) => {
-                let mut b = std::mem::take(buf);
-                b.drain(..*pos);
-                self.chunks.pop_front();
-                b
+                self.pinned = true;
+                Some(&buf[*pos..buf.len().min(pos + max)])
             }
-            _ => return Vec::new(),
-        };
-        while let Some(Chunk::Bytes { buf, pos }) = self.chunks.front() {
-            if out.len() + buf.len() - pos > max {
-                break;
-            }
-            out.extend_from_slice(&buf[*pos..]);
-            self.chunks.pop_front();
+            _ => None,
         }
-        self.pending = self.pending.saturating_sub(out.len());
-        out
     }
 
-    /// Counts `n` bytes taken with [`Output::take_front_bytes`] as written.
-    pub(crate) fn record_written(&mut self, n: usize) {
-        self.written_total += n as u64;
+    /// Ends [`Output::pin_front`]; then [`Output::advance`] by what was sent.
+    pub(crate) fn unpin(&mut self) {
+        self.pinned = false;
     }
 
     /// Drops the front chunk (for a file region that can no longer be read).
@@ -363,6 +357,34 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pinned_front_stays_put_while_the_session_queues_more() {
+        let mut out = Output::new();
+        out.write(b"head");
+        let (addr, len) = {
+            let front = out.pin_front(1024).unwrap();
+            (front.as_ptr(), front.len())
+        };
+        assert_eq!(len, 4);
+        // Enough to reallocate the front's buffer if it were appended to.
+        out.write(&[b'x'; 10_000]);
+        match out.front_mut() {
+            Some(Chunk::Bytes { buf, .. }) => {
+                assert_eq!(buf.as_ptr(), addr);
+                assert_eq!(buf, b"head");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        out.unpin();
+        out.advance(4);
+        assert_eq!(out.pending(), 10_000);
+        assert_eq!(out.written_total(), 4);
+        // Unpinned, small writes coalesce again.
+        out.write(b"y");
+        assert_eq!(out.chunks.len(), 1);
+        assert_eq!(out.pin_front(3).unwrap(), b"xxx");
+    }
 
     #[test]
     fn small_writes_coalesce_and_advance_tracks_pending() {
