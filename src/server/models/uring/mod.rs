@@ -200,6 +200,10 @@ struct Worker<'s, S: Service> {
     bufs_touched: bool,
     /// Connections to look at again this turn.
     dirty: Vec<usize>,
+    /// The descriptors of the ring's registered-file table: connection
+    /// `key` is slot `key`, and its operations name the slot, which spares
+    /// the kernel a descriptor lookup per operation.
+    fds: Box<[i32]>,
 }
 
 impl<'s, S: Service> Worker<'s, S> {
@@ -227,6 +231,15 @@ impl<'s, S: Service> Worker<'s, S> {
             .map_err(io_err("io_uring_setup"))?;
         let bufs = BufRing::new(&ring, RECV_BUFFERS, RECV_BUFFER_SIZE, GROUP)
             .map_err(io_err("io_uring buffer ring"))?;
+        let nofile = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map(|(soft, _)| soft)
+            .unwrap_or(1024);
+        let slots = (config.max_connections as u64 + 1024)
+            .min(nofile)
+            .min(1 << 20) as u32;
+        ring.submitter()
+            .register_files_sparse(slots)
+            .map_err(io_err("io_uring file table"))?;
         listener.set_nonblocking(true).map_err(io_err("listener"))?;
         Ok(Worker {
             ring,
@@ -245,6 +258,7 @@ impl<'s, S: Service> Worker<'s, S> {
             epoch: clock::now(),
             bufs_touched: false,
             dirty: Vec::new(),
+            fds: vec![-1; slots as usize].into_boxed_slice(),
         })
     }
 
@@ -510,6 +524,18 @@ impl<'s, S: Service> Worker<'s, S> {
             closing: false,
             last_activity: self.stamp(),
         });
+        let Some(slot) = self.fds.get_mut(key) else {
+            // No slot for it (over the limit by more than the table's spare).
+            if let Some(c) = self.conns.try_remove(key) {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                drop(c);
+            }
+            return Ok(());
+        };
+        // Registered by the next submission, ahead of the connection's
+        // first operation (the ring issues its entries in order).
+        *slot = self.conns[key].stream.as_raw_fd();
+        self.update_slot(key)?;
         self.dirty.push(key);
         Ok(())
     }
@@ -565,7 +591,7 @@ impl<'s, S: Service> Worker<'s, S> {
             push(&mut self.ring, entry).map_err(io_err("io_uring submit"))?;
         }
         if wants && !c.recv_armed && !c.poll_armed && c.stash.is_empty() {
-            let fd = types::Fd(c.stream.as_raw_fd());
+            let fd = types::Fixed(key as u32);
             let entry = if sink {
                 c.poll_armed = true;
                 opcode::PollAdd::new(fd, libc::POLLIN as u32)
@@ -597,14 +623,11 @@ impl<'s, S: Service> Worker<'s, S> {
         // The kernel reads the front's bytes where they are; the session
         // may queue more meanwhile (into a new chunk: the front is pinned).
         if let Some(bytes) = c.core.out().pin_front(SEND_MAX) {
-            let entry = opcode::Send::new(
-                types::Fd(c.stream.as_raw_fd()),
-                bytes.as_ptr(),
-                bytes.len() as u32,
-            )
-            .flags(libc::MSG_NOSIGNAL)
-            .build()
-            .user_data(user_data(key as u64, Op::Send));
+            let entry =
+                opcode::Send::new(types::Fixed(key as u32), bytes.as_ptr(), bytes.len() as u32)
+                    .flags(libc::MSG_NOSIGNAL)
+                    .build()
+                    .user_data(user_data(key as u64, Op::Send));
             c.sending = true;
             c.inflight += 1;
             return push(&mut self.ring, entry).map_err(io_err("io_uring submit"));
@@ -618,7 +641,7 @@ impl<'s, S: Service> Worker<'s, S> {
                 Err(e) if sys::would_block(&e) => {
                     c.waiting_room = true;
                     let entry =
-                        opcode::PollAdd::new(types::Fd(c.stream.as_raw_fd()), libc::POLLOUT as u32)
+                        opcode::PollAdd::new(types::Fixed(key as u32), libc::POLLOUT as u32)
                             .build()
                             .user_data(user_data(key as u64, Op::PollOut));
                     c.inflight += 1;
@@ -647,17 +670,33 @@ impl<'s, S: Service> Worker<'s, S> {
             self.finish_close(key);
             return Ok(());
         }
-        let entry = opcode::AsyncCancel2::new(
-            types::CancelBuilder::fd(types::Fd(c.stream.as_raw_fd())).all(),
-        )
-        .build()
-        .user_data(user_data(key as u64, Op::Cancel));
+        let entry =
+            opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fixed(key as u32)).all())
+                .build()
+                .user_data(user_data(key as u64, Op::Cancel));
+        push(&mut self.ring, entry).map_err(io_err("io_uring submit"))
+    }
+
+    /// Queues setting the ring's registered descriptor `key` to `fds[key]`
+    /// (-1: empty), done when the ring reaches it, before the entries after it.
+    fn update_slot(&mut self, key: usize) -> Result<(), ServerError> {
+        // SAFETY of the pointer: `fds` is a boxed slice, never moved or
+        // resized while the worker lives, and the entry is read at the next
+        // submission.
+        let entry = opcode::FilesUpdate::new(&self.fds[key], 1)
+            .offset(key as i32)
+            .build()
+            .user_data(user_data(NO_CONN, Op::Cancel));
         push(&mut self.ring, entry).map_err(io_err("io_uring submit"))
     }
 
     fn finish_close(&mut self, key: usize) {
         if let Some(c) = self.conns.try_remove(key) {
             self.open.fetch_sub(1, Ordering::Relaxed);
+            // The slot lets go of the socket with the next submission; the
+            // descriptor closes now.
+            self.fds[key] = -1;
+            let _ = self.update_slot(key);
             sys::graceful_close(c.stream.as_fd());
         }
     }
