@@ -322,6 +322,12 @@ impl<'s, S: Service> Worker<'s, S> {
             while let Some(key) = self.dirty.pop() {
                 self.advance(key)?;
             }
+            // A burst (thousands of connections at once) leaves these lists
+            // long; idle workers keep them short.
+            if reaped.is_empty() {
+                reaped.shrink_to(RING_ENTRIES as usize);
+                self.dirty.shrink_to(256);
+            }
             self.sweep()?;
         }
     }
@@ -714,9 +720,10 @@ impl<'s, S: Service> Worker<'s, S> {
             .idle_timeout
             .map(|t| t.as_millis().min(u32::MAX as u128 / 2) as u32);
         let stamp = self.stamp();
-        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
-        for key in keys {
-            let c = &mut self.conns[key];
+        // Only the connections that need something are listed (a list of
+        // every key, every 100 ms, would keep its memory in the heap).
+        let mut idle_ones = Vec::new();
+        for (key, c) in self.conns.iter_mut() {
             if c.closing {
                 continue;
             }
@@ -724,8 +731,11 @@ impl<'s, S: Service> Worker<'s, S> {
                 c.core.expire();
                 self.dirty.push(key);
             } else if idle.is_some_and(|t| stamp.wrapping_sub(c.last_activity) >= t) {
-                self.close(key)?;
+                idle_ones.push(key);
             }
+        }
+        for key in idle_ones {
+            self.close(key)?;
         }
         while let Some(key) = self.dirty.pop() {
             self.advance(key)?;
