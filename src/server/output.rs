@@ -161,10 +161,21 @@ impl Output {
     /// request stays): for a session's unit tests, and for replies built once
     /// ahead of time.
     pub fn take(&mut self) -> Vec<Queued> {
-        self.pending = 0;
+        // A pinned front is being sent by the kernel: it stays, on its way.
+        let kept = if self.pinned {
+            self.chunks.pop_front()
+        } else {
+            None
+        };
+        let kept_len = match &kept {
+            Some(Chunk::Bytes { buf, pos }) => buf.len() - pos,
+            _ => 0,
+        };
+        self.pending = kept_len;
         self.files = 0;
-        self.written_total = self.queued_total;
-        self.chunks
+        self.written_total = self.queued_total - kept_len as u64;
+        let taken = self
+            .chunks
             .drain(..)
             .map(|c| match c {
                 Chunk::Bytes { mut buf, pos } => {
@@ -173,7 +184,11 @@ impl Output {
                 }
                 Chunk::File { file, offset, len } => Queued::File { file, offset, len },
             })
-            .collect()
+            .collect();
+        if let Some(k) = kept {
+            self.chunks.push_front(k);
+        }
+        taken
     }
 
     /// Takes the queued bytes as one buffer, file regions as `<file N bytes>`
@@ -380,6 +395,13 @@ mod tests {
         out.advance(4);
         assert_eq!(out.pending(), 10_000);
         assert_eq!(out.written_total(), 4);
+        // What a session takes while the front is pinned leaves the front.
+        out.pin_front(1024);
+        out.write(b"tail");
+        let taken = out.take();
+        assert!(matches!(&taken[..], [Queued::Bytes(b)] if b == b"tail"));
+        assert_eq!(out.pending(), 10_000);
+        out.unpin();
         // Unpinned, small writes coalesce again.
         out.write(b"y");
         assert_eq!(out.chunks.len(), 1);
