@@ -180,11 +180,9 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
     run: Run<'_, UdpSocket>,
     service: D,
 ) -> Result<(), ServerError> {
-    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
-    let sockets = super::worker_datagram_sockets(socket, config.workers())?;
     let service = &service;
-    super::run_workers(sockets, "netkit-epoll-udp", |i, s| {
-        datagram_loop(s, service, shutdown.clone(), i == 0)
+    super::run_datagram_workers(run, "netkit-epoll-udp", |s, shutdown, first| {
+        datagram_loop(s, service, shutdown, first)
     })
 }
 

@@ -72,6 +72,19 @@ pub(crate) fn worker_listeners(
     Ok((listeners, shared))
 }
 
+/// Runs `work(socket, shutdown, first)` on one thread per datagram socket
+/// of [`worker_datagram_sockets`] (`first`: the worker that runs the
+/// service's ticks), for the multi-loop models.
+pub(crate) fn run_datagram_workers(
+    run: super::Run<'_, std::net::UdpSocket>,
+    name: &str,
+    work: impl Fn(std::net::UdpSocket, Shutdown, bool) -> Result<(), ServerError> + Sync,
+) -> Result<(), ServerError> {
+    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
+    let sockets = worker_datagram_sockets(socket, config.workers())?;
+    run_workers(sockets, name, |i, s| work(s, shutdown.clone(), i == 0))
+}
+
 /// One UDP socket per worker of a multi-loop model: siblings on the same
 /// port (with the same buffer sizes) when the socket was bound here with
 /// SO_REUSEPORT, else just the one.

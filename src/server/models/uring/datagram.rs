@@ -84,11 +84,9 @@ pub(crate) fn serve_datagrams<D: DatagramService>(
     service: D,
 ) -> Result<(), ServerError> {
     probe()?;
-    let (socket, config, shutdown) = (run.on, run.config, run.shutdown);
-    let sockets = super::super::worker_datagram_sockets(socket, config.workers())?;
     let service = &service;
-    super::super::run_workers(sockets, "netkit-uring-udp", |i, s| {
-        datagram_loop(s, service, shutdown.clone(), i == 0)
+    crate::server::models::run_datagram_workers(run, "netkit-uring-udp", |s, shutdown, first| {
+        datagram_loop(s, service, shutdown, first)
     })
 }
 

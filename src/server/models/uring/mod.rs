@@ -467,7 +467,7 @@ impl<'s, S: Service> Worker<'s, S> {
                     c.last_activity = now;
                 }
             }
-            Op::Accept | Op::Cancel => {}
+            Op::Accept | Op::Cancel | Op::Slot => {}
         }
         let c = &self.conns[key];
         if c.closing {
@@ -686,13 +686,14 @@ impl<'s, S: Service> Worker<'s, S> {
     /// Queues setting the ring's registered descriptor `key` to `fds[key]`
     /// (-1: empty), done when the ring reaches it, before the entries after it.
     fn update_slot(&mut self, key: usize) -> Result<(), ServerError> {
-        // SAFETY of the pointer: `fds` is a boxed slice, never moved or
-        // resized while the worker lives, and the entry is read at the next
-        // submission.
+        // The pointer: `fds` is a boxed slice, never moved or resized while
+        // the worker lives. The kernel reads `fds[key]` when it reaches the
+        // entry, so if the key closes and is reused within one turn both of
+        // its updates set the newest value, which is the right end state.
         let entry = opcode::FilesUpdate::new(&self.fds[key], 1)
             .offset(key as i32)
             .build()
-            .user_data(user_data(NO_CONN, Op::Cancel));
+            .user_data(user_data(NO_CONN, Op::Slot));
         push(&mut self.ring, entry).map_err(io_err("io_uring submit"))
     }
 

@@ -21,9 +21,11 @@ pub(super) enum Op {
     PollOut = 3,
     PollIn = 4,
     Cancel = 5,
+    /// A change to the ring's table of registered descriptors.
+    Slot = 6,
 }
 
-pub(super) const OP_BITS: u64 = 3;
+const OP_BITS: u64 = 3;
 /// The key of completions that belong to no connection (accept, cancel of it).
 pub(super) const NO_CONN: u64 = (1 << 40) - 1;
 
@@ -38,7 +40,8 @@ pub(super) fn split(data: u64) -> (u64, Op) {
         2 => Op::Send,
         3 => Op::PollOut,
         4 => Op::PollIn,
-        _ => Op::Cancel,
+        5 => Op::Cancel,
+        _ => Op::Slot,
     };
     (data >> OP_BITS, op)
 }
@@ -172,9 +175,10 @@ pub(super) fn enter(ring: &IoUring, want: usize, wait: Duration) -> Result<(), S
 /// Queues `entry`, submitting what is queued first if the queue is full.
 pub(super) fn push(ring: &mut IoUring, entry: squeue::Entry) -> io::Result<()> {
     loop {
-        // SAFETY: every entry's buffers (receive ring, send buffers, file
-        // buffers, msghdrs) are owned by the worker or the connection, which
-        // are not freed while an operation of theirs is in flight.
+        // SAFETY: the memory every entry names (the receive buffers, the
+        // output's pinned front, the descriptor table, msghdrs) is owned by
+        // the worker or the connection and is not moved or freed while an
+        // operation of theirs is in flight.
         if unsafe { ring.submission().push(&entry) }.is_ok() {
             return Ok(());
         }
