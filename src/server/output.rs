@@ -50,10 +50,80 @@ pub(crate) enum Chunk {
     },
 }
 
+/// The queue of chunks: the front one inline (a reply is usually a single
+/// chunk of bytes), the others in a deque that keeps no memory once it is
+/// empty, so an idle connection's output holds nothing on the heap and a
+/// one-chunk reply allocates no queue.
+#[derive(Debug, Default)]
+struct Chunks {
+    /// The front; `None` only when `rest` is empty too.
+    head: Option<Chunk>,
+    rest: VecDeque<Chunk>,
+}
+
+impl Chunks {
+    fn len(&self) -> usize {
+        usize::from(self.head.is_some()) + self.rest.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    fn front(&self) -> Option<&Chunk> {
+        self.head.as_ref()
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Chunk> {
+        self.head.as_mut()
+    }
+
+    fn back_mut(&mut self) -> Option<&mut Chunk> {
+        if self.rest.is_empty() {
+            self.head.as_mut()
+        } else {
+            self.rest.back_mut()
+        }
+    }
+
+    fn push_back(&mut self, c: Chunk) {
+        if self.head.is_none() {
+            self.head = Some(c);
+        } else {
+            self.rest.push_back(c);
+        }
+    }
+
+    fn push_front(&mut self, c: Chunk) {
+        if let Some(old) = self.head.replace(c) {
+            self.rest.push_front(old);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Chunk> {
+        let c = self.head.take();
+        self.head = self.rest.pop_front();
+        if self.rest.is_empty() && self.rest.capacity() > 0 {
+            self.rest = VecDeque::new();
+        }
+        c
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Chunk> {
+        self.head.iter().chain(self.rest.iter())
+    }
+
+    /// Empties the queue, front first.
+    fn take_all(&mut self) -> impl Iterator<Item = Chunk> + use<> {
+        let rest = std::mem::take(&mut self.rest);
+        self.head.take().into_iter().chain(rest)
+    }
+}
+
 /// What a session wants written, in order, plus whether to close afterwards.
 #[derive(Debug, Default)]
 pub struct Output {
-    chunks: VecDeque<Chunk>,
+    chunks: Chunks,
     /// Bytes still queued (file regions included).
     pending: usize,
     /// File regions queued (each holds an open file).
@@ -176,7 +246,7 @@ impl Output {
         self.written_total = self.queued_total - kept_len as u64;
         let taken = self
             .chunks
-            .drain(..)
+            .take_all()
             .map(|c| match c {
                 Chunk::Bytes { mut buf, pos } => {
                     buf.drain(..pos);
@@ -277,7 +347,7 @@ impl Output {
     /// first file region), for vectored writes; returns how many were filled.
     pub(crate) fn byte_slices<'a>(&'a self, into: &mut [std::io::IoSlice<'a>]) -> usize {
         let mut n = 0;
-        for (slot, c) in into.iter_mut().zip(&self.chunks) {
+        for (slot, c) in into.iter_mut().zip(self.chunks.iter()) {
             match c {
                 Chunk::Bytes { buf, pos } => *slot = std::io::IoSlice::new(&buf[*pos..]),
                 Chunk::File { .. } => break,
@@ -372,6 +442,29 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idle_output_holds_no_queue_memory() {
+        let mut out = Output::new();
+        // A one-chunk reply: the queue never allocates.
+        out.write(b"HTTP/1.1 200 OK\r\n\r\nhello");
+        assert_eq!(out.chunks.rest.capacity(), 0);
+        out.advance(out.pending());
+        assert!(out.is_empty());
+        // Several chunks spill into the deque, in order ...
+        out.write(b"head");
+        out.write_vec(b"body".to_vec());
+        out.write_vec(b"tail".to_vec());
+        assert!(out.chunks.rest.capacity() > 0);
+        let mut slices = [io::IoSlice::new(&[]); 4];
+        let n = out.byte_slices(&mut slices);
+        let joined: Vec<u8> = slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
+        assert_eq!(joined, b"headbodytail");
+        // ... which gives its memory back once drained.
+        out.advance_many(12);
+        assert!(out.is_empty());
+        assert_eq!(out.chunks.rest.capacity(), 0);
+    }
 
     #[test]
     fn a_pinned_front_stays_put_while_the_session_queues_more() {

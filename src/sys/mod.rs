@@ -54,6 +54,17 @@ pub fn timed_out(err: &io::Error) -> bool {
     )
 }
 
+/// Gives the allocator's free memory back to the system (glibc's
+/// `malloc_trim`): for a worker that has gone idle after a burst, whose
+/// replies in flight at once grew its heap. Elsewhere, nothing.
+pub fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A wait's result (epoll_wait, poll): a signal counts as no events.
 fn waited(n: libc::c_int) -> io::Result<usize> {
     if n >= 0 {

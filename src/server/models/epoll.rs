@@ -92,6 +92,8 @@ fn run_loop<S: Service>(
     let mut table = Table::new(service, config, open);
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
     let mut last_event = Instant::now();
+    // Events came since the heap was last trimmed (see below).
+    let mut untrimmed = false;
 
     let register = |ep: &Epoll, table: &Table<'_, S>, key: usize| {
         let (conn, want) = &table.conns[key];
@@ -140,8 +142,13 @@ fn run_loop<S: Service>(
         clock::tick();
         if n > 0 {
             last_event = clock::now();
+            untrimmed = true;
         } else if spinning {
             let _ = nix::sched::sched_yield();
+        } else if untrimmed {
+            // A whole tick without events: idle. Hand back the heap a burst grew.
+            crate::sys::trim_heap();
+            untrimmed = false;
         }
         for ev in &events[..n] {
             let token = ev.u64;

@@ -312,6 +312,7 @@ impl<'s, S: Service> Worker<'s, S> {
                     // A whole tick without a completion: idle.
                     self.bufs.release_pages();
                     self.bufs_touched = false;
+                    crate::sys::trim_heap();
                 }
             } else {
                 last_event = clock::now();
