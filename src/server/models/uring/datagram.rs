@@ -164,6 +164,11 @@ fn datagram_loop<D: DatagramService>(
         }
         for (to, bytes) in out.drain(..) {
             if sends.len() >= DATAGRAM_SENDS {
+                if dropped == 0 {
+                    tracing::warn!(
+                        "netkit: datagram replies are being dropped: {DATAGRAM_SENDS} sends in flight (the total comes at exit)"
+                    );
+                }
                 dropped += 1;
                 continue;
             }
