@@ -605,3 +605,90 @@ fn epoll_sibling_udp_sockets_get_the_same_buffers() {
     shutdown.trigger();
     served.join().unwrap().unwrap();
 }
+
+/// One message fans out to 999 members; a burst of them makes more replies
+/// at once than a worker keeps in flight (uring: 8,192). Every member still
+/// gets every line: the worker submits and takes back finished sends before
+/// it drops any.
+#[test]
+fn a_fan_out_bigger_than_the_send_queue_loses_nothing() {
+    for model in [Model::Uring, Model::Epoll] {
+        fan_out_burst(model);
+    }
+}
+
+fn fan_out_burst(model: Model) {
+    const MEMBERS: usize = 1000;
+    const BURST: usize = 40;
+    let limits = Limits {
+        max_members: MEMBERS,
+        max_per_host: MEMBERS,
+        ..Limits::default()
+    };
+    let service = ChatService::new(Room::new(limits), false);
+    let socket = net::udp_socket("127.0.0.1:0".parse().unwrap(), false).expect("bind");
+    let addr = socket.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let config = Config {
+        model,
+        ..Config::default()
+    };
+    let served = {
+        let (svc, stop) = (service.clone(), shutdown.clone());
+        std::thread::spawn(move || server::serve_datagrams(socket, &config, svc, stop))
+    };
+    let mut buf = vec![0u8; 2048];
+    let members: Vec<UdpSocket> = (0..MEMBERS)
+        .map(|i| {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.set_read_timeout(Some(WAIT)).unwrap();
+            s.send_to(format!("L m{i}").as_bytes(), addr).unwrap();
+            let (n, _) = s.recv_from(&mut buf).expect("an answer to the join");
+            assert_eq!(&buf[..n], b"OK", "{model:?}: join of m{i}");
+            s
+        })
+        .collect();
+    // Let the join notices settle, then empty every socket.
+    std::thread::sleep(Duration::from_millis(500));
+    for s in &members {
+        s.set_nonblocking(true).unwrap();
+        while s.recv_from(&mut buf).is_ok() {}
+    }
+    for k in 0..BURST {
+        members[0]
+            .send_to(format!("C m0 burst {k}").as_bytes(), addr)
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = vec![0usize; MEMBERS];
+    while Instant::now() < deadline && got[1..].iter().any(|&n| n < BURST) {
+        let mut any = false;
+        for (i, s) in members.iter().enumerate().skip(1) {
+            while let Ok((n, _)) = s.recv_from(&mut buf) {
+                any = true;
+                if buf[..n].starts_with(b"m0: burst ") {
+                    got[i] += 1;
+                }
+            }
+        }
+        if !any {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let short: Vec<(usize, usize)> = got
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|&(_, &n)| n != BURST)
+        .map(|(i, &n)| (i, n))
+        .collect();
+    assert!(
+        short.is_empty(),
+        "{model:?}: {} of {} members did not get all {BURST} lines, e.g. {:?}",
+        short.len(),
+        MEMBERS - 1,
+        &short[..short.len().min(5)]
+    );
+    shutdown.trigger();
+    served.join().unwrap().expect("served");
+}

@@ -118,6 +118,8 @@ fn datagram_loop<D: DatagramService>(
     let mut next_tick = every.map(|d| Instant::now() + d);
     let mut stopping = false;
     let mut receiving = DATAGRAM_RECEIVES;
+    // Receive completions reaped early, while making room for sends.
+    let mut carried: Vec<(u64, i32)> = Vec::new();
     loop {
         if shutdown.is_set() && !stopping {
             stopping = true;
@@ -128,10 +130,8 @@ fn datagram_loop<D: DatagramService>(
         }
         enter(&ring, 1, TICK)?;
         clock::tick();
-        let completions: Vec<(u64, i32)> = ring
-            .completion()
-            .map(|c| (c.user_data(), c.result()))
-            .collect();
+        let mut completions = std::mem::take(&mut carried);
+        completions.extend(ring.completion().map(|c| (c.user_data(), c.result())));
         for (data, result) in completions {
             let (key, op) = split(data);
             match op {
@@ -163,6 +163,20 @@ fn datagram_loop<D: DatagramService>(
             next_tick = Some(clock::now() + every);
         }
         for (to, bytes) in out.drain(..) {
+            if sends.len() >= DATAGRAM_SENDS {
+                // A fan-out makes thousands of replies at once: submit what
+                // is queued (a datagram send usually completes right there)
+                // and take back the finished ones before giving up on any.
+                ring.submit().map_err(io_err("io_uring submit"))?;
+                for c in ring.completion() {
+                    let (key, op) = split(c.user_data());
+                    if op == Op::Send {
+                        sends.try_remove(key as usize - DATAGRAM_RECEIVES);
+                    } else {
+                        carried.push((c.user_data(), c.result()));
+                    }
+                }
+            }
             if sends.len() >= DATAGRAM_SENDS {
                 if dropped == 0 {
                     tracing::warn!(
