@@ -307,8 +307,14 @@ fn flood_of_garbage_changes_nothing() {
     }
 }
 
-fn flood(model: Model) {
-    let service = ChatService::new(Room::new(Limits::default()), false);
+/// A chat room served in this process on `model`, on a free loopback port.
+struct InProcess {
+    addr: std::net::SocketAddr,
+    shutdown: Shutdown,
+    served: std::thread::JoinHandle<Result<(), server::ServerError>>,
+}
+
+fn serve_in_process(model: Model, service: &ChatService) -> InProcess {
     let socket = net::udp_socket("127.0.0.1:0".parse().unwrap(), false).expect("bind");
     let addr = socket.local_addr().unwrap();
     let shutdown = Shutdown::new();
@@ -320,6 +326,20 @@ fn flood(model: Model) {
         let (svc, stop) = (service.clone(), shutdown.clone());
         std::thread::spawn(move || server::serve_datagrams(socket, &config, svc, stop))
     };
+    InProcess {
+        addr,
+        shutdown,
+        served,
+    }
+}
+
+fn flood(model: Model) {
+    let service = ChatService::new(Room::new(Limits::default()), false);
+    let InProcess {
+        addr,
+        shutdown,
+        served,
+    } = serve_in_process(model, &service);
     let alice = Member::join(addr, "alice");
     let bob = Member::join(addr, "bob");
     alice.expect("bob joined the room");
@@ -626,17 +646,11 @@ fn fan_out_burst(model: Model) {
         ..Limits::default()
     };
     let service = ChatService::new(Room::new(limits), false);
-    let socket = net::udp_socket("127.0.0.1:0".parse().unwrap(), false).expect("bind");
-    let addr = socket.local_addr().unwrap();
-    let shutdown = Shutdown::new();
-    let config = Config {
-        model,
-        ..Config::default()
-    };
-    let served = {
-        let (svc, stop) = (service.clone(), shutdown.clone());
-        std::thread::spawn(move || server::serve_datagrams(socket, &config, svc, stop))
-    };
+    let InProcess {
+        addr,
+        shutdown,
+        served,
+    } = serve_in_process(model, &service);
     let mut buf = vec![0u8; 2048];
     let members: Vec<UdpSocket> = (0..MEMBERS)
         .map(|i| {
