@@ -254,10 +254,72 @@ pub(crate) struct Pump<'s, D> {
     service: &'s D,
     buf: Vec<u8>,
     /// Replies waiting for the socket to become writable.
-    pending: std::collections::VecDeque<(SocketAddr, Vec<u8>)>,
+    pending: Backlog,
     out: Vec<(SocketAddr, Vec<u8>)>,
     next_tick: Option<Instant>,
     run_ticks: bool,
+}
+
+/// Most bytes of replies a datagram loop keeps for a socket that refuses
+/// them (its send buffer full). Past it new replies are dropped, as the
+/// network drops datagrams anyway: a socket that stays full must not make
+/// the server grow without end.
+pub(crate) const BACKLOG_MAX_BYTES: usize = 16 << 20;
+
+/// Replies waiting for the socket, bounded by [`BACKLOG_MAX_BYTES`].
+#[derive(Default)]
+pub(crate) struct Backlog {
+    queue: std::collections::VecDeque<(SocketAddr, Vec<u8>)>,
+    bytes: usize,
+    dropped: u64,
+}
+
+impl Backlog {
+    /// Queues a reply, or drops it (counted; logged when dropping starts)
+    /// when the backlog is full. False when dropped.
+    pub(crate) fn push(&mut self, to: SocketAddr, reply: Vec<u8>) -> bool {
+        if self.bytes + reply.len() > BACKLOG_MAX_BYTES {
+            if self.dropped == 0 {
+                tracing::warn!(
+                    "netkit: datagram replies are being dropped: the socket refuses them and {} MiB wait (the total comes at exit)",
+                    BACKLOG_MAX_BYTES >> 20
+                );
+            }
+            self.dropped += 1;
+            return false;
+        }
+        self.bytes += reply.len();
+        self.queue.push_back((to, reply));
+        true
+    }
+
+    fn front(&self) -> Option<&(SocketAddr, Vec<u8>)> {
+        self.queue.front()
+    }
+
+    fn pop_front(&mut self) {
+        if let Some((_, reply)) = self.queue.pop_front() {
+            self.bytes -= reply.len();
+        }
+        if self.queue.is_empty() && self.queue.capacity() > 64 {
+            self.queue = Default::default(); // a burst's memory goes back
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
+impl Drop for Backlog {
+    fn drop(&mut self) {
+        if self.dropped > 0 {
+            tracing::warn!(
+                "netkit: {} datagram replies dropped (the socket refused them, backlog full)",
+                self.dropped
+            );
+        }
+    }
 }
 
 impl<'s, D: DatagramService> Pump<'s, D> {
@@ -288,8 +350,7 @@ impl<'s, D: DatagramService> Pump<'s, D> {
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
                 Err(e) => return Err(e),
             }
-            self.pending.extend(self.out.drain(..));
-            self.flush(socket);
+            self.send_out(socket);
         }
         Ok(())
     }
@@ -303,9 +364,24 @@ impl<'s, D: DatagramService> Pump<'s, D> {
             && Instant::now() >= at
         {
             self.service.on_tick(&mut self.out);
-            self.pending.extend(self.out.drain(..));
+            self.send_out(socket);
             self.next_tick = Some(Instant::now() + every);
-            self.flush(socket);
+        }
+    }
+
+    /// Sends the service's new replies, in order after any that wait; what
+    /// the socket refuses waits in the backlog.
+    fn send_out(&mut self, socket: &UdpSocket) {
+        self.flush(socket);
+        for (to, reply) in self.out.drain(..) {
+            if self.pending.is_empty() {
+                match socket.send_to(&reply, to) {
+                    Ok(_) => continue,
+                    Err(e) if sys::would_block(&e) => {}
+                    Err(_) => continue, // unreachable peer etc.: drop this one
+                }
+            }
+            self.pending.push(to, reply);
         }
     }
 
@@ -351,4 +427,38 @@ pub(crate) fn pump_datagrams<D: DatagramService>(
         pump.tick(socket);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_backlog_drops_new_replies_and_gives_its_memory_back_when_drained() {
+        let to: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let mut backlog = Backlog::default();
+        let reply = vec![7u8; 64 * 1024];
+        let fits = BACKLOG_MAX_BYTES / reply.len();
+        for _ in 0..fits {
+            assert!(backlog.push(to, reply.clone()));
+        }
+        assert_eq!(backlog.bytes, BACKLOG_MAX_BYTES);
+        // Full: the newest are dropped and counted, even a one-byte reply.
+        assert!(!backlog.push(to, reply.clone()));
+        assert!(!backlog.push(to, vec![1]));
+        assert_eq!(backlog.dropped, 2);
+        assert_eq!(backlog.queue.len(), fits);
+        // Room again once the socket takes one.
+        backlog.pop_front();
+        assert!(backlog.push(to, reply.clone()));
+        while !backlog.is_empty() {
+            backlog.pop_front();
+        }
+        assert_eq!(backlog.bytes, 0);
+        assert_eq!(
+            backlog.queue.capacity(),
+            0,
+            "a drained burst keeps no memory"
+        );
+    }
 }
