@@ -119,6 +119,83 @@ fn tiny_http_atlas_writes_table_csv_and_charts() {
     );
 }
 
+/// `--rounds 3`: every point three times, each reported as its median
+/// round with the range of all three; idle memory only in the first round.
+#[test]
+fn rounds_measure_every_point_again_and_report_the_median() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = netkit()
+        .args([
+            "bench",
+            "models",
+            "--service",
+            "echo",
+            "--models",
+            "epoll,poll",
+            "--clients",
+            "2",
+            "--duration",
+            "0.3s",
+            "--rounds",
+            "3",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run netkit bench models");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "failed: {stderr}\n{stdout}");
+    assert!(
+        stderr.contains("x 3 rounds = 6 points")
+            && stderr.contains("idle memory in the first round"),
+        "{stderr}"
+    );
+    // Rounds alternate the models: epoll, poll, epoll, poll, ...
+    for (i, m) in ["epoll", "poll", "epoll", "poll", "epoll", "poll"]
+        .iter()
+        .enumerate()
+    {
+        assert!(stderr.contains(&format!("[{}/6] {m} ", i + 1)), "{stderr}");
+    }
+    // Only the first round measures idle memory.
+    assert_eq!(stderr.matches(" KiB/conn").count(), 2, "{stderr}");
+
+    let md = std::fs::read_to_string(dir.path().join("models.md")).unwrap();
+    assert!(md.contains("measured 3 times"), "{md}");
+    assert!(md.contains("| rounds req/s |"), "{md}");
+    let csv = std::fs::read_to_string(dir.path().join("models.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2, "one row per point, not per round: {csv}");
+    for r in &rows {
+        let mut rounds: Vec<f64> = r[col("round_req_per_s")]
+            .split(';')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(rounds.len(), 3, "{r:?}");
+        rounds.sort_by(f64::total_cmp);
+        let rps: f64 = r[col("req_per_s")].parse().unwrap();
+        assert_eq!(rps, rounds[1], "the median round: {r:?}");
+        let answered: usize = r[col("idle_answered")].parse().unwrap();
+        assert_eq!(answered, 2, "idle memory from the first round: {r:?}");
+    }
+
+    let zero = netkit()
+        .args(["bench", "models", "--rounds", "0", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!zero.status.success());
+    assert!(
+        String::from_utf8_lossy(&zero.stderr).contains("--rounds must be at least 1"),
+        "{}",
+        String::from_utf8_lossy(&zero.stderr)
+    );
+}
+
 #[test]
 fn levels_past_the_open_file_limit_are_refused() {
     let dir = tempfile::tempdir().unwrap();

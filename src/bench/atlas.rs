@@ -131,6 +131,49 @@ pub struct Point {
     pub idle: Option<IdleStats>,
     /// What went wrong or is worth knowing (server died, killed at stop, ...).
     pub notes: Vec<String>,
+    /// Requests/s of every round that measured the point, in round order,
+    /// when there were several; `load` is then the round with the median rate.
+    pub rounds: Vec<f64>,
+}
+
+impl Point {
+    /// One point from the rounds that measured it (in round order): the load
+    /// of the round with the median rate (the lower middle of an even count),
+    /// the first idle phase that ran, every note once, and each round's rate.
+    pub fn median_of(rounds: Vec<Point>) -> Point {
+        let mut rounds = rounds.into_iter();
+        let Some(mut point) = rounds.next() else {
+            return Point::default();
+        };
+        let mut loads: Vec<LoadStats> = point.load.take().into_iter().collect();
+        for r in rounds {
+            loads.extend(r.load);
+            if point.idle.is_none() {
+                point.idle = r.idle;
+            }
+            for n in r.notes {
+                if !point.notes.contains(&n) {
+                    point.notes.push(n);
+                }
+            }
+        }
+        point.rounds = loads.iter().map(|l| l.rps).collect();
+        loads.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        let middle = loads.len().saturating_sub(1) / 2;
+        point.load = loads.into_iter().nth(middle);
+        point
+    }
+
+    /// The range of the rounds' rates, or `-` for a point measured once.
+    fn rounds_cell(&self) -> String {
+        let lo = self.rounds.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = self.rounds.iter().copied().fold(0.0, f64::max);
+        if self.rounds.len() < 2 {
+            "-".into()
+        } else {
+            format!("{}-{}", thousands(lo), thousands(hi))
+        }
+    }
 }
 
 /// A whole run.
@@ -150,6 +193,8 @@ pub struct Atlas {
     pub warmup: f64,
     /// Every point, in run order.
     pub points: Vec<Point>,
+    /// Times every point was measured (its median round is reported).
+    pub rounds: usize,
     /// Levels and models that were refused or skipped, with the reason.
     pub skipped: Vec<String>,
 }
@@ -251,8 +296,17 @@ impl Atlas {
     /// The full Markdown table, one row per point.
     pub fn table(&self) -> String {
         let mut out = String::new();
-        out.push_str("| model | workers | clients | req/s | p50 ms | p99 ms | max ms | errors | starved | server CPU | peak RSS | idle RSS/conn | idle PSS/conn |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        let ranges = self.rounds > 1;
+        out.push_str("| model | workers | clients | req/s |");
+        if ranges {
+            out.push_str(" rounds req/s |");
+        }
+        out.push_str(" p50 ms | p99 ms | max ms | errors | starved | server CPU | peak RSS | idle RSS/conn | idle PSS/conn |\n");
+        out.push_str("|---|---:|---:|---:|");
+        if ranges {
+            out.push_str("---:|");
+        }
+        out.push_str("---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for p in &self.points {
             let (rps, p50, p99, max, errors, starved, cpu, peak) = match &p.load {
                 None => (
@@ -278,9 +332,14 @@ impl Atlas {
                     l.peak_rss.map_or("?".into(), |b| size(b as f64)),
                 ),
             };
+            let rounds = if ranges {
+                format!(" {} |", p.rounds_cell())
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {rps} | {p50} | {p99} | {max} | {errors} | {starved} | {cpu} | {peak} | {} | {} |",
+                "| {} | {} | {} | {rps} |{rounds} {p50} | {p99} | {max} | {errors} | {starved} | {cpu} | {peak} | {} | {} |",
                 p.model,
                 p.workers,
                 thousands(p.clients as f64),
@@ -350,6 +409,13 @@ impl Atlas {
 Memory per idle connection comes from a second fresh server: RSS (and PSS) summed over its processes with N idle connections that each made one request, minus the same before connecting, divided by N.\n",
             self.warmup, self.seconds, self.request
         );
+        if self.rounds > 1 {
+            let _ = writeln!(
+                out,
+                "Every point was measured {} times, in rounds (each round runs every model at every level once), and the tables show its median round; `rounds req/s` is the range of all its rounds. The idle memory comes from the first round.\n",
+                self.rounds
+            );
+        }
         for m in &self.machine {
             let _ = writeln!(out, "- {m}");
         }
@@ -387,7 +453,7 @@ Memory per idle connection comes from a second fresh server: RSS (and PSS) summe
     /// One CSV row per point.
     pub fn csv(&self) -> String {
         let mut out = String::from(
-            "service,model,workers,clients,connected,requests,req_per_s,p50_ms,p99_ms,max_ms,errors,connect_errors,io_errors,starved,server_cpu_s,server_cpu_us_per_req,loadgen_cpu_s,peak_rss_bytes,server_processes,idle_wanted,idle_answered,idle_failed,idle_base_rss_bytes,idle_rss_bytes,idle_rss_per_conn_bytes,idle_pss_per_conn_bytes,notes\n",
+            "service,model,workers,clients,connected,requests,req_per_s,p50_ms,p99_ms,max_ms,errors,connect_errors,io_errors,starved,server_cpu_s,server_cpu_us_per_req,loadgen_cpu_s,peak_rss_bytes,server_processes,idle_wanted,idle_answered,idle_failed,idle_base_rss_bytes,idle_rss_bytes,idle_rss_per_conn_bytes,idle_pss_per_conn_bytes,round_req_per_s,notes\n",
         );
         for p in &self.points {
             let mut f: Vec<String> = vec![
@@ -442,6 +508,8 @@ Memory per idle connection comes from a second fresh server: RSS (and PSS) summe
                 ]),
                 None => f.extend(std::iter::repeat_n(String::new(), 7)),
             }
+            let rounds: Vec<String> = p.rounds.iter().map(|r| format!("{r:.1}")).collect();
+            f.push(rounds.join(";"));
             f.push(csv_field(&p.notes.join("; ")));
             out.push_str(&f.join(","));
             out.push('\n');
@@ -623,6 +691,7 @@ mod tests {
                         ..IdleStats::default()
                     }),
                     notes: Vec::new(),
+                    rounds: Vec::new(),
                 });
             }
         }
@@ -659,6 +728,50 @@ mod tests {
             assert_eq!(l.split(',').count(), cols, "{l}");
         }
         assert!(a.markdown(true).contains("```sh\nnetkit bench models\n```"));
+    }
+
+    #[test]
+    fn a_point_measured_in_rounds_is_its_median_round() {
+        let round = |rps: f64, idle: bool, note: &str| Point {
+            model: "uring".into(),
+            clients: 100,
+            load: Some(LoadStats {
+                rps,
+                p99_us: rps as u64,
+                ..LoadStats::default()
+            }),
+            idle: idle.then(IdleStats::default),
+            notes: vec![note.to_string()],
+            ..Point::default()
+        };
+        let p = Point::median_of(vec![
+            round(90.0, true, "slow"),
+            round(150.0, false, "slow"),
+            round(120.0, false, "ok"),
+        ]);
+        let load = p.load.as_ref().unwrap();
+        assert_eq!(load.rps, 120.0);
+        assert_eq!(load.p99_us, 120, "the whole median round, not a mix");
+        assert_eq!(p.rounds, [90.0, 150.0, 120.0]);
+        assert!(p.idle.is_some());
+        assert_eq!(p.notes, ["slow", "ok"]);
+        assert_eq!(p.rounds_cell(), "90-150");
+        // Even counts take the lower middle; a failed round's load is missing.
+        let mut failed = round(0.0, false, "load phase failed");
+        failed.load = None;
+        let q = Point::median_of(vec![round(10.0, true, ""), failed, round(30.0, false, "")]);
+        assert_eq!(q.load.unwrap().rps, 10.0);
+        assert_eq!(q.rounds, [10.0, 30.0]);
+
+        let mut a = atlas();
+        a.rounds = 3;
+        a.points[0].rounds = vec![1.0, 2000.0, 3.0];
+        let t = a.table();
+        assert!(t.contains("| req/s | rounds req/s |"), "{t}");
+        assert!(t.contains("| 1-2,000 |"), "{t}");
+        assert!(a.markdown(false).contains("measured 3 times"));
+        let csv = a.csv();
+        assert!(csv.contains(",1.0;2000.0;3.0,"), "{csv}");
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub(super) fn warmup(duration: Duration) -> Duration {
     crate::bench::echo::warmup(duration)
 }
 
-/// Measures one model at one level: idle memory, then load.
-pub(super) fn measure(t: &Target<'_>, args: &ModelsArgs, progress: &Progress) -> Point {
+/// Measures one model at one level: idle memory (if `idle`), then load.
+pub(super) fn measure(t: &Target<'_>, args: &ModelsArgs, idle: bool, progress: &Progress) -> Point {
     let (model, n) = (t.model, t.n);
     let mut point = Point {
         model: model.name().to_string(),
@@ -39,7 +39,7 @@ pub(super) fn measure(t: &Target<'_>, args: &ModelsArgs, progress: &Progress) ->
         clients: n,
         ..Point::default()
     };
-    if !args.no_idle {
+    if idle {
         progress.phase("idle connections");
         match measure_idle(t, &mut point.notes) {
             Ok(i) => point.idle = Some(i),

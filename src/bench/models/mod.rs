@@ -46,7 +46,7 @@ use self::options::parse_models;
 use self::progress::Progress;
 use self::report::{loadavg, machine_lines, point_line, reproduce_command};
 use self::server::{Exchange, HTTP_FILE, SMALL_FILE, Target, TempRoot};
-use super::atlas::Atlas;
+use super::atlas::{Atlas, Point};
 use crate::server::Model;
 use crate::sys::process::{FdLimit, raise_fd_limit};
 
@@ -64,6 +64,9 @@ pub fn run(args: ModelsArgs) -> Result<()> {
     }
     if args.duration.is_zero() {
         bail!("--duration must be positive");
+    }
+    if args.rounds == 0 {
+        bail!("--rounds must be at least 1");
     }
     if args.service == ServiceKind::Echo && args.size == 0 {
         bail!("--size must be at least 1 byte");
@@ -116,25 +119,36 @@ pub fn run(args: ModelsArgs) -> Result<()> {
         seconds: args.duration.as_secs_f64(),
         warmup: warmup(args.duration).as_secs_f64(),
         points: Vec::new(),
+        rounds: args.rounds,
         skipped,
     };
 
-    let plan: Vec<(Model, usize)> = models
+    // Round by round, every model at every level; idle memory in the first.
+    let sweep: Vec<(Model, usize)> = models
         .iter()
         .flat_map(|&m| levels.iter().map(move |&n| (m, n)))
         .collect();
+    let plan: Vec<(usize, Model, usize)> = (0..args.rounds)
+        .flat_map(|r| sweep.iter().map(move |&(m, n)| (r, m, n)))
+        .collect();
     let estimates: Vec<Duration> = plan
         .iter()
-        .map(|&(_, n)| estimate(n, args.duration, !args.no_idle))
+        .map(|&(r, _, n)| estimate(n, args.duration, idle_in(r, &args)))
         .collect();
     eprintln!(
         "bench models: {}",
         plan_line(&models, &levels, &args, &estimates)
     );
     let progress = Progress::new(&estimates);
-    for (i, &(model, n)) in plan.iter().enumerate() {
+    let mut measured: Vec<Vec<Point>> = vec![Vec::new(); sweep.len()];
+    for (i, &(round, model, n)) in plan.iter().enumerate() {
         let what = if n == 1 { "client" } else { "clients" };
-        progress.start_point(i, &format!("{} {model} · {n} {what}", atlas.service));
+        let of = if args.rounds > 1 {
+            format!(" · round {}/{}", round + 1, args.rounds)
+        } else {
+            String::new()
+        };
+        progress.start_point(i, &format!("{} {model} · {n} {what}{of}", atlas.service));
         let target = Target {
             exe: &exe,
             root: root.as_ref().map(|r| r.path.as_path()),
@@ -143,12 +157,13 @@ pub fn run(args: ModelsArgs) -> Result<()> {
             n,
             workers: args.workers,
         };
-        let point = measure(&target, &args, &progress);
+        let point = measure(&target, &args, idle_in(round, &args), &progress);
         progress.println(&point_line(i + 1, plan.len(), &point));
-        atlas.points.push(point);
+        measured[i % sweep.len()].push(point);
         progress.end_point();
     }
     let total = progress.finish();
+    atlas.points = measured.into_iter().map(Point::median_of).collect();
 
     atlas.machine = machine_lines(started, total, load_start, loadavg());
     let paths = atlas.write(&args.out)?;
@@ -166,6 +181,11 @@ pub fn run(args: ModelsArgs) -> Result<()> {
     Ok(())
 }
 
+/// Whether round `round` measures idle memory (only the first does).
+fn idle_in(round: usize, args: &ModelsArgs) -> bool {
+    round == 0 && !args.no_idle
+}
+
 /// The plan, said before anything runs: models x levels, the time per
 /// point and the whole run's estimate.
 fn plan_line(
@@ -178,7 +198,7 @@ fn plan_line(
     let levels: Vec<String> = levels.iter().map(|n| n.to_string()).collect();
     let total: Duration = estimates.iter().sum();
     format!(
-        "plan: {} model{} ({}) x {} level{} ({} client{}) = {} point{} of {} each{}; estimated {} (Ctrl-C stops)",
+        "plan: {} model{} ({}) x {} level{} ({} client{}){} = {} point{} of {} each{}; estimated {} (Ctrl-C stops)",
         names.len(),
         if names.len() == 1 { "" } else { "s" },
         names.join(", "),
@@ -186,13 +206,18 @@ fn plan_line(
         if levels.len() == 1 { "" } else { "s" },
         levels.join(", "),
         if levels == ["1"] { "" } else { "s" },
+        if args.rounds > 1 {
+            format!(" x {} rounds", args.rounds)
+        } else {
+            String::new()
+        },
         estimates.len(),
         if estimates.len() == 1 { "" } else { "s" },
         crate::human::duration(args.duration),
-        if args.no_idle {
-            ""
-        } else {
-            ", plus idle memory"
+        match (args.no_idle, args.rounds > 1) {
+            (true, _) => "",
+            (false, false) => ", plus idle memory",
+            (false, true) => ", plus idle memory in the first round",
         },
         crate::human::duration(Duration::from_secs(total.as_secs().max(1))),
     )

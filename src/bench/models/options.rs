@@ -63,6 +63,11 @@ pub struct ModelsArgs {
     /// Skip the idle-connection memory measurement
     #[arg(long)]
     pub no_idle: bool,
+    /// Measure every point this many times, in rounds (each round runs every
+    /// model at every level once), and report each point's median round: a
+    /// shared machine's speed drifts between runs a few seconds apart
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
 }
 
 /// The models `--models` names, in its order, each once.
