@@ -10,15 +10,24 @@ fn netkit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_netkit"))
 }
 
+/// Runs `netkit bench models ARGS --out OUT` to the end.
+fn bench_models(args: &[&str], out: &Path) -> std::process::Output {
+    netkit()
+        .args(["bench", "models"])
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run netkit bench models")
+}
+
 #[test]
 fn tiny_http_atlas_writes_table_csv_and_charts() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("atlas");
     let started = Instant::now();
-    let out = netkit()
-        .args([
-            "bench",
-            "models",
+    let out = bench_models(
+        &[
             "--service",
             "http",
             "--models",
@@ -27,11 +36,9 @@ fn tiny_http_atlas_writes_table_csv_and_charts() {
             "1,4",
             "--duration",
             "0.5s",
-            "--out",
-        ])
-        .arg(&out_dir)
-        .output()
-        .expect("run netkit bench models");
+        ],
+        &out_dir,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "failed: {stderr}\n{stdout}");
@@ -124,10 +131,8 @@ fn tiny_http_atlas_writes_table_csv_and_charts() {
 #[test]
 fn rounds_measure_every_point_again_and_report_the_median() {
     let dir = tempfile::tempdir().unwrap();
-    let out = netkit()
-        .args([
-            "bench",
-            "models",
+    let out = bench_models(
+        &[
             "--service",
             "echo",
             "--models",
@@ -138,11 +143,9 @@ fn rounds_measure_every_point_again_and_report_the_median() {
             "0.3s",
             "--rounds",
             "3",
-            "--out",
-        ])
-        .arg(dir.path())
-        .output()
-        .expect("run netkit bench models");
+        ],
+        dir.path(),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "failed: {stderr}\n{stdout}");
@@ -183,11 +186,7 @@ fn rounds_measure_every_point_again_and_report_the_median() {
         assert_eq!(answered, 2, "idle memory from the first round: {r:?}");
     }
 
-    let zero = netkit()
-        .args(["bench", "models", "--rounds", "0", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let zero = bench_models(&["--rounds", "0"], dir.path());
     assert!(!zero.status.success());
     assert!(
         String::from_utf8_lossy(&zero.stderr).contains("--rounds must be at least 1"),
@@ -199,21 +198,17 @@ fn rounds_measure_every_point_again_and_report_the_median() {
 #[test]
 fn levels_past_the_open_file_limit_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = netkit()
-        .args([
-            "bench",
-            "models",
+    let out = bench_models(
+        &[
             "--models",
             "epoll",
             "--clients",
             "100000000",
             "--duration",
             "0.2s",
-            "--out",
-        ])
-        .arg(dir.path())
-        .output()
-        .expect("run netkit bench models");
+        ],
+        dir.path(),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("refused 100000000 clients"), "{stderr}");
