@@ -131,8 +131,8 @@ pub struct Point {
     pub idle: Option<IdleStats>,
     /// What went wrong or is worth knowing (server died, killed at stop, ...).
     pub notes: Vec<String>,
-    /// Requests/s of every round that measured the point, in round order,
-    /// when there were several; `load` is then the round with the median rate.
+    /// Requests/s of every round whose load phase ran, in round order; with
+    /// several, `load` is the round with the median rate.
     pub rounds: Vec<f64>,
 }
 
@@ -166,13 +166,12 @@ impl Point {
 
     /// The range of the rounds' rates, or `-` for a point measured once.
     fn rounds_cell(&self) -> String {
+        if self.rounds.len() < 2 {
+            return "-".into();
+        }
         let lo = self.rounds.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = self.rounds.iter().copied().fold(0.0, f64::max);
-        if self.rounds.len() < 2 {
-            "-".into()
-        } else {
-            format!("{}-{}", thousands(lo), thousands(hi))
-        }
+        format!("{}-{}", thousands(lo), thousands(hi))
     }
 }
 
